@@ -1,0 +1,266 @@
+import path from 'node:path';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+import { z } from 'zod';
+
+/**
+ * Every setting the service reads, validated in one pass. `loadConfig` is pure: it reads only
+ * the `env` object it is given, so tests build configs without touching `process.env`.
+ */
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number between ${min} and ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+const countryList = list.superRefine((codes, ctx) => {
+  for (const code of codes) {
+    if (!isSupportedCountry(code.toUpperCase())) ctx.addIssue({ code: 'custom', message: `unknown ISO 3166 alpha-2 country "${code}"` });
+  }
+}).transform((codes) => codes.map((c) => c.toUpperCase() as CountryCode));
+
+const NUMBER_TYPES = [
+  'MOBILE', 'FIXED_LINE', 'FIXED_LINE_OR_MOBILE', 'PREMIUM_RATE', 'TOLL_FREE', 'SHARED_COST',
+  'VOIP', 'PERSONAL_NUMBER', 'PAGER', 'UAN', 'VOICEMAIL', 'UNKNOWN',
+] as const;
+export type NumberType = (typeof NUMBER_TYPES)[number];
+
+/** Express's `trust proxy` values: false, true, a hop count, or names/addresses/CIDRs. */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((v): boolean | number | string => {
+    const value = (v ?? 'false').trim();
+    if (value === '' || value === 'false') return false;
+    if (value === 'true') return true;
+    if (/^\d+$/.test(value)) return Number(value);
+    return value;
+  });
+
+const url = (what: string) =>
+  optionalString.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), `must be an http(s) URL (${what})`);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: int(3000, 0, 65535),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+
+  DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// or postgresql://'),
+  DB_HOST: optionalString,
+  DB_PORT: int(5432, 1, 65535),
+  DB_USER: z.string().default('postgres'),
+  DB_PASSWORD: optionalString,
+  DB_NAME: z.string().default('otp_service'),
+  DB_SSL: bool(false),
+  DB_POOL_MAX: int(10, 1, 200),
+  DB_STATEMENT_TIMEOUT_MS: int(5000, 100),
+  DB_LOGGING: bool(false),
+  DATA_DIR: z.string().default('./data'),
+
+  SINCH_APPLICATION_KEY: optionalString,
+  SINCH_APPLICATION_SECRET: optionalString,
+  SINCH_API_BASE_URL: url('SINCH_API_BASE_URL'),
+  SINCH_AUTH_SCHEME: z.enum(['basic', 'signed']).default('basic'),
+  SINCH_TIMEOUT_MS: int(5000, 100, 60_000),
+  SINCH_CALLBACK_MAX_SKEW_SECONDS: int(600, 1, 86_400),
+  SINCH_CIRCUIT_FAILURE_THRESHOLD: int(5, 1, 1000),
+  SINCH_CIRCUIT_COOLDOWN_SECONDS: int(30, 1, 3600),
+
+  DEFAULT_COUNTRY: optionalString.refine((v) => v === undefined || isSupportedCountry(v.toUpperCase()), 'must be an ISO 3166 alpha-2 code such as SE or US'),
+  OTP_TTL_SECONDS: int(600, 30, 600),
+  OTP_MAX_ATTEMPTS: int(5, 1, 20),
+  OTP_RESEND_COOLDOWN_SECONDS: int(30, 0, 3600),
+  OTP_MAX_SENDS_PER_NUMBER_HOUR: int(5, 1, 1_000_000),
+  OTP_MAX_SENDS_PER_NUMBER_DAY: int(10, 1, 1_000_000),
+  OTP_MAX_FAILURES_PER_NUMBER_HOUR: int(10, 1, 1_000_000),
+  OTP_GLOBAL_SENDS_PER_MINUTE: int(100, 1, 100_000_000),
+  RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: int(20, 1, 100_000_000),
+  RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: int(60, 1, 100_000_000),
+  IDEMPOTENCY_TTL_SECONDS: int(600, 1, 86_400),
+  ALLOWED_NUMBER_TYPES: list.superRefine((types, ctx) => {
+    for (const t of types) if (!(NUMBER_TYPES as readonly string[]).includes(t.toUpperCase())) ctx.addIssue({ code: 'custom', message: `unknown number type "${t}" (one of ${NUMBER_TYPES.join(', ')})` });
+  }),
+  ALLOWED_COUNTRIES: countryList,
+  BLOCKED_COUNTRIES: countryList,
+  BLOCKED_PREFIXES: list.superRefine((prefixes, ctx) => {
+    for (const p of prefixes) if (!/^\+\d{1,14}$/.test(p)) ctx.addIssue({ code: 'custom', message: `prefix "${p}" must look like +4470` });
+  }),
+
+  TRUST_PROXY: trustProxy,
+  CORS_ORIGINS: list,
+  REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
+  VERIFICATION_RETENTION_DAYS: int(30, 1, 3650),
+  PURGE_INTERVAL_MINUTES: int(60, 0, 10_080),
+  METRICS_TOKEN: optionalString,
+  SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
+  REQUEST_TIMEOUT_MS: int(15_000, 1000, 120_000),
+});
+
+export type RawEnv = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function build(e: z.infer<typeof schema>, problems: string[]) {
+  const production = e.NODE_ENV === 'production';
+  const externalDb = e.DATABASE_URL !== undefined || e.DB_HOST !== undefined;
+  if (!externalDb && production) {
+    problems.push('DATABASE_URL (or DB_HOST) is required when NODE_ENV=production; the embedded database is for development only');
+  }
+  const hasKey = e.SINCH_APPLICATION_KEY !== undefined;
+  const hasSecret = e.SINCH_APPLICATION_SECRET !== undefined;
+  if (hasKey !== hasSecret) {
+    problems.push(`${hasKey ? 'SINCH_APPLICATION_SECRET' : 'SINCH_APPLICATION_KEY'} is missing: set both SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET, or neither to use the built-in emulator`);
+  }
+  const useEmulator = !hasKey && !hasSecret && e.SINCH_API_BASE_URL === undefined;
+  if (production && !(hasKey && hasSecret)) {
+    problems.push('SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET are required when NODE_ENV=production; the Sinch emulator is for development only');
+  }
+  if (e.SINCH_API_BASE_URL !== undefined && !(hasKey && hasSecret)) {
+    problems.push('SINCH_API_BASE_URL is set but SINCH_APPLICATION_KEY/SINCH_APPLICATION_SECRET are not');
+  }
+  if (e.SINCH_AUTH_SCHEME === 'signed' && hasSecret && !isBase64(e.SINCH_APPLICATION_SECRET ?? '')) {
+    problems.push('SINCH_APPLICATION_SECRET must be base64 (as Sinch issues it) for SINCH_AUTH_SCHEME=signed');
+  }
+  if (e.OTP_MAX_SENDS_PER_NUMBER_DAY < e.OTP_MAX_SENDS_PER_NUMBER_HOUR) {
+    problems.push('OTP_MAX_SENDS_PER_NUMBER_DAY must be at least OTP_MAX_SENDS_PER_NUMBER_HOUR');
+  }
+
+  return {
+    env: e.NODE_ENV,
+    isProduction: production,
+    server: {
+      port: e.PORT,
+      host: e.HOST,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      trustProxy: e.TRUST_PROXY,
+      corsOrigins: e.CORS_ORIGINS,
+    },
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    database: {
+      mode: externalDb ? ('external' as const) : ('embedded' as const),
+      url: e.DATABASE_URL,
+      host: e.DB_HOST ?? '127.0.0.1',
+      port: e.DB_PORT,
+      user: e.DB_USER,
+      password: e.DB_PASSWORD,
+      name: e.DB_NAME,
+      ssl: e.DB_SSL,
+      poolMax: e.DB_POOL_MAX,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      logging: e.DB_LOGGING,
+      dataDir: path.resolve(e.DATA_DIR),
+    },
+    sinch: {
+      mode: useEmulator ? ('emulator' as const) : ('remote' as const),
+      baseUrl: (e.SINCH_API_BASE_URL ?? 'https://verification.api.sinch.com').replace(/\/+$/, ''),
+      applicationKey: e.SINCH_APPLICATION_KEY ?? '',
+      applicationSecret: e.SINCH_APPLICATION_SECRET ?? '',
+      authScheme: e.SINCH_AUTH_SCHEME,
+      timeoutMs: e.SINCH_TIMEOUT_MS,
+      callbackMaxSkewSeconds: e.SINCH_CALLBACK_MAX_SKEW_SECONDS,
+      circuitFailureThreshold: e.SINCH_CIRCUIT_FAILURE_THRESHOLD,
+      circuitCooldownSeconds: e.SINCH_CIRCUIT_COOLDOWN_SECONDS,
+    },
+    otp: {
+      ttlSeconds: e.OTP_TTL_SECONDS,
+      maxAttempts: e.OTP_MAX_ATTEMPTS,
+      defaultCountry: e.DEFAULT_COUNTRY?.toUpperCase() as CountryCode | undefined,
+      resendCooldownSeconds: e.OTP_RESEND_COOLDOWN_SECONDS,
+      maxSendsPerNumberHour: e.OTP_MAX_SENDS_PER_NUMBER_HOUR,
+      maxSendsPerNumberDay: e.OTP_MAX_SENDS_PER_NUMBER_DAY,
+      maxFailuresPerNumberHour: e.OTP_MAX_FAILURES_PER_NUMBER_HOUR,
+      globalSendsPerMinute: e.OTP_GLOBAL_SENDS_PER_MINUTE,
+      idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    },
+    numberPolicy: {
+      allowedTypes: (e.ALLOWED_NUMBER_TYPES.length ? e.ALLOWED_NUMBER_TYPES.map((t) => t.toUpperCase()) : ['MOBILE', 'FIXED_LINE_OR_MOBILE']) as NumberType[],
+      allowedCountries: e.ALLOWED_COUNTRIES,
+      blockedCountries: e.BLOCKED_COUNTRIES,
+      blockedPrefixes: e.BLOCKED_PREFIXES,
+    },
+    rateLimit: {
+      requestOtpPerIpHour: e.RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR,
+      verifyOtpPerIpHour: e.RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR,
+      redisUrl: e.REDIS_URL,
+    },
+    retention: { days: e.VERIFICATION_RETENTION_DAYS, purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES },
+    metrics: { token: e.METRICS_TOKEN },
+  };
+}
+
+export type Config = Readonly<ReturnType<typeof build>>;
+
+function isBase64(value: string): boolean {
+  return value.length > 0 && value.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Validates the environment once and returns a nested, frozen config.
+ * Throws one `ConfigError` that lists every problem, so an operator fixes them all in one go.
+ */
+export function loadConfig(env: RawEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const config = build(parsed.data, problems);
+  if (problems.length) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** The secret values the logger must scrub wherever they appear. */
+export function secretValues(config: Config): string[] {
+  return [config.sinch.applicationSecret, config.database.password ?? '', config.metrics.token ?? '', databaseUrlPassword(config.database.url)]
+    .filter((s) => s.length >= 4);
+}
+
+function databaseUrlPassword(url: string | undefined): string {
+  if (!url) return '';
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
+}
