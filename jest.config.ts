@@ -6,11 +6,10 @@ const config: Config = {
   testMatch: ['**/*.test.ts'],
   transform: {
     // Type checking is `npm run typecheck`'s job; transpiling alone keeps the suite fast.
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   globalSetup: '<rootDir>/tests/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/tests/helpers/global-teardown.ts',
-  setupFiles: ['<rootDir>/tests/helpers/setup-env.ts'],
   testTimeout: 20_000,
   // Two cores: one worker per core; each test file creates its own data, so files run in parallel safely.
   maxWorkers: 2,

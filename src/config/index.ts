@@ -168,20 +168,7 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
       corsOrigins: e.CORS_ORIGINS,
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
-    database: {
-      mode: externalDb ? ('external' as const) : ('embedded' as const),
-      url: e.DATABASE_URL,
-      host: e.DB_HOST ?? '127.0.0.1',
-      port: e.DB_PORT,
-      user: e.DB_USER,
-      password: e.DB_PASSWORD,
-      name: e.DB_NAME,
-      ssl: e.DB_SSL,
-      poolMax: e.DB_POOL_MAX,
-      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
-      logging: e.DB_LOGGING,
-      dataDir: path.resolve(e.DATA_DIR),
-    },
+    database: buildDatabase(e),
     sinch: {
       mode: useEmulator ? ('emulator' as const) : ('remote' as const),
       baseUrl: (e.SINCH_API_BASE_URL ?? 'https://verification.api.sinch.com').replace(/\/+$/, ''),
@@ -221,6 +208,38 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
 }
 
 export type Config = Readonly<ReturnType<typeof build>>;
+export type DatabaseConfig = Config['database'];
+
+type DatabaseEnv = Pick<z.infer<typeof schema>, 'DATABASE_URL' | 'DB_HOST' | 'DB_PORT' | 'DB_USER' | 'DB_PASSWORD' | 'DB_NAME' | 'DB_SSL' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_LOGGING' | 'DATA_DIR'>;
+
+function buildDatabase(e: DatabaseEnv) {
+  return {
+    mode: e.DATABASE_URL !== undefined || e.DB_HOST !== undefined ? ('external' as const) : ('embedded' as const),
+    url: e.DATABASE_URL,
+    host: e.DB_HOST ?? '127.0.0.1',
+    port: e.DB_PORT,
+    user: e.DB_USER,
+    password: e.DB_PASSWORD,
+    name: e.DB_NAME,
+    ssl: e.DB_SSL,
+    poolMax: e.DB_POOL_MAX,
+    statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    logging: e.DB_LOGGING,
+    dataDir: path.resolve(e.DATA_DIR),
+  };
+}
+
+const databaseSchema = schema.pick({
+  DATABASE_URL: true, DB_HOST: true, DB_PORT: true, DB_USER: true, DB_PASSWORD: true, DB_NAME: true,
+  DB_SSL: true, DB_POOL_MAX: true, DB_STATEMENT_TIMEOUT_MS: true, DB_LOGGING: true, DATA_DIR: true,
+});
+
+/** Only the database settings: what sequelize-cli needs, without requiring Sinch credentials. */
+export function loadDatabaseConfig(env: RawEnv = process.env): DatabaseConfig {
+  const parsed = databaseSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return deepFreeze(buildDatabase(parsed.data));
+}
 
 function isBase64(value: string): boolean {
   return value.length > 0 && value.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(value);

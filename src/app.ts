@@ -1,0 +1,61 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import cors from 'cors';
+import type { Sequelize } from 'sequelize';
+import type { Config } from './config';
+import type { Logger } from './config/logger';
+import type { HealthCheck } from './controllers/health.controller';
+import { errorHandler } from './middlewares/error-handler';
+import { notFound } from './middlewares/not-found';
+import type { StoreFactory } from './middlewares/rate-limit';
+import { requestContext } from './middlewares/request-context';
+import { requestLogger } from './middlewares/request-logger';
+import { requestTimeout } from './middlewares/request-timeout';
+import { routes } from './routes';
+import type { VerificationService } from './services/verification.service';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  sequelize: Sequelize;
+  verifications: VerificationService;
+  /** Checks beyond the database shown on /health (Sinch circuit, Redis). */
+  healthChecks?: HealthCheck[];
+  /** Shared store for the per-IP limiters (Redis); in-memory when absent. */
+  rateLimitStore?: StoreFactory;
+}
+
+/** Raw request bytes are kept for signature checks (Sinch callbacks sign the exact body). */
+declare module 'http' {
+  interface IncomingMessage {
+    rawBody?: Buffer;
+  }
+}
+
+/** Builds the Express app. It never listens and never touches `process`: server.ts does. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.server.trustProxy);
+
+  app.use(requestContext());
+  app.use(requestLogger(logger));
+  app.use(requestTimeout(config.server.requestTimeoutMs));
+  app.use(helmet());
+  app.use(cors({ origin: config.server.corsOrigins.length ? config.server.corsOrigins : false, methods: ['GET', 'POST'], maxAge: 600 }));
+  app.use(
+    express.json({
+      limit: '10kb',
+      verify: (req, _res, buf) => {
+        req.rawBody = buf;
+      },
+    }),
+  );
+
+  app.use(routes(deps));
+  app.use(notFound());
+  app.use(errorHandler(logger));
+  return app;
+}

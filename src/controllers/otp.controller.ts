@@ -1,0 +1,18 @@
+import type { Request, Response } from 'express';
+import type { VerificationService } from '../services/verification.service';
+import type { RequestOtpBody, VerifyOtpBody } from '../validations/otp.validation';
+import { sendSuccess } from '../utils/response';
+
+export function otpController(verifications: VerificationService) {
+  return {
+    async requestOtp(req: Request<unknown, unknown, RequestOtpBody>, res: Response): Promise<void> {
+      const data = await verifications.requestCode(req.body);
+      sendSuccess(res, 'Verification code sent.', data);
+    },
+
+    async verifyOtp(req: Request<unknown, unknown, VerifyOtpBody>, res: Response): Promise<void> {
+      const data = await verifications.verifyCode(req.body);
+      sendSuccess(res, 'Phone number verified.', data);
+    },
+  };
+}

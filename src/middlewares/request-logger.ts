@@ -1,0 +1,31 @@
+import type { Request, RequestHandler } from 'express';
+import type { Logger } from '../config/logger';
+import { currentContext } from '../utils/request-context';
+
+/** The route pattern, never the raw URL: bounded and free of user input. */
+export function routeOf(req: Request): string {
+  const route = req.route as { path?: unknown } | undefined;
+  return typeof route?.path === 'string' ? `${req.baseUrl}${route.path}` : 'unmatched';
+}
+
+/** One line per request when the response is finished: method, route, status, duration, Sinch time. */
+export function requestLogger(logger: Logger, onFinish?: (req: Request, status: number, seconds: number) => void): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const context = currentContext();
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const route = routeOf(req);
+      onFinish?.(req, res.statusCode, durationMs / 1000);
+      logger.log(res.statusCode >= 500 ? 'error' : 'info', 'request completed', {
+        requestId: context?.requestId,
+        method: req.method,
+        route,
+        status: res.statusCode,
+        durationMs: Math.round(durationMs * 100) / 100,
+        ...(context && context.sinchMs > 0 ? { sinchMs: Math.round(context.sinchMs * 100) / 100 } : {}),
+      });
+    });
+    next();
+  };
+}

@@ -1,0 +1,36 @@
+import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
+
+export const VERIFICATION_STATUSES = ['PENDING', 'SUCCESSFUL', 'FAILED', 'EXPIRED', 'ABORTED'] as const;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+
+/** One code sent to one number: our id, Sinch's id, and how it ended. */
+export class Verification extends Model<InferAttributes<Verification>, InferCreationAttributes<Verification>> {
+  declare id: string;
+  declare sinchVerificationId: string;
+  declare phoneNumber: string;
+  declare method: CreationOptional<string>;
+  declare status: CreationOptional<VerificationStatus>;
+  declare attempts: CreationOptional<number>;
+  declare expiresAt: Date;
+  declare verifiedAt: CreationOptional<Date | null>;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+
+  static initModel(sequelize: Sequelize): typeof Verification {
+    return this.init(
+      {
+        id: { type: DataTypes.UUID, primaryKey: true },
+        sinchVerificationId: { type: DataTypes.STRING(64), allowNull: false, unique: true },
+        phoneNumber: { type: DataTypes.STRING(16), allowNull: false },
+        method: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'sms' },
+        status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'PENDING', validate: { isIn: [VERIFICATION_STATUSES] } },
+        attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        expiresAt: { type: DataTypes.DATE, allowNull: false },
+        verifiedAt: { type: DataTypes.DATE, allowNull: true },
+        createdAt: DataTypes.DATE,
+        updatedAt: DataTypes.DATE,
+      },
+      { sequelize, tableName: 'Verifications', modelName: 'Verification' },
+    );
+  }
+}

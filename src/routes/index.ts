@@ -1,0 +1,16 @@
+import { Router } from 'express';
+import type { AppDeps } from '../app';
+import { databaseCheck, healthController } from '../controllers/health.controller';
+import { otpController } from '../controllers/otp.controller';
+import { ipRateLimiters } from '../middlewares/rate-limit';
+import { healthRoutes } from './health.routes';
+import { otpRoutes } from './otp.routes';
+
+/** Every route of the service, mounted in one place. */
+export function routes(deps: AppDeps): Router {
+  const router = Router();
+  const health = healthController([databaseCheck(deps.sequelize), ...(deps.healthChecks ?? [])], Date.now());
+  router.use('/health', healthRoutes(health));
+  router.use('/api', otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)));
+  return router;
+}

@@ -1,0 +1,24 @@
+import { Router, type RequestHandler } from 'express';
+import type { otpController } from '../controllers/otp.controller';
+import { methodNotAllowed } from '../middlewares/not-found';
+import { requireJson } from '../middlewares/require-json';
+import { validateBody } from '../middlewares/validate';
+import { requestOtpBody, verifyOtpBody } from '../validations/otp.validation';
+
+export interface OtpRouteLimits {
+  requestOtp: RequestHandler[];
+  verifyOtp: RequestHandler[];
+}
+
+export function otpRoutes(controller: ReturnType<typeof otpController>, limits: OtpRouteLimits): Router {
+  const router = Router();
+  router
+    .route('/request-otp')
+    .post(...limits.requestOtp, requireJson(), validateBody(requestOtpBody), controller.requestOtp)
+    .all(methodNotAllowed(['POST']));
+  router
+    .route('/verify-otp')
+    .post(...limits.verifyOtp, requireJson(), validateBody(verifyOtpBody), controller.verifyOtp)
+    .all(methodNotAllowed(['POST']));
+  return router;
+}

@@ -1,0 +1,327 @@
+import http from 'node:http';
+import https from 'node:https';
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError } from 'cockatiel';
+import type { Config } from '../config';
+import type { Logger } from '../config/logger';
+import { AppError, retryAfterSeconds } from '../utils/app-error';
+import { currentContext } from '../utils/request-context';
+import { applicationAuthorization } from './sinch-signature';
+
+/** Sinch's own path prefix; it is part of the signed path whatever the base URL is. */
+const API_PREFIX = '/verification/v1';
+
+export type SinchOperation = 'start' | 'report' | 'status';
+
+/** How Sinch judged a reported code. */
+export type ReportOutcome =
+  | { result: 'SUCCESSFUL' }
+  | { result: 'INVALID_CODE' }
+  | { result: 'EXPIRED' }
+  | { result: 'ABORTED' }
+  | { result: 'NOT_FOUND' }
+  /** DENIED, ERROR or a FAIL for another reason: the verification cannot succeed any more. */
+  | { result: 'REJECTED'; status: string; reason?: string };
+
+export interface SinchStatus {
+  id: string;
+  status: string;
+  reason?: string;
+}
+
+export interface CircuitInfo {
+  state: 'closed' | 'open' | 'half-open';
+  /** When an open circuit lets the next probe through (epoch ms), if open. */
+  retryAt?: number;
+}
+
+export interface SinchClient {
+  /** Starts an SMS verification. Never retried: a retry may send (and bill) a second SMS. */
+  startSms(phoneNumber: string, options: { reference: string; expirySeconds: number }): Promise<{ id: string }>;
+  /** Reports a code for Sinch's verification id (always by id, never by number). */
+  reportSmsCode(sinchId: string, code: string): Promise<ReportOutcome>;
+  /** Reads a verification's status by Sinch's id. */
+  getStatus(sinchId: string): Promise<SinchStatus>;
+  circuit(): CircuitInfo;
+  close(): void;
+}
+
+export interface SinchCallObserver {
+  (event: { operation: SinchOperation; outcome: string; durationMs: number }): void;
+}
+
+/**
+ * The cause of a transport failure. `ambiguous` means Sinch may have acted on the request
+ * (a timeout or a connection dropped after sending), so a send must still count against limits.
+ */
+export class SinchTransportError extends Error {
+  constructor(message: string, readonly ambiguous: boolean) {
+    super(message);
+    this.name = 'SinchTransportError';
+  }
+}
+
+/** True unless the error proves Sinch did not act (it answered with an error, or was never reached). */
+export function sinchMayHaveActed(error: unknown): boolean {
+  return error instanceof AppError && error.cause instanceof SinchTransportError && error.cause.ambiguous;
+}
+
+interface SinchErrorBody {
+  errorCode?: number;
+  message?: string;
+}
+
+/** `HH:MM:SS`, the format Sinch takes for smsOptions.expiry. */
+export function formatExpiry(seconds: number): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(seconds % 60)}`;
+}
+
+/** Errors that say Sinch is down or unreachable; only these open the circuit. */
+function isOutage(error: unknown): boolean {
+  return error instanceof AppError && error.code === 'SMS_PROVIDER_UNAVAILABLE';
+}
+
+/**
+ * The Sinch Verification client: one axios instance with keep-alive, Basic or Application-signed
+ * authentication, a timeout, a circuit breaker, and translation of every failure into an AppError.
+ * It never logs the Authorization header, the secret, the code or a whole axios error.
+ */
+export function createSinchClient(
+  sinch: Config['sinch'],
+  logger: Logger,
+  observe: SinchCallObserver = () => undefined,
+): SinchClient {
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+  const api: AxiosInstance = axios.create({
+    baseURL: `${sinch.baseUrl}${API_PREFIX}`,
+    timeout: sinch.timeoutMs,
+    httpAgent,
+    httpsAgent,
+    // Raw text in, so a non-JSON answer is detected here rather than surfacing as a parse crash.
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true,
+    maxRedirects: 0,
+    headers: { Accept: 'application/json' },
+  });
+
+  const breaker = circuitBreaker(handleWhen(isOutage), {
+    halfOpenAfter: sinch.circuitCooldownSeconds * 1000,
+    breaker: new ConsecutiveBreaker(sinch.circuitFailureThreshold),
+  });
+  let openedAt = 0;
+  breaker.onBreak(() => {
+    openedAt = Date.now();
+    logger.error('Sinch circuit opened: failing fast', { consecutiveFailures: sinch.circuitFailureThreshold, cooldownSeconds: sinch.circuitCooldownSeconds });
+  });
+  breaker.onHalfOpen(() => logger.warn('Sinch circuit half-open: probing with the next request'));
+  breaker.onReset(() => logger.info('Sinch circuit closed: Sinch answers again'));
+
+  function authorization(method: string, path: string, body: string, contentType: string, timestamp: string): string {
+    if (sinch.authScheme === 'basic') {
+      return `Basic ${Buffer.from(`${sinch.applicationKey}:${sinch.applicationSecret}`).toString('base64')}`;
+    }
+    return applicationAuthorization({ method, path: `${API_PREFIX}${path}`, body, contentType, timestamp }, sinch.applicationKey, sinch.applicationSecret);
+  }
+
+  async function send(operation: SinchOperation, method: 'GET' | 'POST' | 'PUT', path: string, payload?: unknown): Promise<AxiosResponse<string>> {
+    const body = payload === undefined ? '' : JSON.stringify(payload);
+    const contentType = 'application/json; charset=utf-8';
+    const timestamp = new Date().toISOString();
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      const response = await api.request<string>({
+        method,
+        url: path,
+        data: payload === undefined ? undefined : body,
+        headers: {
+          'Content-Type': contentType,
+          'x-timestamp': timestamp,
+          Authorization: authorization(method, path, body, contentType, timestamp),
+        },
+      });
+      outcome = String(response.status);
+      return response;
+    } catch (error) {
+      outcome = error instanceof AxiosError && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') ? 'timeout' : 'network_error';
+      throw transportError(operation, error);
+    } finally {
+      const durationMs = performance.now() - started;
+      const ctx = currentContext();
+      if (ctx) ctx.sinchMs += durationMs;
+      observe({ operation, outcome, durationMs });
+    }
+  }
+
+  function transportError(operation: SinchOperation, error: unknown): AppError {
+    const code = error instanceof AxiosError ? error.code : undefined;
+    const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+    // Only the error code: a whole axios error carries headers (with Authorization) and the body.
+    logger.warn('Sinch request failed', { operation, error: timedOut ? 'timeout' : (code ?? 'unknown') });
+    return new AppError('SMS_PROVIDER_UNAVAILABLE', {
+      message: timedOut ? 'The SMS provider did not answer in time. Try again shortly.' : ERROR_UNREACHABLE,
+      headers: { 'Retry-After': '5' },
+      // Refused or unresolvable connections never reached Sinch; anything else may have.
+      cause: new SinchTransportError(`sinch ${operation}: ${timedOut ? 'timeout' : (code ?? 'network error')}`, !NEVER_SENT.has(code ?? '')),
+    });
+  }
+
+  function parse<T>(operation: SinchOperation, response: AxiosResponse<string>): T & SinchErrorBody {
+    try {
+      const value: unknown = JSON.parse(response.data);
+      if (value && typeof value === 'object' && !Array.isArray(value)) return value as T & SinchErrorBody;
+    } catch {
+      // fall through: not JSON
+    }
+    logger.error('Sinch answered with a body that is not a JSON object', { operation, httpStatus: response.status });
+    throw providerError(operation, `unparseable ${response.status} answer`);
+  }
+
+  function providerError(operation: SinchOperation, what: string): AppError {
+    return new AppError('SMS_PROVIDER_ERROR', { cause: new Error(`sinch ${operation}: ${what}`) });
+  }
+
+  /** Translates non-2xx answers shared by every operation. */
+  function failure(operation: SinchOperation, response: AxiosResponse<string>, body: SinchErrorBody): AppError {
+    const status = response.status;
+    const errorCode = typeof body.errorCode === 'number' ? body.errorCode : undefined;
+    if (status === 401 || (status === 403 && errorCode !== undefined && errorCode >= 40301 && errorCode <= 40303)) {
+      logger.error(
+        `Sinch rejected this service's credentials (${errorCode ?? status}): check SINCH_APPLICATION_KEY, SINCH_APPLICATION_SECRET and SINCH_AUTH_SCHEME=${sinch.authScheme}, and the server clock for signed requests`,
+        { operation, httpStatus: status, errorCode, applicationKey: sinch.applicationKey },
+      );
+      return providerError(operation, `authentication rejected (${errorCode ?? status})`);
+    }
+    if (status === 429) {
+      const retryAfter = Number(response.headers['retry-after']);
+      const seconds = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : 60;
+      return new AppError('RATE_LIMITED', {
+        message: 'Too many codes were requested for this number. Wait before trying again.',
+        headers: { 'Retry-After': String(seconds) },
+        cause: new Error(`sinch ${operation}: 429 ${errorCode ?? ''}`),
+      });
+    }
+    if (status >= 500) {
+      logger.warn('Sinch answered with a server error', { operation, httpStatus: status, errorCode });
+      return new AppError('SMS_PROVIDER_UNAVAILABLE', {
+        message: ERROR_UNREACHABLE,
+        headers: { 'Retry-After': '5' },
+        cause: new Error(`sinch ${operation}: ${status} ${errorCode ?? ''}`),
+      });
+    }
+    logger.error('Sinch refused a request', { operation, httpStatus: status, errorCode, sinchMessage: body.message });
+    return providerError(operation, `${status} ${errorCode ?? ''}`);
+  }
+
+  async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await breaker.execute(fn);
+    } catch (error) {
+      if (isBrokenCircuitError(error)) {
+        const waitMs = Math.max(0, openedAt + sinch.circuitCooldownSeconds * 1000 - Date.now());
+        throw new AppError('SMS_PROVIDER_UNAVAILABLE', {
+          message: 'The SMS provider is failing; requests are paused briefly. Try again shortly.',
+          headers: { 'Retry-After': String(retryAfterSeconds(waitMs)) },
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  return {
+    startSms(phoneNumber, { reference, expirySeconds }) {
+      return guarded(async () => {
+        const response = await send('start', 'POST', '/verifications', {
+          identity: { type: 'number', endpoint: phoneNumber },
+          method: 'sms',
+          reference,
+          smsOptions: { expiry: formatExpiry(expirySeconds), codeType: 'Numeric' },
+        });
+        const body = parse<{ id?: unknown }>('start', response);
+        if (response.status >= 200 && response.status < 300) {
+          if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > 64) {
+            logger.error('Sinch start answer has no usable id', { httpStatus: response.status });
+            throw providerError('start', 'answer without id');
+          }
+          return { id: body.id };
+        }
+        if (response.status === 400 && (body.errorCode === 40001 || body.errorCode === 40005)) {
+          throw new AppError('INVALID_PHONE_NUMBER', {
+            message: 'The SMS provider says this phone number is not valid.',
+            details: [{ field: 'phoneNumber', reason: 'rejected_by_provider' }],
+          });
+        }
+        if ((response.status === 403 && body.errorCode === 40300) || (response.status === 422 && body.errorCode === 42201)) {
+          throw new AppError('PHONE_NUMBER_NOT_ALLOWED', {
+            message: 'Codes cannot be sent to this phone number.',
+            details: [{ field: 'phoneNumber', reason: body.errorCode === 40300 ? 'blocked_by_provider' : 'no_route' }],
+          });
+        }
+        throw failure('start', response, body);
+      });
+    },
+
+    reportSmsCode(sinchId, code) {
+      return guarded(async () => {
+        const response = await send('report', 'PUT', `/verifications/id/${encodeURIComponent(sinchId)}`, { method: 'sms', sms: { code } });
+        const body = parse<{ status?: unknown; reason?: unknown }>('report', response);
+        if (response.status >= 200 && response.status < 300) return reportOutcome(body.status, body.reason);
+        if (response.status === 400 && body.errorCode === 40003) return { result: 'INVALID_CODE' };
+        if (response.status === 404) return { result: 'NOT_FOUND' };
+        throw failure('report', response, body);
+      });
+    },
+
+    getStatus(sinchId) {
+      return guarded(async () => {
+        const response = await send('status', 'GET', `/verifications/id/${encodeURIComponent(sinchId)}`);
+        const body = parse<{ id?: unknown; status?: unknown; reason?: unknown }>('status', response);
+        if (response.status >= 200 && response.status < 300 && typeof body.status === 'string') {
+          return { id: sinchId, status: body.status, reason: typeof body.reason === 'string' ? body.reason : undefined };
+        }
+        if (response.status >= 200 && response.status < 300) throw providerError('status', 'answer without status');
+        throw failure('status', response, body);
+      });
+    },
+
+    circuit() {
+      const state = breaker.state === CircuitState.Closed ? 'closed' : breaker.state === CircuitState.HalfOpen ? 'half-open' : 'open';
+      return state === 'open' ? { state, retryAt: openedAt + sinch.circuitCooldownSeconds * 1000 } : { state };
+    },
+
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+
+  function reportOutcome(status: unknown, reason: unknown): ReportOutcome {
+    const why = typeof reason === 'string' ? reason : undefined;
+    switch (typeof status === 'string' ? status.toUpperCase() : undefined) {
+      case 'SUCCESSFUL':
+        return { result: 'SUCCESSFUL' };
+      case 'FAIL':
+        if (why?.toLowerCase() === 'invalid code') return { result: 'INVALID_CODE' };
+        if (why?.toLowerCase() === 'expired') return { result: 'EXPIRED' };
+        return { result: 'REJECTED', status: 'FAIL', reason: why };
+      case 'ABORTED':
+        return { result: 'ABORTED' };
+      case 'DENIED':
+      case 'ERROR':
+        return { result: 'REJECTED', status: String(status), reason: why };
+      case 'PENDING':
+        // Sinch kept it pending: the code did not complete the verification.
+        return { result: 'INVALID_CODE' };
+      default:
+        logger.error('Sinch report answer has no known status', { status: typeof status === 'string' ? status.slice(0, 32) : typeof status });
+        throw providerError('report', 'answer without a known status');
+    }
+  }
+}
+
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
+const ERROR_UNREACHABLE = 'The SMS provider is unavailable. Try again shortly.';

@@ -1,0 +1,350 @@
+import { randomUUID } from 'node:crypto';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Config } from '../config';
+import type { Logger } from '../config/logger';
+import type { VerificationStatus } from '../models';
+import { AppError, retryAfterSeconds } from '../utils/app-error';
+import type { Clock } from '../utils/clock';
+import { normalizePhone } from '../utils/phone';
+import { assertNumberAllowed } from './number-policy';
+import { sinchMayHaveActed, type SinchClient } from './sinch.client';
+import { removeOne, type LimitRefusal, type UserService } from './user.service';
+
+const HOUR_MS = 3_600_000;
+
+export interface RequestCodeInput {
+  phoneNumber: string;
+  method?: 'sms';
+}
+
+export interface RequestCodeResult {
+  verificationId: string;
+  phoneNumber: string;
+  method: 'sms';
+  expiresAt: string;
+  resendAvailableAt: string;
+}
+
+export interface VerifyCodeInput {
+  phoneNumber: string;
+  code: string;
+  verificationId?: string;
+}
+
+export interface VerifyCodeResult {
+  phoneNumber: string;
+  verified: true;
+  verifiedAt: string;
+}
+
+/** What the funnel metrics and logs count; reasons are a small fixed set. */
+export interface OtpEvents {
+  requested(): void;
+  sent(): void;
+  refused(reason: string): void;
+  verified(): void;
+  failed(reason: string): void;
+}
+
+const noEvents: OtpEvents = { requested() {}, sent() {}, refused() {}, verified() {}, failed() {} };
+
+interface VerificationRow {
+  id: string;
+  sinchVerificationId: string;
+  phoneNumber: string;
+  status: VerificationStatus;
+  attempts: number;
+  expiresAt: Date;
+  verifiedAt: Date | null;
+  createdAt: Date;
+}
+
+export interface VerificationService {
+  /** Sends a code: number rules, send limits, the Sinch start, then the Verification row. */
+  requestCode(input: RequestCodeInput): Promise<RequestCodeResult>;
+  /** Checks a code: the attempt is counted in the database before Sinch hears the code. */
+  verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult>;
+}
+
+export interface VerificationServiceDeps {
+  sequelize: Sequelize;
+  sinch: SinchClient;
+  users: UserService;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  events?: OtpEvents;
+}
+
+/** The Retry-After and IETF RateLimit fields for a refusal by one of our own limits. */
+export function limitHeaders(name: string, quota: number, windowSeconds: number, retryAfterMs: number): Record<string, string> {
+  const seconds = retryAfterSeconds(retryAfterMs);
+  return {
+    'Retry-After': String(seconds),
+    RateLimit: `"${name}"; r=0; t=${seconds}`,
+    'RateLimit-Policy': `"${name}"; q=${quota}; w=${windowSeconds}`,
+  };
+}
+
+function refusalError(refusal: LimitRefusal): AppError {
+  const retry = retryAfterSeconds(refusal.retryAfterMs);
+  const headers = limitHeaders(refusal.limit.replace('_', '-'), refusal.quota, refusal.windowSeconds, refusal.retryAfterMs);
+  const detail = { limit: refusal.limit, retryAfterSeconds: retry, quota: refusal.quota, windowSeconds: refusal.windowSeconds };
+  if (refusal.limit === 'global_minute') {
+    return new AppError('SEND_CAPACITY_EXCEEDED', { headers, details: [detail] });
+  }
+  const messages: Record<Exclude<LimitRefusal['limit'], 'global_minute'>, string> = {
+    number_cooldown: `A code was just sent to this number. You can request a new one in ${retry} s.`,
+    number_hour: `Too many codes were sent to this number in the last hour. Try again in ${retry} s.`,
+    number_day: `Too many codes were sent to this number today. Try again in ${retry} s.`,
+  };
+  return new AppError('RATE_LIMITED', { message: messages[refusal.limit], headers, details: [detail] });
+}
+
+export function createVerificationService(deps: VerificationServiceDeps): VerificationService {
+  const { sequelize, sinch, users, config, logger, clock } = deps;
+  const events = deps.events ?? noEvents;
+  const { otp } = config;
+
+  async function requestCode(input: RequestCodeInput): Promise<RequestCodeResult> {
+    events.requested();
+    let phone;
+    try {
+      phone = normalizePhone(input.phoneNumber, otp.defaultCountry);
+      assertNumberAllowed(phone, config.numberPolicy);
+    } catch (error) {
+      events.refused(error instanceof AppError && error.code === 'PHONE_NUMBER_NOT_ALLOWED' ? 'number_policy' : 'invalid_number');
+      throw error;
+    }
+
+    const reservation = await users.reserveSend(phone.e164);
+    if (!reservation.ok) {
+      events.refused(reservation.refusal.limit);
+      if (reservation.refusal.limit === 'global_minute') {
+        logger.error('Global send ceiling reached: refusing to send codes (possible SMS pumping)', {
+          ceilingPerMinute: otp.globalSendsPerMinute,
+        });
+      }
+      throw refusalError(reservation.refusal);
+    }
+
+    const verificationId = randomUUID();
+    let sinchId: string;
+    try {
+      ({ id: sinchId } = await sinch.startSms(phone.e164, { reference: verificationId, expirySeconds: otp.ttlSeconds }));
+    } catch (error) {
+      // Sinch answered with an error or was never reached: nothing was sent, so the send is not counted.
+      if (!sinchMayHaveActed(error)) await users.releaseSend(phone.e164, reservation.reservedAt);
+      events.refused(error instanceof AppError ? error.code.toLowerCase() : 'error');
+      throw error;
+    }
+    events.sent();
+
+    const now = reservation.reservedAt;
+    const expiresAt = new Date(now.getTime() + otp.ttlSeconds * 1000);
+    // Insert the new verification and abort older pending ones in one round trip; Sinch aborts them too.
+    const [, aborted] = await sequelize.query(
+      `WITH created AS (
+         INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
+         VALUES ($1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5)
+         RETURNING "id"
+       )
+       UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
+       WHERE "phoneNumber" = $3 AND "status" = 'PENDING' AND "id" <> $1 AND (SELECT count(*) FROM created) = 1`,
+      { bind: [verificationId, sinchId, phone.e164, expiresAt, now], type: QueryTypes.UPDATE },
+    );
+    logger.info('verification started', { verificationId, phoneNumber: phone.e164, abortedOlder: aborted });
+
+    return {
+      verificationId,
+      phoneNumber: phone.e164,
+      method: 'sms',
+      expiresAt: expiresAt.toISOString(),
+      resendAvailableAt: users.resendAvailableAt(now).toISOString(),
+    };
+  }
+
+  async function findTarget(phoneNumber: string, verificationId?: string): Promise<VerificationRow | undefined> {
+    const rows = await sequelize.query<VerificationRow>(
+      `SELECT "id", "sinchVerificationId", "phoneNumber", "status", "attempts", "expiresAt", "verifiedAt", "createdAt"
+       FROM "Verifications"
+       WHERE "phoneNumber" = $1 ${verificationId ? 'AND "id" = $2' : ''}
+       ORDER BY "createdAt" DESC LIMIT 1`,
+      { bind: verificationId ? [phoneNumber, verificationId] : [phoneNumber], type: QueryTypes.SELECT },
+    );
+    return rows[0];
+  }
+
+  /** Why a verification cannot take a code now, as the error the client gets; undefined when it can. */
+  function unusable(v: VerificationRow | undefined, now: number): AppError | undefined {
+    if (!v) return new AppError('VERIFICATION_NOT_FOUND');
+    switch (v.status) {
+      case 'SUCCESSFUL':
+        return new AppError('ALREADY_VERIFIED', { message: 'This code has already been used to verify the number. Request a new code to verify again.' });
+      case 'ABORTED':
+        return new AppError('VERIFICATION_NOT_FOUND', {
+          message: 'This code was replaced by a newer one. Use the most recent code sent to this number.',
+          details: [{ reason: 'superseded' }],
+        });
+      case 'EXPIRED':
+        return new AppError('VERIFICATION_EXPIRED');
+      case 'FAILED':
+        return v.attempts >= otp.maxAttempts ? attemptsExhausted(v, now) : new AppError('VERIFICATION_EXPIRED', {
+          message: 'This code can no longer be used. Request a new code.',
+          details: [{ reason: 'ended_by_provider' }],
+        });
+      case 'PENDING':
+        if (new Date(v.expiresAt).getTime() <= now) return new AppError('VERIFICATION_EXPIRED');
+        if (v.attempts >= otp.maxAttempts) return attemptsExhausted(v, now);
+        return undefined;
+    }
+  }
+
+  function attemptsExhausted(v: VerificationRow, now: number): AppError {
+    // The way forward is a new code, so Retry-After says when one can be requested.
+    const waitMs = new Date(v.createdAt).getTime() + otp.resendCooldownSeconds * 1000 - now;
+    return new AppError('TOO_MANY_ATTEMPTS', {
+      message: `Too many wrong codes for this verification (${otp.maxAttempts} allowed). Request a new code.`,
+      headers: limitHeaders('verification-attempts', otp.maxAttempts, otp.ttlSeconds, waitMs),
+      details: [{ reason: 'verification_attempts_exhausted', maxAttempts: otp.maxAttempts, attemptsRemaining: 0 }],
+    });
+  }
+
+  /** Moves a verification out of PENDING and refunds the charged failure when the code was not judged wrong. */
+  async function settle(v: VerificationRow, status: VerificationStatus, chargedAt: Date | undefined, at: Date): Promise<void> {
+    // Users before Verifications, the same lock order as claimAttempt, so the two never deadlock.
+    await sequelize.query(
+      `WITH refunded AS (
+         UPDATE "Users" SET "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$4')}
+         WHERE "phoneNumber" = $2 AND $4::timestamptz IS NOT NULL
+         RETURNING 1
+       )
+       UPDATE "Verifications" SET "status" = $3, "updatedAt" = $5
+       WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0`,
+      { bind: [v.id, v.phoneNumber, status, chargedAt ?? null, at] },
+    );
+  }
+
+  /**
+   * Charges one failure to the number's budget and one attempt to the verification, atomically and
+   * before Sinch hears the code: parallel guesses each take a slot or are refused here.
+   */
+  async function claimAttempt(v: VerificationRow, now: Date): Promise<{ charged: boolean; attempts: number | null }> {
+    const rows = await sequelize.query<{ charged: boolean; attempts: number | null }>(
+      `WITH charge AS (
+         UPDATE "Users"
+         SET "otpFailureTimes" = array_append(ARRAY(SELECT t FROM unnest("otpFailureTimes") AS t WHERE t > $3), $4::timestamptz)
+         WHERE "phoneNumber" = $2 AND (SELECT count(*) FROM unnest("otpFailureTimes") AS t WHERE t > $3) < $5
+         RETURNING 1
+       ), attempt AS (
+         UPDATE "Verifications" SET "attempts" = "attempts" + 1, "updatedAt" = $4
+         WHERE "id" = $1 AND "status" = 'PENDING' AND "attempts" < $6 AND "expiresAt" > $4 AND EXISTS (SELECT 1 FROM charge)
+         RETURNING "attempts"
+       )
+       SELECT EXISTS (SELECT 1 FROM charge) AS "charged", (SELECT "attempts" FROM attempt) AS "attempts"`,
+      {
+        bind: [v.id, v.phoneNumber, new Date(now.getTime() - HOUR_MS), now, otp.maxFailuresPerNumberHour, otp.maxAttempts],
+        type: QueryTypes.SELECT,
+      },
+    );
+    return rows[0] ?? { charged: false, attempts: null };
+  }
+
+  async function verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult> {
+    const phone = normalizePhone(input.phoneNumber, otp.defaultCountry);
+    const now = new Date(clock.now());
+    let target = await findTarget(phone.e164, input.verificationId);
+    const problem = unusable(target, now.getTime());
+    if (problem || !target) {
+      if (target?.status === 'PENDING' && problem?.code === 'VERIFICATION_EXPIRED') await settle(target, 'EXPIRED', undefined, now);
+      events.failed(problem?.code.toLowerCase() ?? 'not_found');
+      throw problem ?? new AppError('VERIFICATION_NOT_FOUND');
+    }
+
+    const claim = await claimAttempt(target, now);
+    if (!claim.charged) {
+      const retryAt = (await users.failureBudgetRetryAt(phone.e164)) ?? new Date(now.getTime() + HOUR_MS);
+      events.failed('failure_budget');
+      logger.warn('failure budget exhausted for number', { phoneNumber: phone.e164 });
+      throw new AppError('TOO_MANY_ATTEMPTS', {
+        message: `Too many wrong codes for this number in the last hour. Try again in ${retryAfterSeconds(retryAt.getTime() - now.getTime())} s.`,
+        headers: limitHeaders('number-failures', otp.maxFailuresPerNumberHour, 3600, retryAt.getTime() - now.getTime()),
+        details: [{ reason: 'failure_budget_exhausted', retryAfterSeconds: retryAfterSeconds(retryAt.getTime() - now.getTime()) }],
+      });
+    }
+    if (claim.attempts === null) {
+      // A parallel request changed the verification between our read and the claim.
+      await users.refundFailure(phone.e164, now);
+      target = await findTarget(phone.e164, target.id);
+      const lost = unusable(target, now.getTime()) ?? new AppError('VERIFICATION_NOT_FOUND');
+      events.failed(lost.code.toLowerCase());
+      throw lost;
+    }
+
+    const attempts = claim.attempts;
+    let outcome;
+    try {
+      outcome = await sinch.reportSmsCode(target.sinchVerificationId, input.code);
+    } catch (error) {
+      // Sinch did not judge the code (or may not have): it is not a wrong guess against the budget.
+      await users.refundFailure(phone.e164, now);
+      if (!sinchMayHaveActed(error)) {
+        await sequelize.query(`UPDATE "Verifications" SET "attempts" = "attempts" - 1 WHERE "id" = $1 AND "attempts" > 0`, { bind: [target.id] });
+      }
+      events.failed('provider_error');
+      throw error;
+    }
+
+    switch (outcome.result) {
+      case 'SUCCESSFUL': {
+        await sequelize.query(
+          `WITH verified_user AS (
+             UPDATE "Users" SET "isVerified" = true, "verifiedAt" = $3, "updatedAt" = $3,
+               "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$3')}
+             WHERE "phoneNumber" = $2
+             RETURNING 1
+           )
+           UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
+           WHERE "id" = $1 AND (SELECT count(*) FROM verified_user) >= 0`,
+          { bind: [target.id, phone.e164, now] },
+        );
+        events.verified();
+        logger.info('verification succeeded', { verificationId: target.id, phoneNumber: phone.e164, attempts });
+        return { phoneNumber: phone.e164, verified: true, verifiedAt: now.toISOString() };
+      }
+      case 'INVALID_CODE': {
+        const attemptsRemaining = Math.max(0, otp.maxAttempts - attempts);
+        if (attemptsRemaining === 0) await settle(target, 'FAILED', undefined, now);
+        events.failed('invalid_code');
+        throw new AppError('INVALID_CODE', {
+          message: attemptsRemaining > 0
+            ? `The code is not correct. ${attemptsRemaining} attempt${attemptsRemaining === 1 ? '' : 's'} left.`
+            : 'The code is not correct and no attempts are left. Request a new code.',
+          details: [{ field: 'code', attemptsRemaining }],
+        });
+      }
+      case 'EXPIRED':
+      case 'NOT_FOUND':
+        await settle(target, 'EXPIRED', now, now);
+        events.failed('expired');
+        throw new AppError('VERIFICATION_EXPIRED');
+      case 'ABORTED':
+        await settle(target, 'ABORTED', now, now);
+        events.failed('aborted');
+        throw new AppError('VERIFICATION_NOT_FOUND', {
+          message: 'This code was replaced by a newer one. Use the most recent code sent to this number.',
+          details: [{ reason: 'superseded' }],
+        });
+      case 'REJECTED':
+        await settle(target, 'FAILED', now, now);
+        events.failed('rejected');
+        logger.warn('Sinch ended the verification', { verificationId: target.id, sinchStatus: outcome.status, sinchReason: outcome.reason });
+        throw new AppError('VERIFICATION_EXPIRED', {
+          message: 'This code can no longer be used. Request a new code.',
+          details: [{ reason: 'ended_by_provider' }],
+        });
+    }
+  }
+
+  return { requestCode, verifyCode };
+}

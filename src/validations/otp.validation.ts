@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+const requiredString = (field: string, max: number) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`) })
+    .trim()
+    .min(1, `${field} must not be empty`)
+    .max(max, `${field} must be at most ${max} characters`);
+
+export const requestOtpBody = z.strictObject({
+  phoneNumber: requiredString('phoneNumber', 32),
+  method: z.literal('sms', { error: 'method must be "sms" (the only method this service sends)' }).optional(),
+});
+export type RequestOtpBody = z.infer<typeof requestOtpBody>;
+
+export const verifyOtpBody = z.strictObject({
+  phoneNumber: requiredString('phoneNumber', 32),
+  code: requiredString('code', 64).regex(/^[A-Za-z0-9]{4,10}$/, 'code must be 4 to 10 letters or digits'),
+  verificationId: z.uuid({ error: 'verificationId must be the UUID returned by /api/request-otp' }).optional(),
+});
+export type VerifyOtpBody = z.infer<typeof verifyOtpBody>;

@@ -1,0 +1,19 @@
+import { Writable } from 'node:stream';
+
+/** Collects every log line the app writes, so tests can assert on logs (and on what must never be in them). */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(line);
+    callback();
+  }
+
+  entries(): Array<Record<string, unknown>> {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
