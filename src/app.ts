@@ -12,6 +12,7 @@ import { requestContext } from './middlewares/request-context';
 import { requestLogger } from './middlewares/request-logger';
 import { requestTimeout } from './middlewares/request-timeout';
 import { routes } from './routes';
+import type { SinchEmulator } from './emulator/sinch-emulator';
 import type { VerificationService } from './services/verification.service';
 
 export interface AppDeps {
@@ -23,6 +24,8 @@ export interface AppDeps {
   healthChecks?: HealthCheck[];
   /** Shared store for the per-IP limiters (Redis); in-memory when absent. */
   rateLimitStore?: StoreFactory;
+  /** The in-process Sinch emulator, when the service runs without Sinch credentials (demo inbox). */
+  emulator?: SinchEmulator;
 }
 
 /** Raw request bytes are kept for signature checks (Sinch callbacks sign the exact body). */

@@ -3,6 +3,8 @@ import type { AppDeps } from '../app';
 import { databaseCheck, healthController } from '../controllers/health.controller';
 import { otpController } from '../controllers/otp.controller';
 import { ipRateLimiters } from '../middlewares/rate-limit';
+import { demoRoutes } from './demo.routes';
+import { docsRoutes } from './docs.routes';
 import { healthRoutes } from './health.routes';
 import { otpRoutes } from './otp.routes';
 
@@ -12,5 +14,7 @@ export function routes(deps: AppDeps): Router {
   const health = healthController([databaseCheck(deps.sequelize), ...(deps.healthChecks ?? [])], Date.now());
   router.use('/health', healthRoutes(health));
   router.use('/api', otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)));
+  router.use('/api', docsRoutes(deps));
+  router.use('/', demoRoutes(deps));
   return router;
 }
