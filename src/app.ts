@@ -13,6 +13,8 @@ import { requestLogger } from './middlewares/request-logger';
 import { requestTimeout } from './middlewares/request-timeout';
 import { routes } from './routes';
 import type { SinchEmulator } from './emulator/sinch-emulator';
+import { sinchEventsRoutes } from './routes/sinch-events.routes';
+import type { Clock } from './utils/clock';
 import type { VerificationService } from './services/verification.service';
 
 export interface AppDeps {
@@ -24,6 +26,8 @@ export interface AppDeps {
   healthChecks?: HealthCheck[];
   /** Shared store for the per-IP limiters (Redis); in-memory when absent. */
   rateLimitStore?: StoreFactory;
+  /** "Now" for signature skew checks; tests pass a fake clock. */
+  clock?: Clock;
   /** The in-process Sinch emulator, when the service runs without Sinch credentials (demo inbox). */
   emulator?: SinchEmulator;
 }
@@ -48,6 +52,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestTimeout(config.server.requestTimeoutMs));
   app.use(helmet());
   app.use(cors({ origin: config.server.corsOrigins.length ? config.server.corsOrigins : false, methods: ['GET', 'POST'], maxAge: 600 }));
+  // Before the JSON parser: Sinch signs the raw bytes of its callbacks.
+  app.use(sinchEventsRoutes(deps));
   app.use(
     express.json({
       limit: '10kb',

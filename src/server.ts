@@ -60,7 +60,8 @@ async function start(config: Config, logger: Logger): Promise<Running> {
 
   const services = createServices({ config: { ...config, sinch: sinchConfig }, logger, sequelize });
   closers.unshift(async () => services.sinch.close());
-  const app = createApp({ config, logger, sequelize, verifications: services.verifications, emulator });
+  // The effective Sinch settings (the emulator's, in zero-config mode) also authenticate callbacks.
+  const app = createApp({ config: { ...config, sinch: sinchConfig }, logger, sequelize, verifications: services.verifications, emulator });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, () => resolve(s));

@@ -57,13 +57,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const requestId = String(res.locals.requestId ?? '');
     if (res.headersSent) {
       // A timeout already answered; the late error only needs recording.
-      logger.warn('error after the response was sent', { code: appError.code, route: req.originalUrl.split('?')[0] });
+      logger.warn('error after the response was sent', { errorCode: appError.code, route: req.originalUrl.split('?')[0] });
       return;
     }
     if (appError.isServerError) {
-      logger.error(appError.message, { code: appError.code, method: req.method, cause: appError.cause ?? appError });
+      // `errorCode`, not `code`: the logger redacts any `code` key, since that is where an OTP would hide.
+      logger.error(appError.message, { errorCode: appError.code, method: req.method, cause: appError.cause ?? appError });
     } else {
-      logger.warn('request refused', { code: appError.code, method: req.method, reason: appError.message });
+      logger.warn('request refused', { errorCode: appError.code, method: req.method, reason: appError.message });
     }
     for (const [name, value] of Object.entries(appError.headers)) {
       if (LIST_HEADERS.has(name.toLowerCase())) res.append(name, value);

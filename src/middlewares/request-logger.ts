@@ -2,7 +2,10 @@ import type { Request, RequestHandler } from 'express';
 import type { Logger } from '../config/logger';
 import { currentContext } from '../utils/request-context';
 
-/** The route pattern, never the raw URL: bounded and free of user input. */
+/**
+ * The route pattern, never the raw URL: bounded and free of user input. Routes are declared with
+ * full paths because Express resets req.baseUrl once a router is left (before an error is answered).
+ */
 export function routeOf(req: Request): string {
   const route = req.route as { path?: unknown } | undefined;
   return typeof route?.path === 'string' ? `${req.baseUrl}${route.path}` : 'unmatched';

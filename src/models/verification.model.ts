@@ -13,6 +13,9 @@ export class Verification extends Model<InferAttributes<Verification>, InferCrea
   declare attempts: CreationOptional<number>;
   declare expiresAt: Date;
   declare verifiedAt: CreationOptional<Date | null>;
+  /** From Sinch's SMS-delivered callback: DELIVERED or FAILED; null until it arrives. */
+  declare smsDeliveryStatus: CreationOptional<'DELIVERED' | 'FAILED' | null>;
+  declare smsDeliveryReportedAt: CreationOptional<Date | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -27,6 +30,8 @@ export class Verification extends Model<InferAttributes<Verification>, InferCrea
         attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         expiresAt: { type: DataTypes.DATE, allowNull: false },
         verifiedAt: { type: DataTypes.DATE, allowNull: true },
+        smsDeliveryStatus: { type: DataTypes.STRING(16), allowNull: true },
+        smsDeliveryReportedAt: { type: DataTypes.DATE, allowNull: true },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

@@ -12,8 +12,8 @@ import { otpRoutes } from './otp.routes';
 export function routes(deps: AppDeps): Router {
   const router = Router();
   const health = healthController([databaseCheck(deps.sequelize), ...(deps.healthChecks ?? [])], Date.now());
-  router.use('/health', healthRoutes(health));
-  router.use('/api', otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)));
+  router.use(healthRoutes(health));
+  router.use(otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)));
   router.use('/api', docsRoutes(deps));
   router.use('/', demoRoutes(deps));
   return router;

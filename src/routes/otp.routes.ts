@@ -13,11 +13,11 @@ export interface OtpRouteLimits {
 export function otpRoutes(controller: ReturnType<typeof otpController>, limits: OtpRouteLimits): Router {
   const router = Router();
   router
-    .route('/request-otp')
+    .route('/api/request-otp')
     .post(...limits.requestOtp, requireJson(), validateBody(requestOtpBody), controller.requestOtp)
     .all(methodNotAllowed(['POST']));
   router
-    .route('/verify-otp')
+    .route('/api/verify-otp')
     .post(...limits.verifyOtp, requireJson(), validateBody(verifyOtpBody), controller.verifyOtp)
     .all(methodNotAllowed(['POST']));
   return router;

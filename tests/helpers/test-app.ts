@@ -66,7 +66,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const logger = createLogger({ level: config.log.level, format: 'json', secrets: secretValues(config), stream: logs });
   const sequelize = new Sequelize(testDatabaseUrl(), { logging: false, pool: { max: 10, min: 0, acquire: 5000 } });
   const services = createServices({ config, logger, sequelize, clock });
-  const app = createApp({ config, logger, sequelize, verifications: services.verifications, ...options.deps });
+  const app = createApp({ config, logger, sequelize, verifications: services.verifications, clock, ...options.deps });
   return {
     app,
     config,

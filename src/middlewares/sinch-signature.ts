@@ -1,0 +1,38 @@
+import type { RequestHandler } from 'express';
+import type { Config } from '../config';
+import type { Logger } from '../config/logger';
+import { verifyApplicationSignature } from '../services/sinch-signature';
+import { AppError } from '../utils/app-error';
+import type { Clock } from '../utils/clock';
+
+/**
+ * Authenticates a Sinch callback: `Authorization: Application {key}:{signature}` over the RAW body,
+ * the Content-Type as received, x-timestamp and this callback's path, with a bounded clock skew.
+ * Needs `req.body` to be the raw Buffer (express.raw on this route). Refusals change nothing.
+ */
+export function verifySinchSignature(sinch: Pick<Config['sinch'], 'applicationKey' | 'applicationSecret' | 'callbackMaxSkewSeconds'>, logger: Logger, clock: Clock): RequestHandler {
+  return (req, _res, next) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const check = verifyApplicationSignature(
+      req.get('authorization'),
+      {
+        method: req.method,
+        path: req.originalUrl.split('?')[0] ?? req.path,
+        contentType: req.get('content-type') ?? '',
+        timestamp: req.get('x-timestamp') ?? '',
+        body: raw,
+      },
+      { applicationKey: sinch.applicationKey, applicationSecret: sinch.applicationSecret },
+      { nowMs: clock.now(), maxSkewSeconds: sinch.callbackMaxSkewSeconds },
+    );
+    if (!check.ok) {
+      logger.warn('Sinch callback refused: signature check failed', { reason: check.reason });
+      next(new AppError('UNAUTHORIZED', {
+        message: `The callback is not signed by Sinch for this application (${check.reason.replace(/_/g, ' ')}).`,
+        details: [{ reason: check.reason }],
+      }));
+      return;
+    }
+    next();
+  };
+}
