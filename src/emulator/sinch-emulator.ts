@@ -237,6 +237,7 @@ class Emulator implements SinchEmulator {
       maxEntries: settings.maxVerifications,
       graceMs: settings.retentionGraceSeconds * 1000,
       sweepEveryMs: 5000,
+      now: settings.now,
     });
     if (settings.callbackUrl !== undefined) {
       this.callbacks = new CallbackSender({
@@ -393,7 +394,7 @@ class Emulator implements SinchEmulator {
   }
 
   private async handleApi(ex: Exchange): Promise<void> {
-    this.store.prune(this.now());
+    this.store.prune();
     const match = matchRoute(ex.method, ex.rawPath);
     if (match.kind === 'not-found') throw new SinchApiError(404, 40400);
     if (match.kind === 'method-not-allowed') {

@@ -32,6 +32,7 @@ export interface VerificationStoreOptions {
   graceMs: number;
   /** Minimum clock time between two full sweeps for expired entries. */
   sweepEveryMs: number;
+  now: () => number;
 }
 
 /**
@@ -65,18 +66,18 @@ export class VerificationStore {
   }
 
   get(id: string): VerificationRecord | undefined {
-    return this.byId.get(id);
+    return this.alive(this.byId.get(id));
   }
 
   /** The most recent verification to a number, optionally of one method. */
   latestFor(endpoint: string, method?: VerificationMethod): VerificationRecord | undefined {
-    return method === undefined
-      ? this.latestByNumber.get(endpoint)
-      : this.latestByMethodNumber.get(methodKey(method, endpoint));
+    return this.alive(
+      method === undefined ? this.latestByNumber.get(endpoint) : this.latestByMethodNumber.get(methodKey(method, endpoint)),
+    );
   }
 
   byReferenceOf(reference: string): VerificationRecord | undefined {
-    return this.byReference.get(reference);
+    return this.alive(this.byReference.get(reference));
   }
 
   clear(): void {
@@ -87,12 +88,23 @@ export class VerificationStore {
   }
 
   /** Drops verifications past expiry + grace; cheap to call often (sweeps at most every `sweepEveryMs`). */
-  prune(nowMs: number): void {
+  prune(): void {
+    const nowMs = this.options.now();
     if (nowMs - this.lastSweep < this.options.sweepEveryMs) return;
     this.lastSweep = nowMs;
     for (const record of this.byId.values()) {
-      if (nowMs > record.expiresAt + this.options.graceMs) this.remove(record);
+      if (this.isRetired(record, nowMs)) this.remove(record);
     }
+  }
+
+  /** Lookups hide retired entries at once; the sweep only reclaims their memory later. */
+  private alive(record: VerificationRecord | undefined): VerificationRecord | undefined {
+    if (record === undefined || this.isRetired(record, this.options.now())) return undefined;
+    return record;
+  }
+
+  private isRetired(record: VerificationRecord, nowMs: number): boolean {
+    return nowMs > record.expiresAt + this.options.graceMs;
   }
 
   private remove(record: VerificationRecord): void {

@@ -55,7 +55,7 @@ export function parseMethod(value: unknown): VerificationMethod | undefined {
 /** `smsOptions.expiry` is `HH:MM:SS`; answers seconds, or undefined when malformed. */
 export function parseExpiry(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
-  const match = /^(\d{1,2}):([0-5]\d):([0-5]\d)$/.exec(value);
+  const match = /^(\d{1,4}):([0-5]\d):([0-5]\d)$/.exec(value);
   if (!match) return undefined;
   const [, hours = '0', minutes = '0', seconds = '0'] = match;
   return Number(hours) * 3600 + Number(minutes) * 60 + Number(seconds);
