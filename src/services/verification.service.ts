@@ -142,17 +142,23 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
     const now = reservation.reservedAt;
     const expiresAt = new Date(now.getTime() + otp.ttlSeconds * 1000);
-    // Insert the new verification and abort older pending ones in one round trip; Sinch aborts them too.
-    const [, aborted] = await sequelize.query(
-      `WITH created AS (
-         INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
-         VALUES ($1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5)
-         RETURNING "id"
-       )
-       UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
-       WHERE "phoneNumber" = $3 AND "status" = 'PENDING' AND "id" <> $1 AND (SELECT count(*) FROM created) = 1`,
-      { bind: [verificationId, sinchId, phone.e164, expiresAt, now], type: QueryTypes.UPDATE },
-    );
+    // Insert the new verification and abort older pending ones; Sinch aborts them too. Two parallel
+    // requests would each miss the other's uncommitted row and both stay PENDING, so the number's
+    // user row (reserveSend created it) is locked first: the insert then sees every earlier one.
+    const aborted = await sequelize.transaction(async (transaction) => {
+      await sequelize.query(`SELECT 1 FROM "Users" WHERE "phoneNumber" = $1 FOR UPDATE`, { bind: [phone.e164], transaction });
+      const [, count] = await sequelize.query(
+        `WITH created AS (
+           INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
+           VALUES ($1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5)
+           RETURNING "id"
+         )
+         UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
+         WHERE "phoneNumber" = $3 AND "status" = 'PENDING' AND "id" <> $1 AND (SELECT count(*) FROM created) = 1`,
+        { bind: [verificationId, sinchId, phone.e164, expiresAt, now], type: QueryTypes.UPDATE, transaction },
+      );
+      return count;
+    });
     logger.info('verification started', { verificationId, phoneNumber: phone.e164, abortedOlder: aborted });
 
     return {
