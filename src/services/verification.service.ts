@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import type { VerificationStatus } from '../models';
@@ -142,23 +142,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
     const now = reservation.reservedAt;
     const expiresAt = new Date(now.getTime() + otp.ttlSeconds * 1000);
-    // Insert the new verification and abort older pending ones; Sinch aborts them too. Two parallel
-    // requests would each miss the other's uncommitted row and both stay PENDING, so the number's
-    // user row (reserveSend created it) is locked first: the insert then sees every earlier one.
-    const aborted = await sequelize.transaction(async (transaction) => {
-      await sequelize.query(`SELECT 1 FROM "Users" WHERE "phoneNumber" = $1 FOR UPDATE`, { bind: [phone.e164], transaction });
-      const [, count] = await sequelize.query(
-        `WITH created AS (
-           INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
-           VALUES ($1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5)
-           RETURNING "id"
-         )
-         UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
-         WHERE "phoneNumber" = $3 AND "status" = 'PENDING' AND "id" <> $1 AND (SELECT count(*) FROM created) = 1`,
-        { bind: [verificationId, sinchId, phone.e164, expiresAt, now], type: QueryTypes.UPDATE, transaction },
-      );
-      return count;
-    });
+    const aborted = await activate({ id: verificationId, sinchId, phoneNumber: phone.e164, expiresAt, now });
     logger.info('verification started', { verificationId, phoneNumber: phone.e164, abortedOlder: aborted });
 
     return {
@@ -168,6 +152,35 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       expiresAt: expiresAt.toISOString(),
       resendAvailableAt: users.resendAvailableAt(now).toISOString(),
     };
+  }
+
+  /**
+   * Inserts the new PENDING verification and aborts the older one (Sinch aborts it too) in one
+   * statement. A unique index allows one PENDING row per number: a parallel request's
+   * uncommitted row makes this one wait and then fail, and the retry sees (and aborts) it.
+   */
+  async function activate(v: { id: string; sinchId: string; phoneNumber: string; expiresAt: Date; now: Date }, retries = 3): Promise<number> {
+    try {
+      const rows = await sequelize.query<{ aborted: number }>(
+        `WITH aborted AS (
+           UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
+           WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
+           RETURNING 1
+         ), created AS (
+           INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
+           SELECT $1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5 FROM (SELECT count(*) FROM aborted) AS after_abort
+           RETURNING "id"
+         )
+         SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
+        { bind: [v.id, v.sinchId, v.phoneNumber, v.expiresAt, v.now], type: QueryTypes.SELECT },
+      );
+      return rows[0]?.aborted ?? 0;
+    } catch (error) {
+      if (retries > 0 && error instanceof UniqueConstraintError && JSON.stringify(error.fields ?? {}).includes('phoneNumber')) {
+        return activate(v, retries - 1);
+      }
+      throw error;
+    }
   }
 
   async function findTarget(phoneNumber: string, verificationId?: string): Promise<VerificationRow | undefined> {
