@@ -4,7 +4,7 @@ import cors from 'cors';
 import type { Sequelize } from 'sequelize';
 import type { Config } from './config';
 import type { Logger } from './config/logger';
-import type { HealthCheck } from './controllers/health.controller';
+import type { HealthCheck } from './services/health.service';
 import { errorHandler } from './middlewares/error-handler';
 import { notFound } from './middlewares/not-found';
 import type { StoreFactory } from './middlewares/rate-limit';

@@ -13,6 +13,7 @@ import { migrateUp, pendingMigrations } from './db/migrator';
 import { createSequelize } from './db/sequelize';
 import { createSinchEmulator, type SinchEmulator } from './emulator/sinch-emulator';
 import { createServices } from './services';
+import { connectRedis } from './services/redis.client';
 
 /** Credentials of the in-process emulator; they never leave this process. */
 const EMBEDDED_EMULATOR = { applicationKey: 'embedded-emulator', applicationSecret: Buffer.from('embedded-emulator-secret').toString('base64') };
@@ -58,10 +59,22 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     logger.info('sinch: Verification API', { baseUrl: sinchConfig.baseUrl, authScheme: sinchConfig.authScheme });
   }
 
-  const services = createServices({ config: { ...config, sinch: sinchConfig }, logger, sequelize });
+  const redis = config.rateLimit.redisUrl ? connectRedis(config.rateLimit.redisUrl, logger) : undefined;
+  if (redis) closers.unshift(() => redis.close());
+  else logger.info('redis: not configured (REDIS_URL); per-IP limits are counted per instance');
+
+  const services = createServices({ config: { ...config, sinch: sinchConfig }, logger, sequelize, redis });
   closers.unshift(async () => services.sinch.close());
   // The effective Sinch settings (the emulator's, in zero-config mode) also authenticate callbacks.
-  const app = createApp({ config: { ...config, sinch: sinchConfig }, logger, sequelize, verifications: services.verifications, emulator });
+  const app = createApp({
+    config: { ...config, sinch: sinchConfig },
+    logger,
+    sequelize,
+    verifications: services.verifications,
+    healthChecks: services.healthChecks,
+    rateLimitStore: services.rateLimitStore,
+    emulator,
+  });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, () => resolve(s));

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { AppDeps } from '../app';
-import { databaseCheck, healthController } from '../controllers/health.controller';
+import { healthController } from '../controllers/health.controller';
+import { databaseCheck } from '../services/health.service';
 import { otpController } from '../controllers/otp.controller';
 import { ipRateLimiters } from '../middlewares/rate-limit';
 import { demoRoutes } from './demo.routes';

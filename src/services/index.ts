@@ -3,6 +3,10 @@ import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import { initModels, type Models } from '../models';
 import { systemClock, type Clock } from '../utils/clock';
+import type { StoreFactory } from '../middlewares/rate-limit';
+import { redisCheck, sinchCheck, type HealthCheck } from './health.service';
+import { FallbackStore } from './rate-limit-store';
+import type { RedisConnection } from './redis.client';
 import { createSinchClient, type SinchCallObserver, type SinchClient } from './sinch.client';
 import { createUserService, type UserService } from './user.service';
 import { createVerificationService, type OtpEvents, type VerificationService } from './verification.service';
@@ -12,6 +16,10 @@ export interface Services {
   users: UserService;
   sinch: SinchClient;
   verifications: VerificationService;
+  /** Dependencies /health reports beyond the database. */
+  healthChecks: HealthCheck[];
+  /** Redis-backed (with in-memory fallback) per-IP limit counters, when Redis is configured. */
+  rateLimitStore?: StoreFactory;
 }
 
 export interface ServiceOptions {
@@ -22,6 +30,7 @@ export interface ServiceOptions {
   sinch?: SinchClient;
   observeSinch?: SinchCallObserver;
   events?: OtpEvents;
+  redis?: RedisConnection;
 }
 
 /** Wires models, the Sinch client and the services: the plain objects createApp receives. */
@@ -39,5 +48,13 @@ export function createServices(options: ServiceOptions): Services {
     clock,
     events: options.events,
   });
-  return { models, users, sinch, verifications };
+  const { redis, logger } = options;
+  return {
+    models,
+    users,
+    sinch,
+    verifications,
+    healthChecks: [sinchCheck(sinch), ...(redis ? [redisCheck(redis)] : [])],
+    rateLimitStore: redis ? (prefix) => new FallbackStore(redis, prefix, logger) : undefined,
+  };
 }

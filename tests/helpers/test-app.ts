@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../../src/config/logger';
 import { createSinchEmulator, type EmulatorOptions, type SinchEmulator } from '../../src/emulator/sinch-emulator';
 import type { Models } from '../../src/models';
 import { createServices, type Services } from '../../src/services';
+import type { RedisConnection } from '../../src/services/redis.client';
 import { FakeClock } from './clock';
 import { testDatabaseUrl } from './database';
 import { LogCapture } from './log-capture';
@@ -33,6 +34,8 @@ export interface TestAppOptions {
   /** Reuse an emulator (e.g. shared by two app instances). */
   sharedEmulator?: SinchEmulator;
   deps?: Partial<AppDeps>;
+  /** A Redis connection for the per-IP limiters (tests of shared limits). */
+  redis?: RedisConnection;
 }
 
 /** Generous limits by default so tests about one limit are not tripped by another. */
@@ -65,8 +68,17 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const logs = new LogCapture();
   const logger = createLogger({ level: config.log.level, format: 'json', secrets: secretValues(config), stream: logs });
   const sequelize = new Sequelize(testDatabaseUrl(), { logging: false, pool: { max: 10, min: 0, acquire: 5000 } });
-  const services = createServices({ config, logger, sequelize, clock });
-  const app = createApp({ config, logger, sequelize, verifications: services.verifications, clock, ...options.deps });
+  const services = createServices({ config, logger, sequelize, clock, redis: options.redis });
+  const app = createApp({
+    config,
+    logger,
+    sequelize,
+    verifications: services.verifications,
+    healthChecks: services.healthChecks,
+    rateLimitStore: services.rateLimitStore,
+    clock,
+    ...options.deps,
+  });
   return {
     app,
     config,
