@@ -470,7 +470,8 @@ class Emulator implements SinchEmulator {
     }
 
     const now = this.now();
-    const acceptLanguage = headerValue(ex.req.headers, 'accept-language');
+    // fetch-based clients send `*` by default, which names no language.
+    const acceptLanguage = headerValue(ex.req.headers, 'accept-language')?.trim().replace(/^\*$/, '');
     const verification: VerificationRecord = {
       id: randomUUID(),
       method,
@@ -515,8 +516,12 @@ class Emulator implements SinchEmulator {
     const decision = readRequestEventAnswer(delivery, verification.method);
     if (decision.action === 'deny') {
       this.setFinal(verification, 'DENIED', 'Denied by callback');
+      verification.delivered = false;
     } else if (decision.action === 'invalid') {
-      if (this.settings.callbackFailure === 'deny') this.setFinal(verification, 'DENIED', 'Invalid callback');
+      if (this.settings.callbackFailure === 'deny') {
+        this.setFinal(verification, 'DENIED', 'Invalid callback');
+        verification.delivered = false;
+      }
     } else {
       // The backend may choose the code and expiry itself (reference doc §8, "allow" answers).
       if (decision.code !== undefined && verification.method !== 'seamless') verification.code = decision.code;
