@@ -14,6 +14,8 @@ import { createSequelize } from './db/sequelize';
 import { createSinchEmulator, type SinchEmulator } from './emulator/sinch-emulator';
 import { createServices } from './services';
 import { connectRedis } from './services/redis.client';
+import { purgeExpired } from './services/retention.service';
+import { systemClock } from './utils/clock';
 
 /** Credentials of the in-process emulator; they never leave this process. */
 const EMBEDDED_EMULATOR = { applicationKey: 'embedded-emulator', applicationSecret: Buffer.from('embedded-emulator-secret').toString('base64') };
@@ -75,6 +77,16 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     rateLimitStore: services.rateLimitStore,
     emulator,
   });
+
+  if (config.retention.purgeIntervalMinutes > 0) {
+    const purge = setInterval(() => {
+      purgeExpired(sequelize, { retentionDays: config.retention.days, clock: systemClock, logger }).catch((error: unknown) =>
+        logger.error('retention purge failed; will retry at the next interval', { error }),
+      );
+    }, config.retention.purgeIntervalMinutes * 60_000);
+    purge.unref();
+    closers.unshift(async () => clearInterval(purge));
+  }
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, () => resolve(s));

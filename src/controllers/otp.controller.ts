@@ -6,8 +6,9 @@ import { sendSuccess } from '../utils/response';
 export function otpController(verifications: VerificationService) {
   return {
     async requestOtp(req: Request<unknown, unknown, RequestOtpBody>, res: Response): Promise<void> {
-      const data = await verifications.requestCode(req.body);
-      sendSuccess(res, 'Verification code sent.', data);
+      const { result, replayed } = await verifications.requestCode({ ...req.body, idempotencyKey: req.get('idempotency-key') });
+      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+      sendSuccess(res, 'Verification code sent.', result);
     },
 
     async verifyOtp(req: Request<unknown, unknown, VerifyOtpBody>, res: Response): Promise<void> {

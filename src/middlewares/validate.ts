@@ -32,3 +32,13 @@ export function validateBody(schema: z.ZodType): RequestHandler {
     next();
   };
 }
+
+/** Validates one optional request header (absent is fine); a malformed value is a VALIDATION_ERROR. */
+export function validateHeader(name: string, schema: z.ZodType<string>): RequestHandler {
+  return (req, _res, next) => {
+    const value = req.get(name);
+    if (value === undefined) return next();
+    const result = schema.safeParse(value);
+    next(result.success ? undefined : new AppError('VALIDATION_ERROR', { details: [{ field: name, message: result.error.issues[0]?.message ?? 'invalid' }] }));
+  };
+}

@@ -2,8 +2,8 @@ import { Router, type RequestHandler } from 'express';
 import type { otpController } from '../controllers/otp.controller';
 import { methodNotAllowed } from '../middlewares/not-found';
 import { requireJson } from '../middlewares/require-json';
-import { validateBody } from '../middlewares/validate';
-import { requestOtpBody, verifyOtpBody } from '../validations/otp.validation';
+import { validateBody, validateHeader } from '../middlewares/validate';
+import { idempotencyKeyHeader, requestOtpBody, verifyOtpBody } from '../validations/otp.validation';
 
 export interface OtpRouteLimits {
   requestOtp: RequestHandler[];
@@ -14,7 +14,7 @@ export function otpRoutes(controller: ReturnType<typeof otpController>, limits: 
   const router = Router();
   router
     .route('/api/request-otp')
-    .post(...limits.requestOtp, requireJson(), validateBody(requestOtpBody), controller.requestOtp)
+    .post(...limits.requestOtp, requireJson(), validateHeader('Idempotency-Key', idempotencyKeyHeader), validateBody(requestOtpBody), controller.requestOtp)
     .all(methodNotAllowed(['POST']));
   router
     .route('/api/verify-otp')

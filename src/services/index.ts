@@ -5,6 +5,7 @@ import { initModels, type Models } from '../models';
 import { systemClock, type Clock } from '../utils/clock';
 import type { StoreFactory } from '../middlewares/rate-limit';
 import { redisCheck, sinchCheck, type HealthCheck } from './health.service';
+import { createIdempotencyService } from './idempotency.service';
 import { FallbackStore } from './rate-limit-store';
 import type { RedisConnection } from './redis.client';
 import { createSinchClient, type SinchCallObserver, type SinchClient } from './sinch.client';
@@ -39,6 +40,7 @@ export function createServices(options: ServiceOptions): Services {
   const models = initModels(options.sequelize);
   const sinch = options.sinch ?? createSinchClient(options.config.sinch, options.logger, options.observeSinch);
   const users = createUserService(options.sequelize, models, options.config.otp, clock);
+  const idempotency = createIdempotencyService(options.sequelize, clock, options.config.otp.idempotencyTtlSeconds);
   const verifications = createVerificationService({
     sequelize: options.sequelize,
     sinch,
@@ -47,6 +49,7 @@ export function createServices(options: ServiceOptions): Services {
     logger: options.logger,
     clock,
     events: options.events,
+    idempotency,
   });
   const { redis, logger } = options;
   return {
@@ -55,6 +58,6 @@ export function createServices(options: ServiceOptions): Services {
     sinch,
     verifications,
     healthChecks: [sinchCheck(sinch), ...(redis ? [redisCheck(redis)] : [])],
-    rateLimitStore: redis ? (prefix) => new FallbackStore(redis, prefix, logger) : undefined,
+    rateLimitStore: redis ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger) : undefined,
   };
 }

@@ -6,6 +6,7 @@ import type { VerificationStatus } from '../models';
 import { AppError, retryAfterSeconds } from '../utils/app-error';
 import type { Clock } from '../utils/clock';
 import { normalizePhone } from '../utils/phone';
+import { fingerprintOf, type IdempotencyService } from './idempotency.service';
 import { assertNumberAllowed } from './number-policy';
 import { sinchMayHaveActed, type SinchClient } from './sinch.client';
 import { removeOne, type LimitRefusal, type UserService } from './user.service';
@@ -15,6 +16,8 @@ const HOUR_MS = 3_600_000;
 export interface RequestCodeInput {
   phoneNumber: string;
   method?: 'sms';
+  /** Idempotency-Key header: a repeat within the TTL replays the first result and sends nothing. */
+  idempotencyKey?: string;
 }
 
 export interface RequestCodeResult {
@@ -60,8 +63,8 @@ interface VerificationRow {
 }
 
 export interface VerificationService {
-  /** Sends a code: number rules, send limits, the Sinch start, then the Verification row. */
-  requestCode(input: RequestCodeInput): Promise<RequestCodeResult>;
+  /** Sends a code: number rules, idempotency, send limits, the Sinch start, then the Verification row. */
+  requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }>;
   /** Checks a code: the attempt is counted in the database before Sinch hears the code. */
   verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult>;
 }
@@ -74,6 +77,7 @@ export interface VerificationServiceDeps {
   logger: Logger;
   clock: Clock;
   events?: OtpEvents;
+  idempotency?: IdempotencyService;
 }
 
 /** The Retry-After and IETF RateLimit fields for a refusal by one of our own limits. */
@@ -106,7 +110,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   const events = deps.events ?? noEvents;
   const { otp } = config;
 
-  async function requestCode(input: RequestCodeInput): Promise<RequestCodeResult> {
+  async function requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }> {
     events.requested();
     let phone;
     try {
@@ -117,7 +121,34 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       throw error;
     }
 
-    const reservation = await users.reserveSend(phone.e164);
+    const key = input.idempotencyKey;
+    if (key === undefined || !deps.idempotency) return { result: await send(phone.e164), replayed: false };
+    const idempotency = deps.idempotency;
+    const started = await idempotency.begin<RequestCodeResult>(key, fingerprintOf(phone.e164, 'sms'));
+    switch (started.state) {
+      case 'replay':
+        return { result: started.data, replayed: true };
+      case 'mismatch':
+        events.refused('idempotency_key_reused');
+        throw new AppError('IDEMPOTENCY_KEY_REUSED', { details: [{ field: 'Idempotency-Key', reason: 'different_request' }] });
+      case 'in_progress':
+        throw new AppError('IDEMPOTENCY_REQUEST_IN_PROGRESS', { headers: { 'Retry-After': '1' } });
+      case 'new':
+        break;
+    }
+    try {
+      const result = await send(phone.e164);
+      await idempotency.complete(key, result);
+      return { result, replayed: false };
+    } catch (error) {
+      await idempotency.abandon(key);
+      throw error;
+    }
+  }
+
+  /** Claims a send under the limits, starts it at Sinch, records it. */
+  async function send(e164: string): Promise<RequestCodeResult> {
+    const reservation = await users.reserveSend(e164);
     if (!reservation.ok) {
       events.refused(reservation.refusal.limit);
       if (reservation.refusal.limit === 'global_minute') {
@@ -131,10 +162,10 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const verificationId = randomUUID();
     let sinchId: string;
     try {
-      ({ id: sinchId } = await sinch.startSms(phone.e164, { reference: verificationId, expirySeconds: otp.ttlSeconds }));
+      ({ id: sinchId } = await sinch.startSms(e164, { reference: verificationId, expirySeconds: otp.ttlSeconds }));
     } catch (error) {
       // Sinch answered with an error or was never reached: nothing was sent, so the send is not counted.
-      if (!sinchMayHaveActed(error)) await users.releaseSend(phone.e164, reservation.reservedAt);
+      if (!sinchMayHaveActed(error)) await users.releaseSend(e164, reservation.reservedAt);
       events.refused(error instanceof AppError ? error.code.toLowerCase() : 'error');
       throw error;
     }
@@ -142,12 +173,12 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
     const now = reservation.reservedAt;
     const expiresAt = new Date(now.getTime() + otp.ttlSeconds * 1000);
-    const aborted = await activate({ id: verificationId, sinchId, phoneNumber: phone.e164, expiresAt, now });
-    logger.info('verification started', { verificationId, phoneNumber: phone.e164, abortedOlder: aborted });
+    const aborted = await activate({ id: verificationId, sinchId, phoneNumber: e164, expiresAt, now });
+    logger.info('verification started', { verificationId, phoneNumber: e164, abortedOlder: aborted });
 
     return {
       verificationId,
-      phoneNumber: phone.e164,
+      phoneNumber: e164,
       method: 'sms',
       expiresAt: expiresAt.toISOString(),
       resendAvailableAt: users.resendAvailableAt(now).toISOString(),

@@ -1,0 +1,36 @@
+/**
+ * `npm run db:purge`: deletes verifications older than VERIFICATION_RETENTION_DAYS, expired
+ * idempotency keys and old send windows, in batches. The running service also does this every
+ * PURGE_INTERVAL_MINUTES; this script is for cron jobs and for services run with the interval off.
+ */
+import { config as loadDotenv } from 'dotenv';
+import { ConfigError, loadConfig } from '../config';
+import { createLogger } from '../config/logger';
+import { createSequelize } from '../db/sequelize';
+import { purgeExpired } from '../services/retention.service';
+import { systemClock } from '../utils/clock';
+
+async function main(): Promise<number> {
+  loadDotenv({ quiet: true });
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.log.level, format: config.log.format });
+  if (config.database.mode === 'embedded') {
+    logger.error('db:purge needs DATABASE_URL (or DB_HOST): the embedded database is purged by the running service itself');
+    return 1;
+  }
+  const sequelize = createSequelize(config.database, logger);
+  try {
+    await purgeExpired(sequelize, { retentionDays: config.retention.days, clock: systemClock, logger });
+    return 0;
+  } finally {
+    await sequelize.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

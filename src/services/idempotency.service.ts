@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Clock } from '../utils/clock';
+
+export type IdempotencyStart<T> =
+  | { state: 'new' }
+  | { state: 'replay'; data: T }
+  | { state: 'in_progress' }
+  | { state: 'mismatch' };
+
+export interface IdempotencyService {
+  /**
+   * Claims `key` for a request with this fingerprint (one statement: a key that expired is taken over).
+   * A live key answers with the stored result, "in progress", or "mismatch" for a different request.
+   */
+  begin<T>(key: string, fingerprint: string): Promise<IdempotencyStart<T>>;
+  /** Stores the successful result to replay. */
+  complete(key: string, data: unknown): Promise<void>;
+  /** Frees the key after a failure, so the client may retry with it. */
+  abandon(key: string): Promise<void>;
+}
+
+/** A stable digest of what makes two requests "the same" (e.g. the normalised number and method). */
+export function fingerprintOf(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex');
+}
+
+export function createIdempotencyService(sequelize: Sequelize, clock: Clock, ttlSeconds: number): IdempotencyService {
+  return {
+    async begin<T>(key: string, fingerprint: string): Promise<IdempotencyStart<T>> {
+      const now = new Date(clock.now());
+      const claimed = await sequelize.query<{ key: string }>(
+        `INSERT INTO "IdempotencyKeys" ("key", "fingerprint", "state", "createdAt", "expiresAt")
+         VALUES ($1, $2, 'in_progress', $3, $4)
+         ON CONFLICT ("key") DO UPDATE SET "fingerprint" = EXCLUDED."fingerprint", "state" = 'in_progress',
+           "responseStatus" = NULL, "responseBody" = NULL, "createdAt" = EXCLUDED."createdAt", "expiresAt" = EXCLUDED."expiresAt"
+         WHERE "IdempotencyKeys"."expiresAt" <= $3
+         RETURNING "key"`,
+        { bind: [key, fingerprint, now, new Date(now.getTime() + ttlSeconds * 1000)], type: QueryTypes.SELECT },
+      );
+      if (claimed.length) return { state: 'new' };
+      const [existing] = await sequelize.query<{ fingerprint: string; state: string; responseBody: T | null }>(
+        `SELECT "fingerprint", "state", "responseBody" FROM "IdempotencyKeys" WHERE "key" = $1`,
+        { bind: [key], type: QueryTypes.SELECT },
+      );
+      if (!existing) return this.begin(key, fingerprint);
+      if (existing.fingerprint !== fingerprint) return { state: 'mismatch' };
+      if (existing.state !== 'done' || existing.responseBody === null) return { state: 'in_progress' };
+      return { state: 'replay', data: existing.responseBody };
+    },
+
+    async complete(key, data) {
+      await sequelize.query(
+        `UPDATE "IdempotencyKeys" SET "state" = 'done', "responseStatus" = 200, "responseBody" = $2 WHERE "key" = $1`,
+        { bind: [key, JSON.stringify(data)] },
+      );
+    },
+
+    async abandon(key) {
+      await sequelize.query(`DELETE FROM "IdempotencyKeys" WHERE "key" = $1 AND "state" = 'in_progress'`, { bind: [key] });
+    },
+  };
+}
