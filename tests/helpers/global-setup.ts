@@ -4,6 +4,9 @@
  * - unset: an embedded PostgreSQL (PGlite, in memory) is started and served on a loopback port,
  *   so `npm test` passes on a machine with no database server at all.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Sequelize } from 'sequelize';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { migrateUp } from '../../src/db/migrator';
@@ -14,6 +17,7 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  process.env.TEST_LOG_AUDIT_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'otp-log-audit-'));
   let url = process.env.TEST_DATABASE_URL;
   if (url) {
     await recreateDatabase(url);

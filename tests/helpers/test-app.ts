@@ -10,6 +10,7 @@ import type { RedisConnection } from '../../src/services/redis.client';
 import { FakeClock } from './clock';
 import { testDatabaseUrl } from './database';
 import { LogCapture } from './log-capture';
+import { audit } from './log-audit';
 
 export const SINCH_KEY = 'test-app-key';
 /** base64 of "test-app-secret-value", as Sinch issues secrets. */
@@ -63,8 +64,18 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const clock = new FakeClock();
   const emulator =
     options.sharedEmulator ??
-    (await createSinchEmulator({ applicationKey: SINCH_KEY, applicationSecret: SINCH_SECRET, now: clock.now, ...options.emulator }));
+    (await createSinchEmulator({
+      applicationKey: SINCH_KEY,
+      applicationSecret: SINCH_SECRET,
+      now: clock.now,
+      // Six digits, so the run-wide log audit can search for each code without matching years or durations.
+      codeLength: 6,
+      // Every code sent is registered with the run-wide log audit (global-teardown).
+      onMessage: (message) => audit.forbidden(message.code),
+      ...options.emulator,
+    }));
   const config = loadConfig({ ...BASE_ENV, DATABASE_URL: testDatabaseUrl(), SINCH_API_BASE_URL: emulator.url, ...options.env });
+  for (const secret of secretValues(config)) audit.forbidden(secret);
   const logs = new LogCapture();
   const logger = createLogger({ level: config.log.level, format: 'json', secrets: secretValues(config), stream: logs });
   const sequelize = new Sequelize(testDatabaseUrl(), { logging: false, pool: { max: 10, min: 0, acquire: 5000 } });
