@@ -14,7 +14,6 @@ import type { VerificationMethod, VerificationRecord, VerificationStatus } from 
 import { VerificationStore } from './verification-store';
 import {
   clip,
-  countryOf,
   describeValue,
   generateCode,
   parseCodeType,
@@ -441,7 +440,7 @@ class Emulator implements SinchEmulator {
     if (body.method === undefined) throw new SinchApiError(400, 40002, 'Method parameter is missing.');
     const method = parseMethod(body.method);
     if (method === undefined) throw new SinchApiError(400, 40001, `Method ${describeValue(body.method)} is not supported.`);
-    validateEndpoint(endpoint);
+    const countryId = validateEndpoint(endpoint);
     const reference = optionalString(body, 'reference');
     const custom = optionalString(body, 'custom');
     const methodOptions = method === 'sms' ? findKey(body, 'smsOptions') : method === 'whatsapp' ? findKey(body, 'whatsappOptions') : undefined;
@@ -479,7 +478,7 @@ class Emulator implements SinchEmulator {
       ...(reference !== undefined ? { reference } : {}),
       ...(custom !== undefined ? { custom } : {}),
       ...(acceptLanguage ? { acceptLanguage: acceptLanguage.split(',').map((l) => l.trim()).filter(Boolean) } : {}),
-      ...optionalCountry(endpoint),
+      ...(countryId !== undefined ? { countryId } : {}),
       code: this.newSecret(method, codeType, sandbox?.code),
       codeType,
       delivered: method !== 'seamless' && sandbox?.behaviour !== 'undelivered',
@@ -906,11 +905,6 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value === '') throw new SinchApiError(400, 40001, `${key} must be a non-empty string.`);
   return value;
-}
-
-function optionalCountry(endpoint: string): { countryId?: string } {
-  const countryId = countryOf(endpoint);
-  return countryId === undefined ? {} : { countryId };
 }
 
 function pickDefined<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {
