@@ -12,6 +12,7 @@ import { requestContext } from './middlewares/request-context';
 import { requestLogger } from './middlewares/request-logger';
 import { requestTimeout } from './middlewares/request-timeout';
 import { routes } from './routes';
+import type { Metrics } from './services/metrics.service';
 import type { SinchEmulator } from './emulator/sinch-emulator';
 import { sinchEventsRoutes } from './routes/sinch-events.routes';
 import type { Clock } from './utils/clock';
@@ -26,6 +27,8 @@ export interface AppDeps {
   healthChecks?: HealthCheck[];
   /** Shared store for the per-IP limiters (Redis); in-memory when absent. */
   rateLimitStore?: StoreFactory;
+  /** Prometheus metrics; /metrics is served only when given. */
+  metrics?: Metrics;
   /** "Now" for signature skew checks; tests pass a fake clock. */
   clock?: Clock;
   /** The in-process Sinch emulator, when the service runs without Sinch credentials (demo inbox). */
@@ -48,7 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.server.trustProxy);
 
   app.use(requestContext());
-  app.use(requestLogger(logger));
+  app.use(requestLogger(logger, deps.metrics?.observeRequest));
   app.use(requestTimeout(config.server.requestTimeoutMs));
   app.use(helmet());
   app.use(cors({ origin: config.server.corsOrigins.length ? config.server.corsOrigins : false, methods: ['GET', 'POST'], maxAge: 600 }));

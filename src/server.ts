@@ -13,6 +13,7 @@ import { migrateUp, pendingMigrations } from './db/migrator';
 import { createSequelize } from './db/sequelize';
 import { createSinchEmulator, type SinchEmulator } from './emulator/sinch-emulator';
 import { createServices } from './services';
+import { createMetrics } from './services/metrics.service';
 import { connectRedis } from './services/redis.client';
 import { purgeExpired } from './services/retention.service';
 import { systemClock } from './utils/clock';
@@ -65,7 +66,8 @@ async function start(config: Config, logger: Logger): Promise<Running> {
   if (redis) closers.unshift(() => redis.close());
   else logger.info('redis: not configured (REDIS_URL); per-IP limits are counted per instance');
 
-  const services = createServices({ config: { ...config, sinch: sinchConfig }, logger, sequelize, redis });
+  const metrics = createMetrics({ sequelize });
+  const services = createServices({ config: { ...config, sinch: sinchConfig }, logger, sequelize, redis, metrics });
   closers.unshift(async () => services.sinch.close());
   // The effective Sinch settings (the emulator's, in zero-config mode) also authenticate callbacks.
   const app = createApp({
@@ -75,6 +77,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     verifications: services.verifications,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
+    metrics,
     emulator,
   });
 

@@ -12,14 +12,14 @@ export function routeOf(req: Request): string {
 }
 
 /** One line per request when the response is finished: method, route, status, duration, Sinch time. */
-export function requestLogger(logger: Logger, onFinish?: (req: Request, status: number, seconds: number) => void): RequestHandler {
+export function requestLogger(logger: Logger, onFinish?: (method: string, route: string, status: number, seconds: number) => void): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const context = currentContext();
     res.on('finish', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const route = routeOf(req);
-      onFinish?.(req, res.statusCode, durationMs / 1000);
+      onFinish?.(req.method, route, res.statusCode, durationMs / 1000);
       logger.log(res.statusCode >= 500 ? 'error' : 'info', 'request completed', {
         requestId: context?.requestId,
         method: req.method,

@@ -7,6 +7,7 @@ import { ipRateLimiters } from '../middlewares/rate-limit';
 import { demoRoutes } from './demo.routes';
 import { docsRoutes } from './docs.routes';
 import { healthRoutes } from './health.routes';
+import { metricsRoutes } from './metrics.routes';
 import { otpRoutes } from './otp.routes';
 
 /** Every route of the service, mounted in one place. */
@@ -15,6 +16,7 @@ export function routes(deps: AppDeps): Router {
   const health = healthController([databaseCheck(deps.sequelize), ...(deps.healthChecks ?? [])], Date.now());
   router.use(healthRoutes(health));
   router.use(otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)));
+  if (deps.metrics) router.use(metricsRoutes(deps.metrics, deps.config.metrics.token));
   router.use('/api', docsRoutes(deps));
   router.use('/', demoRoutes(deps));
   return router;

@@ -7,6 +7,7 @@ import type { StoreFactory } from '../middlewares/rate-limit';
 import { redisCheck, sinchCheck, type HealthCheck } from './health.service';
 import { createIdempotencyService } from './idempotency.service';
 import { FallbackStore } from './rate-limit-store';
+import type { Metrics } from './metrics.service';
 import type { RedisConnection } from './redis.client';
 import { createSinchClient, type SinchCallObserver, type SinchClient } from './sinch.client';
 import { createUserService, type UserService } from './user.service';
@@ -32,13 +33,15 @@ export interface ServiceOptions {
   observeSinch?: SinchCallObserver;
   events?: OtpEvents;
   redis?: RedisConnection;
+  /** Funnel counters and Sinch latency go here when given. */
+  metrics?: Metrics;
 }
 
 /** Wires models, the Sinch client and the services: the plain objects createApp receives. */
 export function createServices(options: ServiceOptions): Services {
   const clock = options.clock ?? systemClock;
   const models = initModels(options.sequelize);
-  const sinch = options.sinch ?? createSinchClient(options.config.sinch, options.logger, options.observeSinch);
+  const sinch = options.sinch ?? createSinchClient(options.config.sinch, options.logger, options.observeSinch ?? options.metrics?.observeSinch);
   const users = createUserService(options.sequelize, models, options.config.otp, clock);
   const idempotency = createIdempotencyService(options.sequelize, clock, options.config.otp.idempotencyTtlSeconds);
   const verifications = createVerificationService({
@@ -48,7 +51,7 @@ export function createServices(options: ServiceOptions): Services {
     config: options.config,
     logger: options.logger,
     clock,
-    events: options.events,
+    events: options.events ?? options.metrics?.otpEvents,
     idempotency,
   });
   const { redis, logger } = options;

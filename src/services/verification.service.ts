@@ -49,6 +49,20 @@ export interface OtpEvents {
   failed(reason: string): void;
 }
 
+/** Metric reasons for verifications that could not take a code: a fixed, small set. */
+function failureReason(error: AppError | undefined): string {
+  switch (error?.code) {
+    case 'ALREADY_VERIFIED':
+      return 'already_verified';
+    case 'VERIFICATION_EXPIRED':
+      return 'expired';
+    case 'TOO_MANY_ATTEMPTS':
+      return 'too_many_attempts';
+    default:
+      return 'not_found';
+  }
+}
+
 const noEvents: OtpEvents = { requested() {}, sent() {}, refused() {}, verified() {}, failed() {} };
 
 interface VerificationRow {
@@ -307,7 +321,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const problem = unusable(target, now.getTime());
     if (problem || !target) {
       if (target?.status === 'PENDING' && problem?.code === 'VERIFICATION_EXPIRED') await settle(target, 'EXPIRED', undefined, now);
-      events.failed(problem?.code.toLowerCase() ?? 'not_found');
+      events.failed(failureReason(problem));
       throw problem ?? new AppError('VERIFICATION_NOT_FOUND');
     }
 
@@ -327,7 +341,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       await users.refundFailure(phone.e164, now);
       target = await findTarget(phone.e164, target.id);
       const lost = unusable(target, now.getTime()) ?? new AppError('VERIFICATION_NOT_FOUND');
-      events.failed(lost.code.toLowerCase());
+      events.failed(failureReason(lost));
       throw lost;
     }
 

@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../../src/config/logger';
 import { createSinchEmulator, type EmulatorOptions, type SinchEmulator } from '../../src/emulator/sinch-emulator';
 import type { Models } from '../../src/models';
 import { createServices, type Services } from '../../src/services';
+import { createMetrics, type Metrics } from '../../src/services/metrics.service';
 import type { RedisConnection } from '../../src/services/redis.client';
 import { FakeClock } from './clock';
 import { testDatabaseUrl } from './database';
@@ -23,6 +24,7 @@ export interface TestApp {
   sequelize: Sequelize;
   models: Models;
   services: Services;
+  metrics: Metrics;
   clock: FakeClock;
   logs: LogCapture;
   logger: Logger;
@@ -79,7 +81,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const logs = new LogCapture();
   const logger = createLogger({ level: config.log.level, format: 'json', secrets: secretValues(config), stream: logs });
   const sequelize = new Sequelize(testDatabaseUrl(), { logging: false, pool: { max: 10, min: 0, acquire: 5000 } });
-  const services = createServices({ config, logger, sequelize, clock, redis: options.redis });
+  // No default (process) metrics: several test apps share a process and only the app's own series matter here.
+  const metrics = createMetrics({ sequelize, defaultMetrics: false });
+  const services = createServices({ config, logger, sequelize, clock, redis: options.redis, metrics });
   const app = createApp({
     config,
     logger,
@@ -87,6 +91,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     verifications: services.verifications,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
+    metrics,
     clock,
     ...options.deps,
   });
@@ -97,6 +102,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     sequelize,
     models: services.models,
     services,
+    metrics,
     clock,
     logs,
     logger,

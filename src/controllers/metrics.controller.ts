@@ -1,0 +1,20 @@
+import type { Request, Response } from 'express';
+import type { Metrics } from '../services/metrics.service';
+import { safeEqual } from '../services/sinch-signature';
+import { AppError } from '../utils/app-error';
+
+/** Prometheus text format; with METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape. */
+export function metricsController(metrics: Metrics, token: string | undefined) {
+  return {
+    async scrape(req: Request, res: Response): Promise<void> {
+      if (token !== undefined) {
+        const given = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? '';
+        if (!safeEqual(given, token)) {
+          throw new AppError('UNAUTHORIZED', { message: 'Scraping /metrics needs Authorization: Bearer <METRICS_TOKEN>.', headers: { 'WWW-Authenticate': 'Bearer' } });
+        }
+      }
+      res.setHeader('Content-Type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    },
+  };
+}

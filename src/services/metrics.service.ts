@@ -1,0 +1,72 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Sequelize } from 'sequelize';
+import type { SinchCallObserver } from './sinch.client';
+import type { OtpEvents } from './verification.service';
+
+export interface Metrics {
+  registry: Registry;
+  /** Records one finished HTTP request (route is the pattern, never the URL). */
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  observeSinch: SinchCallObserver;
+  otpEvents: OtpEvents;
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Prometheus metrics on a registry of this app's own (two apps in one process never collide).
+ * Every label value comes from a small fixed set: routes, methods, statuses, operations, reasons;
+ * never a phone number or an id.
+ */
+export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+
+  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
+  const duration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency by route and status', labelNames: ['method', 'route', 'status'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
+  const sinch = new Histogram({ name: 'sinch_request_duration_seconds', help: 'Sinch Verification API call latency by operation and outcome (HTTP status, timeout, network_error)', labelNames: ['operation', 'outcome'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
+  const requested = new Counter({ name: 'otp_requested_total', help: 'Codes requested (request-otp calls that reached the service logic)', registers: [registry] });
+  const sent = new Counter({ name: 'otp_sent_total', help: 'Codes Sinch accepted to send', registers: [registry] });
+  const refused = new Counter({ name: 'otp_refused_total', help: 'Code requests refused, by reason', labelNames: ['reason'] as const, registers: [registry] });
+  const verified = new Counter({ name: 'otp_verified_total', help: 'Codes verified successfully', registers: [registry] });
+  const failed = new Counter({ name: 'otp_verify_failed_total', help: 'Verification attempts that failed, by reason (invalid_code, expired, ...)', labelNames: ['reason'] as const, registers: [registry] });
+  const expired = new Counter({ name: 'otp_expired_total', help: 'Verifications found expired when a code was checked', registers: [registry] });
+
+  if (options.sequelize) {
+    const pool = (options.sequelize.connectionManager as unknown as { pool?: { size?: number; available?: number; using?: number; waiting?: number } }).pool;
+    new Gauge({
+      name: 'db_pool_connections',
+      help: 'Database pool connections by state',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        this.set({ state: 'used' }, pool?.using ?? 0);
+        this.set({ state: 'idle' }, pool?.available ?? 0);
+        this.set({ state: 'waiting' }, pool?.waiting ?? 0);
+        this.set({ state: 'total' }, pool?.size ?? 0);
+      },
+    });
+  }
+
+  return {
+    registry,
+    observeRequest(method, route, status, seconds) {
+      const labels = { method, route, status: String(status) };
+      requests.inc(labels);
+      duration.observe(labels, seconds);
+    },
+    observeSinch({ operation, outcome, durationMs }) {
+      sinch.observe({ operation, outcome }, durationMs / 1000);
+    },
+    otpEvents: {
+      requested: () => requested.inc(),
+      sent: () => sent.inc(),
+      refused: (reason) => refused.inc({ reason }),
+      verified: () => verified.inc(),
+      failed: (reason) => {
+        failed.inc({ reason });
+        if (reason === 'expired') expired.inc();
+      },
+    },
+  };
+}

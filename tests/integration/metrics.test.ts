@@ -1,0 +1,102 @@
+import request from 'supertest';
+import { createMetrics } from '../../src/services/metrics.service';
+import { uniquePhone } from '../factories/phone.factory';
+import { createTestApp, type TestApp } from '../helpers/test-app';
+
+/** The value of one series in Prometheus text, or 0 when absent. */
+function sample(text: string, series: string): number {
+  const escaped = series.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+describe('GET /metrics', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { OTP_RESEND_COOLDOWN_SECONDS: '30', OTP_MAX_ATTEMPTS: '3' } });
+  });
+  afterAll(() => t.close());
+
+  test('When codes are requested, refused, failed, expired and verified, then each funnel counter counts exactly those', async () => {
+    const a = uniquePhone();
+    const b = uniquePhone();
+    await request(t.app).post('/api/request-otp').send({ phoneNumber: a }).expect(200);
+    await request(t.app).post('/api/request-otp').send({ phoneNumber: a }).expect(429); // cooldown
+    await request(t.app).post('/api/request-otp').send({ phoneNumber: '+4612' }).expect(400); // invalid number
+    await request(t.app).post('/api/request-otp').send({ phoneNumber: '+449098790000' }).expect(422); // premium rate
+    await request(t.app).post('/api/verify-otp').send({ phoneNumber: a, code: '000000' }).expect(400);
+    await request(t.app).post('/api/verify-otp').send({ phoneNumber: a, code: t.emulator.lastCodeFor(a)! }).expect(200);
+    await request(t.app).post('/api/request-otp').send({ phoneNumber: b }).expect(200);
+    t.clock.advance((t.config.otp.ttlSeconds + 1) * 1000);
+    await request(t.app).post('/api/verify-otp').send({ phoneNumber: b, code: '123456' }).expect(410);
+
+    const res = await request(t.app).get('/metrics');
+
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = res.text;
+    expect({
+      requested: sample(text, 'otp_requested_total'),
+      sent: sample(text, 'otp_sent_total'),
+      refusedCooldown: sample(text, 'otp_refused_total{reason="number_cooldown"}'),
+      refusedInvalid: sample(text, 'otp_refused_total{reason="invalid_number"}'),
+      refusedPolicy: sample(text, 'otp_refused_total{reason="number_policy"}'),
+      verified: sample(text, 'otp_verified_total'),
+      failedInvalidCode: sample(text, 'otp_verify_failed_total{reason="invalid_code"}'),
+      failedExpired: sample(text, 'otp_verify_failed_total{reason="expired"}'),
+      expired: sample(text, 'otp_expired_total'),
+    }).toEqual({ requested: 5, sent: 2, refusedCooldown: 1, refusedInvalid: 1, refusedPolicy: 1, verified: 1, failedInvalidCode: 1, failedExpired: 1, expired: 1 });
+  });
+
+  test('When requests are served, then counts and latency are recorded per route and status, and Sinch calls per operation and outcome', async () => {
+    const phone = uniquePhone();
+    await request(t.app).post('/api/request-otp').send({ phoneNumber: phone }).expect(200);
+    await request(t.app).get('/no-such-route').expect(404);
+
+    const text = (await request(t.app).get('/metrics')).text;
+
+    expect(sample(text, 'http_requests_total{method="POST",route="/api/request-otp",status="200"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'http_requests_total{method="GET",route="unmatched",status="404"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'http_request_duration_seconds_count{method="POST",route="/api/request-otp",status="200"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'sinch_request_duration_seconds_count{operation="start",outcome="200"}')).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^db_pool_connections\{state="used"\} \d+$/m);
+    expect(text).toMatch(/^db_pool_connections\{state="total"\} [1-9]\d*$/m);
+  });
+
+  test('When the metrics are read, then no label value holds a phone number, an id or a raw URL', async () => {
+    await request(t.app).get(`/api/${uniquePhone()}/x`).expect(404);
+
+    const text = (await request(t.app).get('/metrics')).text;
+
+    expect(text).not.toMatch(/\+?46\d{7,}/);
+    expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+    expect(text).not.toMatch(/route="\/api\/\+/);
+  });
+
+  test('When METRICS_TOKEN is set, then only a matching bearer token may scrape', async () => {
+    const secured = await createTestApp({ env: { METRICS_TOKEN: 'scrape-token-123' } });
+    try {
+      const none = await request(secured.app).get('/metrics');
+      const wrong = await request(secured.app).get('/metrics').set('Authorization', 'Bearer nope');
+      const right = await request(secured.app).get('/metrics').set('Authorization', 'Bearer scrape-token-123');
+
+      expect(none.status).toBe(401);
+      expect(none.body).toMatchObject({ status: 'error', code: 'UNAUTHORIZED' });
+      expect(none.headers['www-authenticate']).toBe('Bearer');
+      expect(wrong.status).toBe(401);
+      expect(right.status).toBe(200);
+      expect(right.text).toContain('otp_requested_total');
+    } finally {
+      await secured.close();
+    }
+  });
+
+  test('When the default process metrics are on, then event-loop lag and memory are exposed', async () => {
+    const metrics = createMetrics();
+
+    const text = await metrics.registry.metrics();
+
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \S+$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+  });
+});
