@@ -4,7 +4,6 @@
  * finish the flow without a phone. Plain DOM, loaded as an ES module (no inline script: the CSP
  * forbids it); every message is set with textContent, never parsed as HTML.
  */
-export {};
 
 interface SuccessEnvelope<T> {
   status: 'success';
@@ -527,3 +526,6 @@ ui.code.addEventListener('input', () => ui.code.removeAttribute('aria-invalid'))
 
 renderButtons();
 void detectEmulator();
+
+// A module, not a script: its top-level names stay out of the page's global scope.
+export {};
