@@ -125,6 +125,9 @@ const schema = z.object({
 
 export type RawEnv = Record<string, string | undefined>;
 
+/** Every environment variable the service reads (the .env.example test keeps the docs complete). */
+export const CONFIG_KEYS = Object.keys(schema.shape);
+
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
