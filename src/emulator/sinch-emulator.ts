@@ -55,7 +55,7 @@ export interface EmulatorOptions {
   callbackSecret?: string;
   /** Scripted sandbox numbers (default true). */
   sandbox?: boolean;
-  /** Called for every emulated message "sent" (SMS, and also flashcall / callout / WhatsApp). */
+  /** Called for every emulated message "sent" (SMS, and also flashcall / callout / WhatsApp); errors are only warned about. */
   onMessage?: (msg: EmulatedMessage) => void;
   /** Print each code to stdout, clearly labelled and with the number masked (default false). */
   printCodes?: boolean;
@@ -542,11 +542,14 @@ class Emulator implements SinchEmulator {
     pushBounded(this.inbox, message, this.settings.recordLimit);
     if (this.settings.printCodes) printMessage(message);
     if (this.settings.onMessage !== undefined) {
+      // The listener belongs to the caller; turning its bug into a Sinch 500 (or, for an async
+      // listener, an unhandled rejection that ends the process) would mislead.
+      const warn = (error: unknown): void => process.emitWarning(`sinch-emulator onMessage listener threw: ${String(error)}`);
       try {
-        this.settings.onMessage(message);
+        const result: unknown = this.settings.onMessage(message);
+        if (result instanceof Promise) result.catch(warn);
       } catch (error) {
-        // The listener belongs to the caller's test; turning its bug into a Sinch 500 would mislead.
-        process.emitWarning(`sinch-emulator onMessage listener threw: ${String(error)}`);
+        warn(error);
       }
     }
     if (verification.method === 'sms') {

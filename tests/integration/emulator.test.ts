@@ -347,6 +347,22 @@ describe('POST /verification/v1/verifications (start)', () => {
     }
   });
 
+  test('When an async onMessage listener rejects, then the start still answers and only a warning is emitted', async () => {
+    const listener = async (): Promise<void> => Promise.reject(new Error('async listener bug'));
+    // A caller may pass an async listener even though the type says void; that must not crash.
+    const emulator = await startEmulator({ onMessage: listener });
+    const warning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const answer = await startSms(emulator, phone());
+      await new Promise((r) => setImmediate(r));
+
+      expect(answer.status).toBe(200);
+      expect(warning).toHaveBeenCalledWith(expect.stringContaining('async listener bug'));
+    } finally {
+      warning.mockRestore();
+    }
+  });
+
   test('When onMessage is set, then it receives every message, and a throwing listener does not break the start', async () => {
     const received: unknown[] = [];
     const emulator = await startEmulator({
@@ -1053,11 +1069,12 @@ describe('Control API /_emulator', () => {
 });
 
 describe('Robustness', () => {
-  test('When the path is unknown, then 404 40400 JSON', async () => {
+  test('When the path is unknown or badly percent-encoded, then 404 40400 JSON', async () => {
     const emulator = await startEmulator();
 
     expectSinchError(await call(emulator, 'GET', '/verification/v2/whatever'), 404, 40400);
     expectSinchError(await call(emulator, 'GET', `${API}/id/a/b/c/d`), 404, 40400);
+    expectSinchError(await call(emulator, 'GET', `${API}/reference/%E0%A4%A`), 404, 40400);
   });
 
   test.each([
