@@ -64,10 +64,13 @@ const contextFormat = winston.format((info) => {
 });
 
 const pretty = winston.format.printf((info) => {
-  const { timestamp, level, message, requestId, stack, ...rest } = info as Record<string, unknown>;
+  const { timestamp, level, message, requestId, stack, ...withSymbols } = info as Record<string, unknown>;
+  // String keys only: winston keeps the caller's original, unredacted metadata under Symbol(splat),
+  // and inspect() would print it (codes, secrets, full numbers) right after the redacted copy.
+  const rest = Object.fromEntries(Object.entries(withSymbols));
   const meta = Object.keys(rest).length ? ` ${inspect(rest, { depth: 4, breakLength: Infinity, colors: false })}` : '';
   const trace = typeof stack === 'string' ? `\n${stack}` : '';
-  return `${String(timestamp)} ${String(level).toUpperCase().padEnd(5)}${requestId ? ` [${String(requestId)}]` : ''} ${String(message)}${meta}${trace}`;
+  return `${String(timestamp)} ${String(level).toUpperCase().padEnd(5)}${typeof requestId === 'string' ? ` [${requestId}]` : ''} ${String(message)}${meta}${trace}`;
 });
 
 /** One winston logger: JSON lines (or pretty text) with request ids and redaction by rule. */
