@@ -1,0 +1,104 @@
+/**
+ * Small helpers shared by the abuse and fault tests: what Sinch received, the rows for a number,
+ * the RateLimit header fields, free ports, and waiting for a condition without fixed sleeps.
+ */
+import net, { type AddressInfo } from 'node:net';
+import request from 'supertest';
+import type { SinchEmulator } from '../../src/emulator/sinch-emulator';
+import type { FakeClock } from './clock';
+import type { TestApp } from './test-app';
+
+const START_PATH = '/verification/v1/verifications';
+
+/** The start requests the emulator received for one number. */
+export function startsFor(emulator: SinchEmulator, e164: string) {
+  return emulator.requests.filter(
+    (r) => r.method === 'POST' && r.path === START_PATH && (r.json as { identity?: { endpoint?: string } } | undefined)?.identity?.endpoint === e164,
+  );
+}
+
+/** Every report that reached the emulator for one Sinch verification id. */
+export function reportsFor(emulator: SinchEmulator, sinchId: string) {
+  return emulator.requests.filter((r) => r.method === 'PUT' && r.path === `${START_PATH}/id/${sinchId}`);
+}
+
+/** The User and Verification rows of one number, oldest verification first. */
+export async function rowsFor(t: Pick<TestApp, 'models'>, e164: string) {
+  const user = await t.models.User.findOne({ where: { phoneNumber: e164 } });
+  const verifications = await t.models.Verification.findAll({ where: { phoneNumber: e164 }, order: [['createdAt', 'ASC']] });
+  return { user: user?.toJSON(), verifications: verifications.map((v) => v.toJSON()) };
+}
+
+export interface Requested {
+  phone: string;
+  verificationId: string;
+  sinchId: string;
+  code: string;
+}
+
+/** Requests a code through the API and reads what the emulator sent. */
+export async function requestCode(t: TestApp, phone: string): Promise<Requested> {
+  const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
+  if (res.status !== 200) throw new Error(`request-otp answered ${res.status}: ${JSON.stringify(res.body)}`);
+  const verificationId = res.body.data.verificationId as string;
+  const row = await t.models.Verification.findByPk(verificationId);
+  const code = t.emulator.lastCodeFor(phone);
+  if (!row || !code) throw new Error('no verification row or no code for the number');
+  return { phone, verificationId, sinchId: row.sinchVerificationId, code };
+}
+
+/** A code of the right shape that is certainly not the one sent. */
+export function wrongCode(code: string): string {
+  return code === '000000' ? '111111' : '000000';
+}
+
+/**
+ * The entries of an IETF RateLimit or RateLimit-Policy header (a list, one item per limiter),
+ * by name: `"ip-request-otp"; r=0; t=3600` -> { 'ip-request-otp': { r: '0', t: '3600' } }.
+ */
+export function rateLimitFields(header: string | string[] | undefined): Record<string, Record<string, string>> {
+  const text = Array.isArray(header) ? header.join(', ') : (header ?? '');
+  const out: Record<string, Record<string, string>> = {};
+  for (const item of text.split(/,\s*(?=")/)) {
+    const match = /^"([^"]+)"(.*)$/.exec(item.trim());
+    if (!match?.[1]) continue;
+    const params: Record<string, string> = {};
+    for (const part of (match[2] ?? '').split(';')) {
+      const [k, v] = part.split('=');
+      if (k?.trim() && v !== undefined) params[k.trim()] = v.trim();
+    }
+    out[match[1]] = params;
+  }
+  return out;
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls `condition` every 20 ms until it holds, failing after `timeoutMs` with `what`. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Moves fake clocks to the same, otherwise unused minute (1 s past its start). The global send
+ * ceiling counts per minute in one table shared by every test file running in parallel; a minute
+ * of its own, centuries ahead, keeps other files' sends out of this test's count.
+ */
+export function isolateMinute(...clocks: FakeClock[]): number {
+  const minute = 60_000;
+  const base = Date.UTC(2200, 0, 1) + Math.floor(Math.random() * 50_000_000) * minute;
+  const target = base + 1000;
+  for (const clock of clocks) clock.advance(target - clock.now());
+  return target;
+}
