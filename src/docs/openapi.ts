@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CATALOGUE, type ErrorCode } from '../utils/app-error';
-import { requestOtpBody, verifyOtpBody } from '../validations/otp.validation';
+import { idempotencyKeyHeader, requestOtpBody, verifyOtpBody } from '../validations/otp.validation';
 import { verificationRequestEvent, verificationResultEvent, verificationSmsDeliveredEvent } from '../validations/sinch-events.validation';
 
 export type JsonSchema = { [keyword: string]: unknown };
@@ -183,7 +183,7 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
     message: 'This code has already been used to verify the number. Request a new code to verify again.',
   },
   IDEMPOTENCY_REQUEST_IN_PROGRESS: {
-    when: 'A request with the same `Idempotency-Key` is still running (a double click). Retry shortly with the same key and body to get its result.',
+    when: 'A request with the same `Idempotency-Key` is still running (a double click). Retry after `Retry-After` seconds with the same key and body to get its result.',
     message: ERROR_CATALOGUE.IDEMPOTENCY_REQUEST_IN_PROGRESS.message,
   },
   VERIFICATION_EXPIRED: {
@@ -204,8 +204,9 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
     details: [{ field: 'phoneNumber', reason: 'number_type_not_allowed', numberType: 'FIXED_LINE' }],
   },
   IDEMPOTENCY_KEY_REUSED: {
-    when: 'This `Idempotency-Key` was used in the last 10 minutes with a different body. Use a new key for each distinct user action.',
+    when: 'This `Idempotency-Key` was used in the last 10 minutes for a different phone number. Use a new key for each distinct user action.',
     message: ERROR_CATALOGUE.IDEMPOTENCY_KEY_REUSED.message,
+    details: [{ field: 'Idempotency-Key', reason: 'different_request' }],
   },
   TOO_MANY_ATTEMPTS: {
     when: 'Too many wrong codes. `details[0].reason` says which limit: `verification_attempts_exhausted` (this code is used up, even the right code is refused now: request a new code) or `failure_budget_exhausted` (too many wrong codes for this number in the last hour, across new codes too: wait `Retry-After` seconds).',
@@ -251,10 +252,19 @@ function exampleEnvelope(code: ErrorCode, doc: CodeDoc): unknown {
   return { status: 'error', code, message: doc.message, requestId: EXAMPLE_REQUEST_ID, ...(doc.details ? { details: doc.details } : {}) };
 }
 
-/** Headers every response of a given status carries, beyond X-Request-Id. */
-function errorHeaders(status: number): Record<string, HeaderObject | Reference> {
+/** Codes whose answer always says when to retry: every 429 and 503, and the idempotency wait. */
+function hasRetryAfter(code: ErrorCode): boolean {
+  const { status } = ERROR_CATALOGUE[code];
+  return status === 429 || status === 503 || code === 'IDEMPOTENCY_REQUEST_IN_PROGRESS';
+}
+
+/** The headers of the error responses of one status: required when every code at that status sends them. */
+function errorHeaders(status: number, codes: ErrorCode[]): Record<string, HeaderObject | Reference> {
   const headers: Record<string, HeaderObject | Reference> = { 'X-Request-Id': headerRef('XRequestId') };
-  if (status === 429 || status === 503) headers['Retry-After'] = headerRef('RetryAfter');
+  const retrying = codes.filter(hasRetryAfter);
+  if (retrying.length === codes.length) headers['Retry-After'] = headerRef('RetryAfter');
+  else if (retrying.length > 0) headers['Retry-After'] = { description: `Seconds to wait before retrying; sent with ${retrying.join(', ')}.`, required: false, schema: { type: 'integer', minimum: 1 } };
+  // The per-IP limiter runs first on every route that can answer 429, so its fields are always there.
   if (status === 429) {
     headers.RateLimit = headerRef('RateLimit');
     headers['RateLimit-Policy'] = headerRef('RateLimitPolicy');
@@ -278,7 +288,7 @@ function errorResponses(errors: RouteErrors): Record<string, ResponseObject> {
   for (const [status, entries] of [...byStatus.entries()].sort(([a], [b]) => a - b)) {
     responses[String(status)] = {
       description: entries.map(({ code, doc }) => `**${code}**: ${doc.when}`).join('\n\n'),
-      headers: errorHeaders(status),
+      headers: errorHeaders(status, entries.map((e) => e.code)),
       content: {
         [JSON_MEDIA]: {
           schema: { ...schemaRef('ErrorEnvelope'), type: 'object', properties: { code: { enum: entries.map((e) => e.code) } } },
@@ -395,8 +405,8 @@ function requestOtpOperation(): OperationObject {
         in: 'header',
         required: false,
         description:
-          'Optional, 1-255 characters; a fresh UUID per user action works well. For 10 minutes, a repeat with the same key and the same body gets the first response again and sends no second SMS; the same key with a different body gets 422 `IDEMPOTENCY_KEY_REUSED`; while the first request is still running, 409 `IDEMPOTENCY_REQUEST_IN_PROGRESS`.',
-        schema: { type: 'string', minLength: 1, maxLength: 255 },
+          'Optional: 1-255 printable ASCII characters without spaces; a fresh UUID per user action works well (anything else is a 400 `VALIDATION_ERROR` on field `Idempotency-Key`). For IDEMPOTENCY_TTL_SECONDS (default 10 minutes), a repeat with the same key for the same phone number gets the first response again, marked `Idempotent-Replayed: true`, and sends no second SMS; the same key with a different phone number gets 422 `IDEMPOTENCY_KEY_REUSED`; while the first request is still running, 409 `IDEMPOTENCY_REQUEST_IN_PROGRESS`. A request that failed frees its key, so retry with the same key.',
+        schema: fromZod(idempotencyKeyHeader),
         examples: { uuid: { value: '5b0c9c1e-2f4a-4d0e-8a51-6f1c3e2d9b77' } },
       },
     ],
@@ -419,7 +429,14 @@ function requestOtpOperation(): OperationObject {
         'RequestOtpData',
         'Verification code sent.',
         { verificationId: EXAMPLE_VERIFICATION_ID, phoneNumber: EXAMPLE_PHONE, method: 'sms', expiresAt: '2026-11-25T18:10:00.000Z', resendAvailableAt: '2026-11-25T18:00:30.000Z' },
-        RATE_LIMIT_INFO_HEADERS,
+        {
+          ...RATE_LIMIT_INFO_HEADERS,
+          'Idempotent-Replayed': {
+            description: '`true` when this is the stored first response to a repeated `Idempotency-Key` (no new SMS was sent); absent otherwise.',
+            required: false,
+            schema: { const: 'true' },
+          },
+        },
       ),
       ...errorResponses(REQUEST_OTP_ERRORS),
     },
@@ -467,29 +484,41 @@ function verifyOtpOperation(): OperationObject {
 }
 
 function healthOperation(): OperationObject {
-  const health = (status: 'UP' | 'DOWN') => ({
+  const health = (status: 'UP' | 'DEGRADED' | 'DOWN', checks: Record<string, string>, details?: unknown) => ({
     status,
     timestamp: '2026-11-25T18:00:00.000Z',
     uptimeSeconds: 3600,
-    checks: { database: status },
+    checks,
+    ...(details ? { details } : {}),
   });
   return {
     operationId: 'health',
     tags: ['Health'],
     summary: 'Readiness: can this instance serve requests?',
     description:
-      'Route traffic on this. 200 when the database answers within 2 s; 503 with `status: DOWN` and the failing check otherwise. Extra checks (e.g. the Sinch circuit breaker, Redis) appear in `checks`; non-critical ones report `DEGRADED` without turning the whole status DOWN, with particulars in `details`.',
+      'Route traffic on this. 200 when the database answers within 2 s: `status` is `UP`, or `DEGRADED` when an optional dependency is not (the Sinch circuit breaker is open or probing, or Redis is away and per-IP limits are counted per instance). 503 with `status: DOWN` when a critical dependency (the database) fails. `checks` gives each dependency\'s state; `details` the particulars some of them report.',
     parameters: [requestIdParameter],
     responses: {
       '200': {
-        description: 'Ready.',
+        description: 'Ready (`UP`), possibly with an optional dependency failing (`DEGRADED`).',
         headers: { 'X-Request-Id': headerRef('XRequestId') },
-        content: { [JSON_MEDIA]: { schema: { ...schemaRef('Health'), type: 'object', properties: { status: { const: 'UP' } } }, examples: { up: { value: health('UP') } } } },
+        content: {
+          [JSON_MEDIA]: {
+            schema: { ...schemaRef('Health'), type: 'object', properties: { status: { enum: ['UP', 'DEGRADED'] } } },
+            examples: {
+              up: { summary: 'All up', value: health('UP', { database: 'UP', sinch: 'UP' }) },
+              degraded: {
+                summary: 'Sinch circuit open',
+                value: health('DEGRADED', { database: 'UP', sinch: 'DOWN' }, { sinch: { circuit: 'open', retryAt: '2026-11-25T18:00:30.000Z' } }),
+              },
+            },
+          },
+        },
       },
       '503': {
         description: 'Not ready: a critical check is DOWN (note: this body is the health object, not the error envelope).',
         headers: { 'X-Request-Id': headerRef('XRequestId') },
-        content: { [JSON_MEDIA]: { schema: { ...schemaRef('Health'), type: 'object', properties: { status: { const: 'DOWN' } } }, examples: { down: { value: health('DOWN') } } } },
+        content: { [JSON_MEDIA]: { schema: { ...schemaRef('Health'), type: 'object', properties: { status: { const: 'DOWN' } } }, examples: { down: { value: health('DOWN', { database: 'DOWN', sinch: 'UP' }) } } } },
       },
       ...errorResponses(INTERNAL_ONLY),
     },
@@ -514,7 +543,7 @@ function livenessOperation(): OperationObject {
   };
 }
 
-function htmlPage(operationId: string, tag: string, summary: string, description: string): OperationObject {
+function htmlPage(operationId: string, tag: string, summary: string, description: string, errors: RouteErrors = INTERNAL_ONLY): OperationObject {
   return {
     operationId,
     tags: [tag],
@@ -527,7 +556,7 @@ function htmlPage(operationId: string, tag: string, summary: string, description
         headers: { 'X-Request-Id': headerRef('XRequestId') },
         content: { 'text/html': { schema: { type: 'string' } } },
       },
-      ...errorResponses(INTERNAL_ONLY),
+      ...errorResponses(errors),
     },
   };
 }
@@ -554,20 +583,34 @@ function emulatorInboxOperation(emulatorMode: boolean | undefined): OperationObj
   return {
     operationId: 'emulatorInbox',
     tags: ['Emulator'],
-    summary: 'The emulated SMS inbox (emulator mode only)',
+    summary: 'The emulated SMS inbox of one number (emulator mode only)',
     description: [
       emulatorMode
         ? '**This instance runs the built-in Sinch emulator: no real SMS is sent.**'
         : '**Exists only in emulator mode**, i.e. when the service runs without Sinch credentials and starts its built-in Sinch emulator; otherwise this path answers 404 `NOT_FOUND`.',
       '',
-      'The messages the emulator "sent", oldest first, so a person can finish the flow without a phone (the demo page shows them). Never available with a real Sinch account.',
+      'The messages the emulator "sent" to `phoneNumber`, newest first, at most 10, so a person can finish the flow without a phone (the demo page shows them). Never available with a real Sinch account. Answers carry `Cache-Control: no-store`: they hold codes.',
     ].join('\n'),
-    parameters: [requestIdParameter],
+    parameters: [
+      requestIdParameter,
+      {
+        name: 'phoneNumber',
+        in: 'query',
+        required: true,
+        description: 'The number, formatted as for request-otp. URL-encode the `+` as `%2B` (an unencoded `+` that arrives as a leading space is tolerated).',
+        schema: { type: 'string' },
+        examples: { e164: { value: EXAMPLE_PHONE } },
+      },
+    ],
     responses: {
-      '200': success('The emulated inbox.', 'EmulatorInbox', 'Emulated inbox.', {
+      '200': success('The emulated inbox of the number.', 'EmulatorInbox', 'Messages the emulator sent to this number (emulated: no real SMS was sent).', {
         messages: [{ to: EXAMPLE_PHONE, code: '4821', sentAt: '2026-11-25T18:00:00.000Z', delivered: true }],
       }),
-      ...errorResponses(INTERNAL_ONLY),
+      ...errorResponses([
+        ['VALIDATION_ERROR', 'The `phoneNumber` query parameter is missing or given twice.'],
+        'INVALID_PHONE_NUMBER',
+        'INTERNAL_ERROR',
+      ]),
     },
   };
 }
@@ -643,7 +686,7 @@ function sinchEventsOperation(): OperationObject {
 }
 
 function metricsOperation(): OperationObject {
-  return {
+  const operation: OperationObject = {
     operationId: 'metrics',
     tags: ['Operations'],
     summary: 'Prometheus metrics',
@@ -660,6 +703,9 @@ function metricsOperation(): OperationObject {
       ...errorResponses([['UNAUTHORIZED', 'METRICS_TOKEN is set and the `Authorization: Bearer` token is missing or wrong.'], 'INTERNAL_ERROR']),
     },
   };
+  const unauthorized = operation.responses['401'] as ResponseObject;
+  unauthorized.headers = { ...unauthorized.headers, 'WWW-Authenticate': { description: 'The scheme to use: `Bearer`.', required: true, schema: { const: 'Bearer' } } };
+  return operation;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -675,7 +721,7 @@ function detailRules(): JsonSchema[] {
     if: { type: 'object', properties: { code: { const: code } }, required: ['code'] },
     then: { type: 'object', ...(required ? { required: ['details'] } : {}), properties: { details: { type: 'array', items: schemaRef(schema) } } },
   });
-  const withDetails = new Set<ErrorCode>(['VALIDATION_ERROR', 'INVALID_PHONE_NUMBER', 'INVALID_CODE', 'PHONE_NUMBER_NOT_ALLOWED', 'RATE_LIMITED', 'SEND_CAPACITY_EXCEEDED', 'TOO_MANY_ATTEMPTS', 'VERIFICATION_NOT_FOUND', 'VERIFICATION_EXPIRED', 'UNAUTHORIZED']);
+  const withDetails = new Set<ErrorCode>(['VALIDATION_ERROR', 'INVALID_PHONE_NUMBER', 'INVALID_CODE', 'PHONE_NUMBER_NOT_ALLOWED', 'RATE_LIMITED', 'SEND_CAPACITY_EXCEEDED', 'TOO_MANY_ATTEMPTS', 'VERIFICATION_NOT_FOUND', 'VERIFICATION_EXPIRED', 'UNAUTHORIZED', 'IDEMPOTENCY_KEY_REUSED']);
   const without = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => !withDetails.has(code));
   return [
     items('VALIDATION_ERROR', 'FieldProblem', true),
@@ -689,6 +735,7 @@ function detailRules(): JsonSchema[] {
     items('VERIFICATION_NOT_FOUND', 'ReasonDetail', false),
     items('VERIFICATION_EXPIRED', 'ReasonDetail', false),
     items('UNAUTHORIZED', 'ReasonDetail', false),
+    items('IDEMPOTENCY_KEY_REUSED', 'ReasonDetail', true),
     { if: { type: 'object', properties: { code: { enum: without } }, required: ['code'] }, then: { type: 'object', not: { type: 'object', required: ['details'] } } },
   ];
 }
@@ -727,7 +774,7 @@ function schemas(): Record<string, JsonSchema> {
     ErrorDetailsByCode: {
       type: 'object',
       description:
-        'Which `details` shape goes with which `code`: VALIDATION_ERROR -> FieldProblem; INVALID_PHONE_NUMBER, PHONE_NUMBER_NOT_ALLOWED -> PhoneNumberProblem; INVALID_CODE -> InvalidCodeDetail; RATE_LIMITED (optional), SEND_CAPACITY_EXCEEDED -> LimitDetail; TOO_MANY_ATTEMPTS -> AttemptsDetail; VERIFICATION_NOT_FOUND, VERIFICATION_EXPIRED, UNAUTHORIZED (optional) -> ReasonDetail; every other code has no `details`.',
+        'Which `details` shape goes with which `code`: VALIDATION_ERROR -> FieldProblem; INVALID_PHONE_NUMBER, PHONE_NUMBER_NOT_ALLOWED -> PhoneNumberProblem; INVALID_CODE -> InvalidCodeDetail; RATE_LIMITED (optional), SEND_CAPACITY_EXCEEDED -> LimitDetail; TOO_MANY_ATTEMPTS -> AttemptsDetail; IDEMPOTENCY_KEY_REUSED, and optionally VERIFICATION_NOT_FOUND, VERIFICATION_EXPIRED, UNAUTHORIZED -> ReasonDetail; every other code has no `details`.',
       allOf: detailRules(),
     },
     SuccessEnvelope: {
@@ -799,7 +846,10 @@ function schemas(): Record<string, JsonSchema> {
       type: 'object',
       required: ['reason'],
       additionalProperties: false,
-      properties: { reason: { type: 'string', description: 'e.g. `superseded`, `ended_by_provider`, or the failed signature check.' } },
+      properties: {
+        field: { type: 'string', description: 'The field or header concerned, when there is one (e.g. `Idempotency-Key`).' },
+        reason: { type: 'string', description: 'e.g. `superseded`, `ended_by_provider`, `different_request`, or the failed signature check.' },
+      },
     },
     RequestOtpRequest: requestSchema(
       requestOtpBody,
@@ -845,7 +895,7 @@ function schemas(): Record<string, JsonSchema> {
       required: ['status', 'timestamp', 'uptimeSeconds', 'checks'],
       additionalProperties: false,
       properties: {
-        status: { enum: ['UP', 'DOWN'] },
+        status: { enum: ['UP', 'DEGRADED', 'DOWN'] },
         timestamp: DATE_TIME,
         uptimeSeconds: { type: 'integer', minimum: 0 },
         checks: {
@@ -866,12 +916,16 @@ function schemas(): Record<string, JsonSchema> {
     EmulatorInbox: {
       type: 'object',
       required: ['messages'],
+      additionalProperties: false,
       properties: {
         messages: {
           type: 'array',
+          maxItems: 10,
+          description: 'Newest first.',
           items: {
             type: 'object',
             required: ['to', 'code', 'sentAt', 'delivered'],
+            additionalProperties: false,
             properties: {
               to: { type: 'string', description: 'The number the message was sent to (E.164).' },
               code: { type: 'string', description: 'The code in the message; empty when the message was never delivered.' },
@@ -1012,7 +1066,8 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
         'demoPage',
         'Demo',
         'Demo page',
-        'A small page to try the whole flow by hand: enter a number, request a code, type it in, and see every error message the API can return (cooldown countdown, attempts remaining, expiry). In emulator mode it also shows the emulated inbox, so no phone is needed.',
+        'A small page to try the whole flow by hand: enter a number, request a code, type it in, and see every error message the API can return (cooldown countdown, attempts remaining, expiry). In emulator mode it also shows the emulated inbox, so no phone is needed. Its stylesheet and script are served from `/demo/` (not listed separately).',
+        [['NOT_FOUND', 'The page\'s files are missing from this build (run `npm run build`).'], 'INTERNAL_ERROR'],
       ),
     },
     '/api/sinch/events': { post: sinchEventsOperation() },
