@@ -35,10 +35,10 @@ export function normalizeError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error && typeof error === 'object') {
     const type = (error as { type?: unknown }).type;
-    if (typeof type === 'string' && BODY_ERRORS[type]) {
-      const code = BODY_ERRORS[type];
-      return new AppError(code, { cause: error });
-    }
+    // Own keys only: a `type` such as "constructor" would otherwise find Object.prototype members,
+    // and the handler itself would crash on the resulting non-code.
+    const code = typeof type === 'string' && Object.hasOwn(BODY_ERRORS, type) ? BODY_ERRORS[type] : undefined;
+    if (code) return new AppError(code, { cause: error });
     if (error instanceof BaseError && isDatabaseOutage(error)) return new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': '5' }, cause: error });
   }
   return new AppError('INTERNAL_ERROR', { cause: error });
