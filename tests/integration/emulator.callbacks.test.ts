@@ -326,7 +326,8 @@ describe('Callbacks', () => {
     const receiver = await startReceiver(() => ({ delayMs: 5000 }));
     const emulator = await startEmulator({ callbackUrl: receiver.url });
     const pending = start(emulator, phone()).catch(() => 'failed');
-    await new Promise((r) => setTimeout(r, 50));
+    // Poll rather than sleep: under parallel test load the callback may take a while to arrive.
+    while (receiver.received.length === 0) await new Promise((r) => setTimeout(r, 5));
 
     const began = Date.now();
     await emulator.close();

@@ -115,6 +115,15 @@ function reportByNumber(emulator: SinchEmulator, endpoint: string, code: string,
   return call(emulator, 'PUT', `${API}/number/${endpoint}`, { body: { method: 'sms', sms: { code } }, ...options });
 }
 
+/** Polls instead of sleeping a fixed time: under parallel test load a request may take a while to arrive. */
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 async function getJson(url: string): Promise<ParsedJson> {
   return JSON.parse(await (await fetch(url)).text());
 }
@@ -350,6 +359,7 @@ describe('POST /verification/v1/verifications (start)', () => {
   test('When an async onMessage listener rejects, then the start still answers and only a warning is emitted', async () => {
     const listener = async (): Promise<void> => Promise.reject(new Error('async listener bug'));
     // A caller may pass an async listener even though the type says void; that must not crash.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the misuse is what this test is about
     const emulator = await startEmulator({ onMessage: listener });
     const warning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
@@ -817,7 +827,7 @@ describe('Sandbox numbers', () => {
       () => 'answered',
       () => 'failed',
     );
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => emulator.requests.length === 2);
     const started = Date.now();
     await emulator.close();
     expect(Date.now() - started).toBeLessThan(1000);
@@ -1215,7 +1225,7 @@ describe('Lifecycle and memory', () => {
     const emulator = await startEmulator();
     emulator.injectFault('start', { kind: 'delay', ms: 10_000 });
     const pending = startSms(emulator, phone()).catch(() => 'failed');
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => emulator.requests.length === 1);
 
     const started = Date.now();
     await emulator.close();
