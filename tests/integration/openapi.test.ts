@@ -12,6 +12,7 @@
 import request from 'supertest';
 import { documentedRoutes, HTTP_METHODS, openApiDocument, type JsonSchema, type OpenApiDocument } from '../../src/docs/openapi';
 import { createSinchEmulator, type SinchEmulator } from '../../src/emulator/sinch-emulator';
+import { applicationAuthorization } from '../../src/services/sinch-signature';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../src/utils/app-error';
 import { idempotencyKeyHeader, requestOtpBody, verifyOtpBody } from '../../src/validations/otp.validation';
 import { uniquePhone } from '../factories/phone.factory';
@@ -402,6 +403,109 @@ describe('The app against the OpenAPI document', () => {
 
       expect(res.status).toBe(200);
       expectMatchesSpec(res, 'GET', '/');
+    });
+  });
+
+  describe('responses of the later steps and of failures', () => {
+    afterEach(() => emulator.clearFaults());
+
+    async function signedEvent(event: Record<string, unknown>) {
+      const body = JSON.stringify(event);
+      const contentType = 'application/json; charset=utf-8';
+      const timestamp = new Date(t.clock.now()).toISOString();
+      const authorization = applicationAuthorization({ method: 'POST', path: '/api/sinch/events', contentType, timestamp, body }, SINCH_KEY, SINCH_SECRET);
+      return request(t.app).post('/api/sinch/events').set({ 'Content-Type': contentType, 'x-timestamp': timestamp, Authorization: authorization }).send(body);
+    }
+
+    test('POST /api/verify-otp 409 ALREADY_VERIFIED', async () => {
+      const phone = uniquePhone();
+      const sent = await requestCode(phone);
+      const body = { phoneNumber: phone, code: emulator.lastCodeFor(phone), verificationId: sent.body.data.verificationId };
+      await request(t.app).post('/api/verify-otp').send(body).expect(200);
+
+      const res = await request(t.app).post('/api/verify-otp').send(body);
+
+      expect(res.body).toMatchObject({ code: 'ALREADY_VERIFIED' });
+      expectMatchesSpec(res, 'POST', '/api/verify-otp');
+    });
+
+    test('POST /api/verify-otp 410 VERIFICATION_EXPIRED', async () => {
+      const phone = uniquePhone();
+      await requestCode(phone);
+      t.clock.advance(t.config.otp.ttlSeconds * 1000 + 1000);
+      try {
+        const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: '1234' });
+
+        expect(res.body).toMatchObject({ code: 'VERIFICATION_EXPIRED' });
+        expectMatchesSpec(res, 'POST', '/api/verify-otp');
+      } finally {
+        t.clock.advance(-(t.config.otp.ttlSeconds * 1000 + 1000));
+      }
+    });
+
+    test('POST /api/verify-otp 429 TOO_MANY_ATTEMPTS once the code\'s attempts are used up', async () => {
+      const phone = uniquePhone();
+      await requestCode(phone);
+      const wrong = emulator.lastCodeFor(phone) === '0000' ? '1111' : '0000';
+      for (let i = 0; i < t.config.otp.maxAttempts; i += 1) await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong });
+
+      const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong });
+
+      expect(res.body).toMatchObject({ code: 'TOO_MANY_ATTEMPTS' });
+      expectMatchesSpec(res, 'POST', '/api/verify-otp');
+    });
+
+    test('POST /api/request-otp 503 SMS_PROVIDER_UNAVAILABLE when Sinch answers 5xx', async () => {
+      emulator.injectFault('start', { kind: 'status', status: 503 });
+
+      const res = await requestCode(uniquePhone());
+
+      expect(res.body).toMatchObject({ code: 'SMS_PROVIDER_UNAVAILABLE' });
+      expectMatchesSpec(res, 'POST', '/api/request-otp');
+    });
+
+    test('POST /api/request-otp 502 SMS_PROVIDER_ERROR when Sinch answers garbage', async () => {
+      emulator.injectFault('start', { kind: 'malformed' });
+
+      const res = await requestCode(uniquePhone());
+
+      expect(res.body).toMatchObject({ code: 'SMS_PROVIDER_ERROR' });
+      expectMatchesSpec(res, 'POST', '/api/request-otp');
+    });
+
+    test('POST /api/request-otp 429 RATE_LIMITED when Sinch itself answers 429', async () => {
+      emulator.injectFault('start', { kind: 'status', status: 429, body: { errorCode: 42900, message: 'Too many requests' } });
+
+      const res = await requestCode(uniquePhone());
+
+      expect(res.body).toMatchObject({ code: 'RATE_LIMITED' });
+      expectMatchesSpec(res, 'POST', '/api/request-otp');
+    });
+
+    test('POST /api/request-otp 422 PHONE_NUMBER_NOT_ALLOWED for a fixed-line number', async () => {
+      const res = await requestCode('+46812345678');
+
+      expect(res.body).toMatchObject({ code: 'PHONE_NUMBER_NOT_ALLOWED' });
+      expectMatchesSpec(res, 'POST', '/api/request-otp');
+    });
+
+    test.each([
+      ['VerificationRequestEvent', { action: 'allow' }, { method: 'sms', identity: { type: 'number', endpoint: '+46701234567' } }],
+      ['VerificationRequestEvent', { action: 'deny' }, { method: 'sms', identity: { type: 'number', endpoint: '+46812345678' } }],
+      ['VerificationResultEvent', {}, { method: 'sms', identity: { type: 'number', endpoint: '+46701234567' }, status: 'SUCCESSFUL' }],
+      ['VerificationSmsDeliveredEvent', {}, { method: 'sms', smsResult: 'Successful' }],
+    ])('POST /api/sinch/events 200 for a signed %s, answered with %j', async (event, answer, fields) => {
+      const res = await signedEvent({ id: `openapi-${uniquePhone()}`, event, ...fields });
+
+      expect(res.body).toEqual(answer);
+      expectMatchesSpec(res, 'POST', '/api/sinch/events');
+    });
+
+    test('POST /api/sinch/events 400 VALIDATION_ERROR for a signed event without its required fields', async () => {
+      const res = await signedEvent({ event: 'VerificationResultEvent' });
+
+      expect(res.body).toMatchObject({ code: 'VALIDATION_ERROR' });
+      expectMatchesSpec(res, 'POST', '/api/sinch/events');
     });
   });
 
