@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
@@ -49,15 +50,32 @@ const NUMBER_TYPES = [
 ] as const;
 export type NumberType = (typeof NUMBER_TYPES)[number];
 
-/** Express's `trust proxy` values: false, true, a hop count, or names/addresses/CIDRs. */
+/** One entry Express's `trust proxy` list accepts: a named range, an IP address, or a CIDR / netmask range. */
+function isTrustedProxyEntry(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', range, ...extra] = entry.split('/');
+  const family = isIP(address);
+  if (!family || extra.length) return false;
+  if (range === undefined) return true;
+  return /^\d{1,3}$/.test(range) ? Number(range) <= (family === 4 ? 32 : 128) : family === 4 && isIP(range) === 4;
+}
+
+/**
+ * Express's `trust proxy` values: false, true, a hop count, or names/addresses/CIDRs. Checked here
+ * because Express only throws ("invalid IP address") when the app is built, after config passed.
+ */
 const trustProxy = z
   .string()
   .optional()
-  .transform((v): boolean | number | string => {
+  .transform((v, ctx): boolean | number | string => {
     const value = (v ?? 'false').trim();
     if (value === '' || value === 'false') return false;
     if (value === 'true') return true;
     if (/^\d+$/.test(value)) return Number(value);
+    if (!value.split(',').every((entry) => isTrustedProxyEntry(entry.trim()))) {
+      ctx.addIssue({ code: 'custom', message: 'must be true, false, a hop count, or a comma-separated list of loopback, linklocal, uniquelocal, IP addresses and CIDR ranges' });
+      return z.NEVER;
+    }
     return value;
   });
 
@@ -267,6 +285,11 @@ export function loadConfig(env: RawEnv = process.env): Config {
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    // The cross-setting rules (production needs a database, key and secret go together...) still
+    // run over the well-formed settings, so one failed start lists every problem, not just the first kind.
+    const malformed = new Set(parsed.error.issues.map((issue) => String(issue.path[0])));
+    const rest = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([key]) => !malformed.has(key))));
+    if (rest.success) build(rest.data, problems);
     throw new ConfigError(problems);
   }
   const config = build(parsed.data, problems);
