@@ -51,8 +51,9 @@ export interface SinchCallObserver {
 }
 
 /**
- * The cause of a transport failure. `ambiguous` means Sinch may have acted on the request
- * (a timeout or a connection dropped after sending), so a send must still count against limits.
+ * The cause of a failure to get a usable answer from Sinch. `ambiguous` means Sinch may have acted
+ * on the request (a timeout, a connection dropped after sending, or a 2xx answer that could not be
+ * understood), so a send must still count against limits and an attempt stay charged.
  */
 export class SinchTransportError extends Error {
   constructor(message: string, readonly ambiguous: boolean) {
@@ -177,11 +178,22 @@ export function createSinchClient(
       // fall through: not JSON
     }
     logger.error('Sinch answered with a body that is not a JSON object', { operation, httpStatus: response.status });
-    throw providerError(operation, `unparseable ${response.status} answer`);
+    // An error status says enough on its own: a gateway's HTML 502/503 page is still an outage
+    // (503, and it counts towards the circuit breaker), a text 429 still a rate limit.
+    if (response.status >= 300) return {} as T & SinchErrorBody;
+    throw providerError(operation, `unparseable ${response.status} answer`, response.status);
   }
 
-  function providerError(operation: SinchOperation, what: string): AppError {
-    return new AppError('SMS_PROVIDER_ERROR', { cause: new Error(`sinch ${operation}: ${what}`) });
+  /**
+   * An answer this client cannot use. A 2xx one means Sinch accepted the request and may have acted
+   * on it (sent the SMS, judged the code): it is flagged as such, so the send still counts against
+   * the limits and the attempt stays charged, exactly as after a timeout.
+   */
+  function providerError(operation: SinchOperation, what: string, httpStatus?: number): AppError {
+    const accepted = httpStatus !== undefined && httpStatus >= 200 && httpStatus < 300;
+    return new AppError('SMS_PROVIDER_ERROR', {
+      cause: accepted ? new SinchTransportError(`sinch ${operation}: ${what}`, true) : new Error(`sinch ${operation}: ${what}`),
+    });
   }
 
   /** Translates non-2xx answers shared by every operation. */
@@ -245,7 +257,7 @@ export function createSinchClient(
         if (response.status >= 200 && response.status < 300) {
           if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > 64) {
             logger.error('Sinch start answer has no usable id', { httpStatus: response.status });
-            throw providerError('start', 'answer without id');
+            throw providerError('start', 'answer without id', response.status);
           }
           return { id: body.id };
         }
@@ -269,7 +281,7 @@ export function createSinchClient(
       return guarded(async () => {
         const response = await send('report', 'PUT', `/verifications/id/${encodeURIComponent(sinchId)}`, { method: 'sms', sms: { code } });
         const body = parse<{ status?: unknown; reason?: unknown }>('report', response);
-        if (response.status >= 200 && response.status < 300) return reportOutcome(body.status, body.reason);
+        if (response.status >= 200 && response.status < 300) return reportOutcome(body.status, body.reason, response.status);
         if (response.status === 400 && body.errorCode === 40003) return { result: 'INVALID_CODE' };
         if (response.status === 404) return { result: 'NOT_FOUND' };
         throw failure('report', response, body);
@@ -283,7 +295,7 @@ export function createSinchClient(
         if (response.status >= 200 && response.status < 300 && typeof body.status === 'string') {
           return { id: sinchId, status: body.status, reason: typeof body.reason === 'string' ? body.reason : undefined };
         }
-        if (response.status >= 200 && response.status < 300) throw providerError('status', 'answer without status');
+        if (response.status >= 200 && response.status < 300) throw providerError('status', 'answer without status', response.status);
         throw failure('status', response, body);
       });
     },
@@ -299,7 +311,7 @@ export function createSinchClient(
     },
   };
 
-  function reportOutcome(status: unknown, reason: unknown): ReportOutcome {
+  function reportOutcome(status: unknown, reason: unknown, httpStatus: number): ReportOutcome {
     const why = typeof reason === 'string' ? reason : undefined;
     switch (typeof status === 'string' ? status.toUpperCase() : undefined) {
       case 'SUCCESSFUL':
@@ -318,7 +330,7 @@ export function createSinchClient(
         return { result: 'INVALID_CODE' };
       default:
         logger.error('Sinch report answer has no known status', { status: typeof status === 'string' ? status.slice(0, 32) : typeof status });
-        throw providerError('report', 'answer without a known status');
+        throw providerError('report', 'answer without a known status', httpStatus);
     }
   }
 }
