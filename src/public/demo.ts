@@ -305,7 +305,7 @@ function explain(error: ErrorEnvelope, retryAfter: number | undefined, context: 
     case 'VERIFICATION_EXPIRED':
     case 'VERIFICATION_NOT_FOUND':
     case 'ALREADY_VERIFIED':
-      lines.push('Request a new code with the “Send a new code” button.');
+      lines.push(`Request a new code with the “${state.sentOnce ? 'Send a new code' : 'Send code'}” button.`);
       break;
     case 'PHONE_NUMBER_NOT_ALLOWED': {
       const reason = typeof detail.reason === 'string' ? detail.reason : undefined;
