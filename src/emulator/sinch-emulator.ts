@@ -206,6 +206,15 @@ function resolveSettings(options: EmulatorOptions): Settings {
   requireInteger('maxBodyBytes', settings.maxBodyBytes, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('maxVerifications', settings.maxVerifications, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('port', settings.port, 0, 65535);
+  requireInteger('timestampSkewSeconds', settings.timestampSkewSeconds, 0, Number.MAX_SAFE_INTEGER);
+  requireInteger('retentionGraceSeconds', settings.retentionGraceSeconds, 0, Number.MAX_SAFE_INTEGER);
+  requireInteger('callbackTimeoutMs', settings.callbackTimeoutMs, 1, Number.MAX_SAFE_INTEGER);
+  // Plain-JS callers (and the CLI's environment) get no compile-time check of these unions.
+  if (!['fail', '40003'].includes(settings.wrongCodeById)) throw new RangeError('wrongCodeById must be "fail" or "40003"');
+  if (!['idempotent', 'expired'].includes(settings.reportAfterSuccess)) {
+    throw new RangeError('reportAfterSuccess must be "idempotent" or "expired"');
+  }
+  if (!['allow', 'deny'].includes(settings.callbackFailure)) throw new RangeError('callbackFailure must be "allow" or "deny"');
   if (settings.callbackUrl !== undefined) new URL(settings.callbackUrl); // throws early on a typo
   return settings;
 }
@@ -257,10 +266,11 @@ class Emulator implements SinchEmulator {
         socket.destroy();
         return;
       }
-      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const payload = JSON.stringify(sinchError(status === 431 ? 43100 : 40001, 'Malformed HTTP request.'));
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const payload = JSON.stringify(sinchError(tooLarge ? 43100 : 40001, tooLarge ? 'Request headers too large.' : 'Malformed HTTP request.'));
       socket.end(
-        `HTTP/1.1 ${status} Bad Request\r\ncontent-type: ${JSON_CONTENT_TYPE}\r\n` +
+        `HTTP/1.1 ${status}\r\ncontent-type: ${JSON_CONTENT_TYPE}\r\n` +
           `content-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`,
       );
     });

@@ -1144,6 +1144,16 @@ describe('Robustness', () => {
     );
   });
 
+  test('When the request headers are huge, then 431 JSON and the emulator keeps serving', async () => {
+    const emulator = await startEmulator();
+
+    const answer = await startSms(emulator, phone(), {}, { headers: { 'x-padding': 'x'.repeat(100_000) } });
+
+    expect(answer.status).toBe(431);
+    expect(answer.json).toMatchObject({ errorCode: 43100 });
+    expect((await startSms(emulator, phone())).status).toBe(200);
+  });
+
   test('When a client sends a broken HTTP request, then it gets a 400 and the emulator keeps serving', async () => {
     const emulator = await startEmulator();
 
@@ -1245,6 +1255,8 @@ describe('Lifecycle and memory', () => {
     ['no key', { applicationKey: '' }],
     ['codeLength 0', { codeLength: 0 }],
     ['a broken callbackUrl', { callbackUrl: 'not a url' }],
+    ['an unknown wrongCodeById', { wrongCodeById: 'maybe' as never }],
+    ['a negative timestampSkewSeconds', { timestampSkewSeconds: -1 }],
   ])('When the options have %s, then createSinchEmulator rejects', async (_what, options) => {
     await expect(createSinchEmulator({ applicationKey: KEY, applicationSecret: SECRET, ...options })).rejects.toThrow();
   });
