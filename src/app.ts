@@ -53,7 +53,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext());
   app.use(requestLogger(logger, deps.metrics?.observeRequest));
   app.use(requestTimeout(config.server.requestTimeoutMs));
-  app.use(helmet());
+  // No upgrade-insecure-requests: the demo and docs pages are often opened over plain http on a
+  // LAN address in development, where upgraded asset URLs would leave them blank. HSTS covers TLS.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(cors({ origin: config.server.corsOrigins.length ? config.server.corsOrigins : false, methods: ['GET', 'POST'], maxAge: 600 }));
   // Before the JSON parser: Sinch signs the raw bytes of its callbacks.
   app.use(sinchEventsRoutes(deps));

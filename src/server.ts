@@ -107,8 +107,13 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     server,
     async close() {
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
+        // Keep-alive sockets would hold close() open: idle ones go now, busy ones as soon as their
+        // request finishes (hence the sweep, not a single call).
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
         server.closeIdleConnections();
       });
       for (const close of closers) await close();

@@ -13,6 +13,7 @@ export function healthController(checks: HealthCheck[], startedAt: number) {
       const down = results.some(({ c, result }) => c.critical && result.state === 'DOWN');
       const degraded = results.some(({ result }) => result.state !== 'UP');
       const details = results.filter(({ result }) => result.detail);
+      if (down) res.setHeader('Retry-After', '5');
       res.status(down ? 503 : 200).json({
         status: down ? 'DOWN' : degraded ? 'DEGRADED' : 'UP',
         timestamp: new Date().toISOString(),

@@ -517,7 +517,7 @@ function healthOperation(): OperationObject {
       },
       '503': {
         description: 'Not ready: a critical check is DOWN (note: this body is the health object, not the error envelope).',
-        headers: { 'X-Request-Id': headerRef('XRequestId') },
+        headers: { 'X-Request-Id': headerRef('XRequestId'), 'Retry-After': headerRef('RetryAfter') },
         content: { [JSON_MEDIA]: { schema: { ...schemaRef('Health'), type: 'object', properties: { status: { const: 'DOWN' } } }, examples: { down: { value: health('DOWN', { database: 'DOWN', sinch: 'UP' }) } } } },
       },
       ...errorResponses(INTERNAL_ONLY),

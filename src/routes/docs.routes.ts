@@ -33,7 +33,8 @@ const docsCsp = helmet.contentSecurityPolicy({
 });
 
 /**
- * GET /api/openapi.json (the document) and GET /api/docs (Swagger UI), mounted at /api.
+ * GET /api/openapi.json (the document) and GET /api/docs (Swagger UI). Full paths, like every
+ * other router, so logs and metrics label them the same way on every outcome.
  * The inbox route is documented only when this instance actually runs the emulator.
  */
 export function docsRoutes(deps: AppDeps): Router {
@@ -43,23 +44,23 @@ export function docsRoutes(deps: AppDeps): Router {
   // browser would look for /api/swagger-ui.css. Pointing them under /api/docs/ serves both spellings
   // with 200 and no redirect hop.
   const template = swaggerUi.generateHTML(document, uiOptions);
-  const page: RequestHandler = (req, res) => {
-    res.type('html').send(template.replace(/(href|src)="\.\//g, `$1="${req.baseUrl}/docs/`));
+  const page: RequestHandler = (_req, res) => {
+    res.type('html').send(template.replace(/(href|src)="\.\//g, '$1="/api/docs/'));
   };
 
   const router = Router();
-  router.route('/openapi.json').get((_req, res) => {
+  router.route('/api/openapi.json').get((_req, res) => {
     res.json(document);
   }).all(methodNotAllowed(['GET']));
 
-  router.use('/docs', docsCsp);
-  router.route('/docs').get(page).all(methodNotAllowed(['GET']));
+  router.use('/api/docs', docsCsp);
+  router.route('/api/docs').get(page).all(methodNotAllowed(['GET']));
   // serveFiles, not the shared `serve`: `serve` answers swagger-ui-init.js from module-global state
   // that the last setup() call in the process wrote, so two apps in one process (tests) would mix docs.
   const onlySwaggerAssets: RequestHandler = (req, _res, next) => {
     // Anything else under /api/docs leaves this router and ends in the app's JSON 404.
     next(SWAGGER_ASSET.test(req.path) ? undefined : 'router');
   };
-  router.use('/docs', onlySwaggerAssets, ...swaggerUi.serveFiles(document, uiOptions));
+  router.use('/api/docs', onlySwaggerAssets, ...swaggerUi.serveFiles(document, uiOptions));
   return router;
 }

@@ -17,7 +17,7 @@ export function routes(deps: AppDeps): Router {
   router.use(healthRoutes(health));
   router.use(otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)));
   if (deps.metrics) router.use(metricsRoutes(deps.metrics, deps.config.metrics.token));
-  router.use('/api', docsRoutes(deps));
-  router.use('/', demoRoutes(deps));
+  router.use(docsRoutes(deps));
+  router.use(demoRoutes(deps));
   return router;
 }
