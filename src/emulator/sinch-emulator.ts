@@ -40,6 +40,8 @@ export interface EmulatorOptions {
   now?: () => number;
   /** Default 4. */
   codeLength?: number;
+  /** Every SMS/WhatsApp/callout code is this value (load tests verify without reading an inbox). */
+  fixedCode?: string;
   /** Wrong code reported by id: 200 FAIL "Invalid code" (default) or 400 40003. */
   wrongCodeById?: 'fail' | '40003';
   /** The Nth wrong report turns the verification FAIL (default 10). */
@@ -136,9 +138,9 @@ const FINAL_REASON_INVALID_CODE = 'Invalid code';
 const PRICE = { currencyId: 'EUR', amount: 0.0453 };
 
 type Settings = Required<
-  Omit<EmulatorOptions, 'callbackUrl' | 'onMessage' | 'retryAfterSeconds' | 'callbackKey' | 'callbackSecret'>
+  Omit<EmulatorOptions, 'callbackUrl' | 'onMessage' | 'retryAfterSeconds' | 'callbackKey' | 'callbackSecret' | 'fixedCode'>
 > &
-  Pick<EmulatorOptions, 'callbackUrl' | 'onMessage' | 'retryAfterSeconds'> & { callbackKey: string; callbackSecret: string };
+  Pick<EmulatorOptions, 'callbackUrl' | 'onMessage' | 'retryAfterSeconds' | 'fixedCode'> & { callbackKey: string; callbackSecret: string };
 
 interface QueuedFault {
   fault: Fault;
@@ -200,6 +202,7 @@ function resolveSettings(options: EmulatorOptions): Settings {
     callbackSecret: options.callbackSecret ?? options.applicationSecret,
   };
   requireInteger('codeLength', settings.codeLength, 1, 12);
+  if (settings.fixedCode !== undefined && !/^[A-Za-z0-9]{1,12}$/.test(settings.fixedCode)) throw new RangeError('fixedCode must be 1-12 letters or digits');
   requireInteger('maxReportAttempts', settings.maxReportAttempts, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('defaultExpirySeconds', settings.defaultExpirySeconds, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('recordLimit', settings.recordLimit, 1, Number.MAX_SAFE_INTEGER);
@@ -722,7 +725,7 @@ class Emulator implements SinchEmulator {
     if (method === 'seamless') return '';
     if (fixed !== undefined) return fixed;
     if (method === 'flashcall') return `+1815654${String(randomInt(10_000)).padStart(4, '0')}`;
-    return generateCode(this.settings.codeLength, method === 'callout' ? 'Numeric' : codeType);
+    return this.settings.fixedCode ?? generateCode(this.settings.codeLength, method === 'callout' ? 'Numeric' : codeType);
   }
 
   /** Lazily applies expiry; true when this call moved the verification to FAIL / Expired. */
