@@ -203,8 +203,14 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
    * Inserts the new PENDING verification and aborts the older one (Sinch aborts it too) in one
    * statement. A unique index allows one PENDING row per number: a parallel request's
    * uncommitted row makes this one wait and then fail, and the retry sees (and aborts) it.
+   * Each lost race means another request's row was committed meanwhile, and reserveSend lets at
+   * most maxSendsPerNumberHour requests per number through, so that many retries always suffice
+   * (a fixed 3 turned the 4th loser of a burst into a 500).
    */
-  async function activate(v: { id: string; sinchId: string; phoneNumber: string; expiresAt: Date; now: Date }, retries = 3): Promise<number> {
+  async function activate(
+    v: { id: string; sinchId: string; phoneNumber: string; expiresAt: Date; now: Date },
+    retries = otp.maxSendsPerNumberHour,
+  ): Promise<number> {
     try {
       const rows = await sequelize.query<{ aborted: number }>(
         `WITH aborted AS (

@@ -151,7 +151,10 @@ describe('Graceful shutdown of the server process on SIGTERM', () => {
     // A request is in flight, waiting on a slow Sinch, when SIGTERM arrives.
     emulator.injectFault('start', { kind: 'delay', ms: SINCH_DELAY_MS });
     inFlight = post(server.port, busyAgent, '/api/request-otp', { phoneNumber: phone });
-    await until(() => emulator.requests.some((r) => r.path === '/verification/v1/verifications'), 5000);
+    let early: Answer | undefined;
+    void inFlight.then((answer) => (early = answer), () => undefined);
+    await until(() => early !== undefined || emulator.requests.some((r) => r.path === '/verification/v1/verifications'), 5000);
+    if (early) throw new Error(`the request was answered before it reached Sinch: ${JSON.stringify(early)}`);
 
     sigtermAt = Date.now();
     server.child.kill('SIGTERM');
