@@ -234,12 +234,17 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     }
   }
 
+  /**
+   * The number's latest verification (or the given one). Codes requested within one millisecond
+   * share createdAt, and the index then returns them in physical order; among those the PENDING
+   * one is the newest (inserting it aborted the others) and an ABORTED one never is.
+   */
   async function findTarget(phoneNumber: string, verificationId?: string): Promise<VerificationRow | undefined> {
     const rows = await sequelize.query<VerificationRow>(
       `SELECT "id", "sinchVerificationId", "phoneNumber", "status", "attempts", "expiresAt", "verifiedAt", "createdAt"
        FROM "Verifications"
        WHERE "phoneNumber" = $1 ${verificationId ? 'AND "id" = $2' : ''}
-       ORDER BY "createdAt" DESC LIMIT 1`,
+       ORDER BY "createdAt" DESC, ("status" = 'PENDING') DESC, ("status" = 'ABORTED') ASC LIMIT 1`,
       { bind: verificationId ? [phoneNumber, verificationId] : [phoneNumber], type: QueryTypes.SELECT },
     );
     return rows[0];

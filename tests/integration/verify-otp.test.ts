@@ -234,6 +234,34 @@ describe('POST /api/verify-otp', () => {
     expect(await verificationRow(t, older.verificationId)).toMatchObject({ status: 'ABORTED' });
   });
 
+  test('When codes share a millisecond and the older row lies later on disk, then the newer code still verifies', async () => {
+    const older = await requestCode(t);
+    const newer = await requestCode(t, older.phone);
+    // Non-HOT updates (an indexed column changes and changes back) give the older row new index
+    // entries behind the newer one's, as PostgreSQL does by itself when a page is full.
+    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" + interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
+    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" - interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
+
+    const res = await verify(t, { phoneNumber: older.phone, code: newer.code });
+
+    expect(res.status).toBe(200);
+    expect(await verificationRow(t, newer.verificationId)).toMatchObject({ status: 'SUCCESSFUL' });
+    expect(reportsFor(t, older.sinchId)).toEqual([]);
+  });
+
+  test('When codes share a millisecond and the newer one was verified, then verifying again is 409 ALREADY_VERIFIED, not 404', async () => {
+    const older = await requestCode(t);
+    const newer = await requestCode(t, older.phone);
+    expect((await verify(t, { phoneNumber: older.phone, code: newer.code })).status).toBe(200);
+    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" + interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
+    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" - interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
+
+    const res = await verify(t, { phoneNumber: older.phone, code: newer.code });
+
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ code: 'ALREADY_VERIFIED' });
+  });
+
   test('When the same verification is verified twice, then the second answer is 409 ALREADY_VERIFIED and Sinch is not asked again', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
     const first = await verify(t, { phoneNumber: phone, code });
