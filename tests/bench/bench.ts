@@ -1,0 +1,378 @@
+/**
+ * `npm run bench`: the service against the floor (tests/bench/floor.mjs), both backed by PostgreSQL
+ * and the Sinch emulator on loopback, driven by wrk (a C load generator: a Node one would eat the
+ * cores the service needs and compress every ratio).
+ *
+ *   npm run bench                      saturation (32 connections) and light load (4) for both endpoints
+ *   npm run bench -- --quick           shorter phases
+ *   npm run bench -- --growth          also: seed 1,000,000 verifications / 500,000 users, re-measure,
+ *                                      and EXPLAIN ANALYZE every hot-path statement on the big tables
+ *   npm run bench -- --rss-minutes 5   also: 5 minutes of saturation, sampling the service's RSS
+ *
+ * Results are printed as a table and written to artifacts/bench/<time>.json. Needs wrk
+ * (`apt-get install wrk`) and PostgreSQL (BENCH_DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/otp_bench; the database is recreated).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/config/logger';
+import { migrateUp } from '../../src/db/migrator';
+import { createSinchEmulator } from '../../src/emulator/sinch-emulator';
+import { createServices } from '../../src/services';
+import { recreateDatabase } from '../helpers/database';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BENCH_DIR = __dirname;
+const KEY = 'bench-key';
+const SECRET = Buffer.from('bench-secret').toString('base64');
+const CODE = '123456';
+const THREADS = 2;
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(name);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const QUICK = flag('--quick');
+const GROWTH = flag('--growth');
+const RSS_MINUTES = option('--rss-minutes', 0);
+const DURATION = { warmup: QUICK ? 3 : 5, saturation: QUICK ? 8 : 20, light: QUICK ? 6 : 15 };
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/otp_bench';
+
+type Endpoint = 'request-otp' | 'verify-otp';
+type Shape = 'warmup' | 'saturation' | 'light';
+interface Phase {
+  target: 'floor' | 'service';
+  endpoint: Endpoint;
+  shape: Shape;
+  label?: string;
+  connections: number;
+  seconds: number;
+  requests: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  peakRssMb?: number;
+}
+
+function log(message: string): void {
+  process.stdout.write(`[bench] ${message}\n`);
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`${url} did not come up`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function rssMb(pid: number): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+/** Runs wrk and parses its summary; samples the service's RSS meanwhile. */
+async function wrk(url: string, script: string, scriptArgs: string[], connections: number, seconds: number, rssPid?: number) {
+  let peak = 0;
+  const sampler = rssPid ? setInterval(() => (peak = Math.max(peak, rssMb(rssPid))), 250) : undefined;
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn('wrk', [`-t${THREADS}`, `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s', '-s', path.join(BENCH_DIR, script), url, '--', ...scriptArgs]);
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited ${code}:\n${out}`))));
+  });
+  if (sampler) clearInterval(sampler);
+  // wrk abandons its in-flight requests at the end; let the server finish them before anyone reads
+  // the database (the next verify pool must not contain numbers those requests just verified).
+  await new Promise((r) => setTimeout(r, 1000));
+  if (output.includes('POOL EXHAUSTED')) throw new Error('verify pool exhausted: seed more numbers (this run is not valid)');
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  return {
+    requests,
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0),
+    p50Ms: toMs(/ 50%\s+(\S+)/.exec(output)?.[1] ?? ''),
+    p99Ms: toMs(/ 99%\s+(\S+)/.exec(output)?.[1] ?? ''),
+    errors: non2xx + socketErrors,
+    peakRssMb: rssPid ? Math.round(peak) : undefined,
+    raw: output,
+  };
+}
+
+function start(command: string, argv: string[], env: Record<string, string>, logFile: string): ChildProcess {
+  const out = fs.openSync(logFile, 'w');
+  return spawn(command, argv, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', out, out] });
+}
+
+async function prepareDatabase(): Promise<Sequelize> {
+  await recreateDatabase(DATABASE_URL);
+  const sequelize = new Sequelize(DATABASE_URL, { logging: false });
+  await migrateUp(sequelize);
+  await sequelize.query(`CREATE TABLE "FloorVerifications" (id uuid PRIMARY KEY, phone varchar(16) NOT NULL, sinch_id varchar(64) NOT NULL,
+    attempts int NOT NULL DEFAULT 0, created_at timestamptz NOT NULL DEFAULT now())`);
+  await sequelize.query('CREATE INDEX ON "FloorVerifications" (phone)');
+  return sequelize;
+}
+
+/** Numbers request-otp created that have not been verified yet, one per line, for verify-otp.lua. */
+async function writePool(sequelize: Sequelize, target: 'floor' | 'service', limit: number): Promise<{ file: string; size: number }> {
+  const rows = await sequelize.query<{ phone: string }>(
+    target === 'floor'
+      ? `SELECT phone FROM "FloorVerifications" WHERE attempts = 0 ORDER BY random() LIMIT ${limit}`
+      : `SELECT "phoneNumber" AS phone FROM "Verifications" WHERE status = 'PENDING' ORDER BY random() LIMIT ${limit}`,
+    { type: QueryTypes.SELECT },
+  );
+  const file = path.join(os.tmpdir(), `bench-pool-${target}-${Date.now()}.txt`);
+  fs.writeFileSync(file, rows.map((r) => r.phone).join('\n') + '\n');
+  return { file, size: rows.length };
+}
+
+async function poolSize(sequelize: Sequelize, target: 'floor' | 'service'): Promise<number> {
+  const [row] = await sequelize.query<{ n: number }>(
+    target === 'floor' ? `SELECT count(*)::int AS n FROM "FloorVerifications" WHERE attempts = 0` : `SELECT count(*)::int AS n FROM "Verifications" WHERE status = 'PENDING'`,
+    { type: QueryTypes.SELECT },
+  );
+  return row?.n ?? 0;
+}
+
+let numberBase = 0;
+function nextBase(): string {
+  numberBase += THREADS * 500_000;
+  return String(numberBase % 10_000_000);
+}
+
+async function measure(sequelize: Sequelize, target: 'floor' | 'service', url: string, rssPid: number | undefined, shapes: Shape[], label?: string): Promise<Phase[]> {
+  const phases: Phase[] = [];
+  const connectionsFor = (shape: Shape) => (shape === 'light' ? 4 : 32);
+  for (const shape of shapes) {
+    const seconds = DURATION[shape];
+    const result = await wrk(url, 'request-otp.lua', [nextBase()], connectionsFor(shape), seconds, rssPid);
+    phases.push({ target, endpoint: 'request-otp', shape, label, connections: connectionsFor(shape), seconds, ...result });
+    log(`${target} request-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`);
+  }
+  // verify-otp needs numbers request-otp created and nobody verified yet: seed enough first, through
+  // the same target's request-otp (the real path), assuming verify runs up to twice as fast.
+  const requestRps = Math.max(...phases.map((p) => p.rps), 100);
+  const needed = Math.ceil(2 * requestRps * shapes.reduce((sum, shape) => sum + DURATION[shape], 0) * 1.2);
+  const available = await poolSize(sequelize, target);
+  if (available < needed) {
+    const seconds = Math.ceil((needed - available) / requestRps) + 1;
+    log(`${target}: seeding ${needed - available} numbers for verify-otp (${seconds} s of request-otp)`);
+    await wrk(url, 'request-otp.lua', [nextBase()], 32, seconds);
+  }
+  for (const shape of shapes) {
+    const seconds = DURATION[shape];
+    const pool = await writePool(sequelize, target, 400_000);
+    const result = await wrk(url, 'verify-otp.lua', [pool.file, CODE, String(THREADS)], connectionsFor(shape), seconds, rssPid);
+    fs.rmSync(pool.file);
+    phases.push({ target, endpoint: 'verify-otp', shape, label, connections: connectionsFor(shape), seconds, ...result });
+    log(`${target} verify-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors} (pool ${pool.size})`);
+  }
+  return phases.map(({ raw: _raw, ...p }: Phase & { raw?: string }) => p);
+}
+
+/** Bulk-loads 500,000 users and 1,000,000 verifications through the migrations' schema. */
+async function seedGrowth(sequelize: Sequelize): Promise<void> {
+  log('seeding 500,000 users and 1,000,000 verifications...');
+  const started = Date.now();
+  await sequelize.query(`INSERT INTO "Users" ("id", "phoneNumber", "isVerified", "verifiedAt", "otpSendTimes", "otpFailureTimes", "createdAt", "updatedAt")
+    SELECT gen_random_uuid(), '+4676' || lpad(i::text, 7, '0'), i % 2 = 0, CASE WHEN i % 2 = 0 THEN now() - interval '2 days' END,
+      ARRAY[now() - interval '2 days'], '{}', now() - interval '20 days', now() - interval '2 days'
+    FROM generate_series(0, 499999) AS i`);
+  // Two finished verifications per number (none PENDING: one PENDING per number is the live state).
+  await sequelize.query(`INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "verifiedAt", "createdAt", "updatedAt")
+    SELECT gen_random_uuid(), 'seed-' || i, '+4676' || lpad((i % 500000)::text, 7, '0'), 'sms',
+      (ARRAY['SUCCESSFUL', 'EXPIRED', 'ABORTED', 'FAILED'])[1 + i % 4], i % 3,
+      now() - (i % 2592000) * interval '1 second' + interval '10 minutes', NULL,
+      now() - (i % 2592000) * interval '1 second', now() - (i % 2592000) * interval '1 second'
+    FROM generate_series(0, 999999) AS i`);
+  await sequelize.query('ANALYZE');
+  log(`seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * Drives the real service code in-process on the seeded tables and EXPLAIN ANALYZEs every statement
+ * it sends (inside a rolled-back transaction, so the plan's execution leaves nothing behind).
+ */
+async function explainHotPaths(emulatorUrl: string): Promise<string[]> {
+  const sequelize = new Sequelize(DATABASE_URL, { logging: false, pool: { max: 2 } });
+  const plans: string[] = [];
+  const query = sequelize.query.bind(sequelize) as (sql: string, options?: Record<string, unknown>) => Promise<unknown>;
+  (sequelize as unknown as { query: typeof query }).query = async (sql: string, options: Record<string, unknown> = {}) => {
+    if (typeof sql === 'string' && /^\s*(WITH|SELECT|UPDATE|INSERT|DELETE)\b/i.test(sql) && !options.transaction && !/^\s*SELECT 1/.test(sql)) {
+      try {
+        await sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (transaction) => {
+          const rows = (await query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, { ...options, type: QueryTypes.SELECT, transaction })) as Array<Record<string, string>>;
+          plans.push(`${sql.replace(/\s+/g, ' ').trim().slice(0, 160)}...\n${rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+          throw new Error('rollback');
+        });
+      } catch (error) {
+        if (!(error instanceof Error && error.message === 'rollback')) throw error;
+      }
+    }
+    return query(sql, options);
+  };
+  const config = loadConfig({
+    NODE_ENV: 'test', DATABASE_URL, SINCH_API_BASE_URL: emulatorUrl, SINCH_APPLICATION_KEY: KEY, SINCH_APPLICATION_SECRET: SECRET,
+    OTP_RESEND_COOLDOWN_SECONDS: '0', OTP_MAX_SENDS_PER_NUMBER_HOUR: '1000000', OTP_MAX_SENDS_PER_NUMBER_DAY: '1000000', OTP_GLOBAL_SENDS_PER_MINUTE: '100000000',
+  });
+  const services = createServices({ config, logger: createLogger({ level: 'error', format: 'json', silent: true }), sequelize });
+  // A number from the seeded range (it has history) and a fresh one.
+  for (const phone of ['+46760001234', '+46709999001']) {
+    const { result } = await services.verifications.requestCode({ phoneNumber: phone });
+    await services.verifications.verifyCode({ phoneNumber: phone, code: '000001' }).catch(() => undefined);
+    await services.verifications.verifyCode({ phoneNumber: phone, code: CODE, verificationId: result.verificationId });
+  }
+  services.sinch.close();
+  await sequelize.close();
+  return plans;
+}
+
+function table(phases: Phase[]): string {
+  const floor = (p: Phase) => phases.find((f) => f.target === 'floor' && f.endpoint === p.endpoint && f.shape === p.shape && f.label === undefined);
+  const rows = phases
+    .filter((p) => p.shape !== 'warmup')
+    .map((p) => {
+      const f = p.target === 'service' ? floor(p) : undefined;
+      const ratio = f && p.label === undefined ? (p.rps / f.rps).toFixed(2) + 'x' : '';
+      return [p.endpoint, p.target + (p.label ? ` (${p.label})` : ''), `${p.shape} c=${p.connections}`, p.rps.toFixed(0), p.p50Ms.toFixed(2), p.p99Ms.toFixed(2), String(p.errors), p.peakRssMb !== undefined ? p.peakRssMb.toFixed(0) : '', ratio];
+    });
+  const header = ['endpoint', 'target', 'load', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'service/floor'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (error) {
+    // wrk prints its version and exits 1; only a missing binary is a problem.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('wrk is not installed: apt-get install wrk');
+  }
+  const artifacts = path.join(ROOT, 'artifacts', 'bench');
+  fs.mkdirSync(artifacts, { recursive: true });
+  const sequelize = await prepareDatabase();
+  const children: ChildProcess[] = [];
+  const stopAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM'));
+  process.on('exit', stopAll);
+
+  try {
+    // The emulator runs in this process: it is shared by floor and service, so its cost is common to both.
+    const emulator = await createSinchEmulator({ applicationKey: KEY, applicationSecret: SECRET, fixedCode: CODE, sandbox: false, recordLimit: 10, maxVerifications: 2_000_000 });
+    const floorPort = await freePort();
+    const servicePort = await freePort();
+    children.push(start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), String(floorPort), DATABASE_URL, emulator.url, KEY, SECRET, '10'], {}, path.join(artifacts, 'floor.log')));
+    const service = start(process.execPath, ['dist/server.js'], {
+      NODE_ENV: 'production', PORT: String(servicePort), HOST: '127.0.0.1', DATABASE_URL, DB_POOL_MAX: '10',
+      SINCH_API_BASE_URL: emulator.url, SINCH_APPLICATION_KEY: KEY, SINCH_APPLICATION_SECRET: SECRET, SINCH_AUTH_SCHEME: 'basic',
+      // Raised so the benchmark measures work, not refusals.
+      OTP_RESEND_COOLDOWN_SECONDS: '0', OTP_MAX_SENDS_PER_NUMBER_HOUR: '1000000', OTP_MAX_SENDS_PER_NUMBER_DAY: '1000000',
+      OTP_GLOBAL_SENDS_PER_MINUTE: '100000000', RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '100000000', RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: '100000000',
+      OTP_MAX_FAILURES_PER_NUMBER_HOUR: '1000000', PURGE_INTERVAL_MINUTES: '0', LOG_LEVEL: 'info',
+    }, path.join(artifacts, 'service.log'));
+    children.push(service);
+    await waitForHttp(`http://127.0.0.1:${floorPort}/`);
+    await waitForHttp(`http://127.0.0.1:${servicePort}/health/live`);
+    const floorUrl = `http://127.0.0.1:${floorPort}`;
+    const serviceUrl = `http://127.0.0.1:${servicePort}`;
+    log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; phases ${JSON.stringify(DURATION)} s`);
+
+    const phases: Phase[] = [];
+    phases.push(...(await measure(sequelize, 'floor', floorUrl, undefined, ['warmup', 'saturation', 'light'])));
+    phases.push(...(await measure(sequelize, 'service', serviceUrl, service.pid, ['warmup', 'saturation', 'light'])));
+
+    let growth: { emptyP50: Record<string, number>; seededP50: Record<string, number>; plans: string[] } | undefined;
+    if (GROWTH) {
+      const light = (label?: string) => phases.filter((p) => p.target === 'service' && p.shape === 'light' && p.label === label);
+      await seedGrowth(sequelize);
+      phases.push(...(await measure(sequelize, 'service', serviceUrl, service.pid, ['light'], 'seeded 1M')));
+      const plans = await explainHotPaths(emulator.url);
+      growth = {
+        emptyP50: Object.fromEntries(light().map((p) => [p.endpoint, p.p50Ms])),
+        seededP50: Object.fromEntries(light('seeded 1M').map((p) => [p.endpoint, p.p50Ms])),
+        plans,
+      };
+    }
+
+    let rss: number[] | undefined;
+    if (RSS_MINUTES > 0) {
+      log(`${RSS_MINUTES} minutes of request-otp saturation, sampling RSS every 10 s...`);
+      rss = [];
+      const sampler = setInterval(() => rss!.push(Math.round(rssMb(service.pid!))), 10_000);
+      await wrk(serviceUrl, 'request-otp.lua', [nextBase()], 32, RSS_MINUTES * 60);
+      clearInterval(sampler);
+    }
+
+    process.stdout.write(`\n${table(phases)}\n`);
+    if (growth) {
+      process.stdout.write('\nGrowth (light load p50, empty tables -> 1M verifications / 500k users):\n');
+      for (const endpoint of ['request-otp', 'verify-otp']) {
+        const before = growth.emptyP50[endpoint] ?? NaN;
+        const after = growth.seededP50[endpoint] ?? NaN;
+        process.stdout.write(`  ${endpoint}: ${before.toFixed(2)} ms -> ${after.toFixed(2)} ms (${(after / before).toFixed(2)}x)\n`);
+      }
+      process.stdout.write(`\nQuery plans of the hot paths on the seeded tables:\n${growth.plans.join('\n\n')}\n`);
+    }
+    if (rss) process.stdout.write(`\nRSS over ${RSS_MINUTES} min (MB, every 10 s): ${rss.join(' ')}\n`);
+
+    const file = path.join(artifacts, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    const commit = (() => {
+      try {
+        return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+      } catch {
+        return 'unknown';
+      }
+    })();
+    fs.writeFileSync(file, JSON.stringify({ commit, at: new Date().toISOString(), cores: os.cpus().length, node: process.version, durations: DURATION, phases, growth: growth && { emptyP50: growth.emptyP50, seededP50: growth.seededP50 }, rss }, null, 2));
+    log(`results written to ${path.relative(ROOT, file)}`);
+    await emulator.close();
+  } finally {
+    stopAll();
+    await sequelize.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`[bench] ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);
