@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request, { type Response } from 'supertest';
 import { maskPhone } from '../../src/utils/mask';
 import { uniquePhone } from '../factories/phone.factory';
@@ -142,3 +144,51 @@ describe('Logs when Sinch rejects our credentials', () => {
     expect(t.logs.text()).not.toContain(Buffer.from(`${SINCH_KEY}:${wrongSecret}`).toString('base64'));
   });
 });
+
+describe('Logs when the client hangs up before the answer', () => {
+  let t: TestApp;
+  let server: http.Server;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = t.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await t.close();
+  });
+
+  test('When the client disconnects while Sinch is slow, then the request still gets exactly one request-log line (499)', async () => {
+    t.emulator.injectFault('start', { kind: 'delay', ms: 300 });
+    const requestId = 'client-hung-up-1';
+    const req = http.request({
+      host: '127.0.0.1',
+      port: (server.address() as AddressInfo).port,
+      path: '/api/request-otp',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ phoneNumber: uniquePhone() }));
+    const ours = () => t.logs.entries().filter((e) => e.requestId === requestId);
+    await until(() => t.emulator.requests.length > 0);
+
+    req.destroy();
+    // The handler goes on after the hang-up (the SMS is sent); wait until it is done too.
+    await until(() => ours().some((e) => e.message === 'verification started'));
+
+    const completed = ours().filter((e) => e.message === 'request completed');
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toMatchObject({ level: 'info', method: 'POST', route: '/api/request-otp', status: 499, durationMs: expect.any(Number) });
+  });
+});
+
+async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
