@@ -331,6 +331,31 @@ describe('POST /api/verify-otp', () => {
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'EXPIRED' });
   });
 
+  test('When Sinch says the verification was ABORTED, then 404 VERIFICATION_NOT_FOUND (superseded) and the row becomes ABORTED', async () => {
+    const { phone, verificationId, sinchId, code } = await requestCode(t);
+    t.emulator.injectFault('report', { kind: 'status', status: 200, body: { id: sinchId, method: 'sms', status: 'ABORTED' } });
+
+    const res = await verify(t, { phoneNumber: phone, code });
+
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ code: 'VERIFICATION_NOT_FOUND', details: [{ reason: 'superseded' }] });
+    expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'ABORTED' });
+  });
+
+  test('When Sinch has DENIED the verification, then 410 VERIFICATION_EXPIRED (ended by provider) and the row becomes FAILED', async () => {
+    const { phone, verificationId, sinchId, code } = await requestCode(t);
+    t.emulator.injectFault('report', { kind: 'status', status: 200, body: { id: sinchId, method: 'sms', status: 'DENIED', reason: 'Denied by callback' } });
+
+    const res = await verify(t, { phoneNumber: phone, code });
+
+    expect(res.status).toBe(410);
+    expect(res.body).toMatchObject({ code: 'VERIFICATION_EXPIRED', details: [{ reason: 'ended_by_provider' }] });
+    expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'FAILED' });
+    const again = await verify(t, { phoneNumber: phone, code });
+    expect(again.status).toBe(410);
+    expect(reportsFor(t, sinchId)).toHaveLength(1);
+  });
+
   test('When the right code arrives after OTP_MAX_ATTEMPTS wrong ones, then 429 TOO_MANY_ATTEMPTS and the right code never reaches Sinch', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
     const remaining: number[] = [];
