@@ -68,6 +68,20 @@ describe('Errors at the HTTP edge', () => {
     expect(t.emulator.requests).toHaveLength(before);
   });
 
+  test('When the JSON body declares a charset other than UTF-8, then 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json; charset=latin1').send('{"phoneNumber":"+46701234567"}');
+
+    expectEnvelope(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  test('When the JSON body declares UTF-8 explicitly, then it is accepted', async () => {
+    const phone = uniquePhone();
+
+    const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json; charset=UTF-8').send(JSON.stringify({ phoneNumber: phone }));
+
+    expect(res.status).toBe(200);
+  });
+
   test('When a POST has no body and no content type, then 415 UNSUPPORTED_MEDIA_TYPE', async () => {
     const res = await request(t.app).post('/api/verify-otp');
 
