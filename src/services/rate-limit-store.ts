@@ -12,46 +12,73 @@ export class FallbackStore implements Store {
   readonly localKeys = false;
   private options?: Options;
   private readonly memory = new MemoryStore();
-  private redis: RedisStore;
+  /** The Redis store once its scripts are loaded; until then counting is in memory. */
+  private redis?: RedisStore;
+  private loading?: Promise<void>;
+  /** Set by the first failure of an episode, so a slow or flaky Redis logs once, not once per request. */
+  private degraded = false;
 
   constructor(
     private readonly connection: RedisConnection,
     readonly prefix: string,
     private readonly logger: Logger,
   ) {
-    this.redis = this.createRedisStore();
     // The Lua scripts must be (re)loaded after every reconnect, or EVALSHA keeps failing.
-    connection.onReady(() => {
-      if (this.options) void this.initRedis(this.options);
-    });
+    connection.onReady(() => this.loadScripts());
   }
 
-  private createRedisStore(): RedisStore {
-    return new RedisStore({ prefix: this.prefix, sendCommand: (...args: string[]) => this.connection.send(args) as Promise<never> });
+  /**
+   * Loads the scripts into a fresh RedisStore and switches to it once they are in. One load at a
+   * time; a failed load is retried by the next request (the connection may stay up throughout,
+   * so waiting for the next reconnect would leave this instance counting alone indefinitely).
+   */
+  private loadScripts(): void {
+    if (!this.options || this.loading || !this.connection.isReady()) return;
+    const store = new RedisStore({ prefix: this.prefix, sendCommand: (...args: string[]) => this.connection.send(args) as Promise<never> });
+    this.loading = store
+      .init(this.options)
+      .then(
+        () => {
+          this.redis = store;
+        },
+        (error: unknown) => this.failed('redis: rate-limit scripts not loaded; counting in memory for now', error),
+      )
+      .finally(() => {
+        this.loading = undefined;
+      });
   }
 
-  private async initRedis(options: Options): Promise<void> {
-    const store = this.createRedisStore();
-    try {
-      await store.init(options);
-      this.redis = store;
-    } catch (error) {
-      this.logger.warn('redis: rate-limit scripts not loaded yet', { error: error instanceof Error ? error.message : String(error) });
-    }
+  private failed(message: string, error: unknown): void {
+    if (this.degraded) return;
+    this.degraded = true;
+    this.logger.warn(message, { error: error instanceof Error ? error.message : String(error) });
   }
 
   init(options: Options): void {
     this.options = options;
     this.memory.init(options);
-    if (this.connection.isReady()) void this.initRedis(options);
+    this.loadScripts();
   }
 
   private async either<T>(viaRedis: (s: RedisStore) => Promise<T>, viaMemory: (s: MemoryStore) => Promise<T>): Promise<T> {
     if (this.connection.isReady()) {
-      try {
-        return await viaRedis(this.redis);
-      } catch (error) {
-        this.logger.warn('redis: rate-limit command failed; counting in memory for now', { error: error instanceof Error ? error.message : String(error) });
+      if (!this.redis) {
+        // Right after start-up (or after a failed load) the scripts are on their way: waiting for
+        // them (at most the command timeout) keeps the first requests' counts shared too.
+        this.loadScripts();
+        await this.loading;
+      }
+      if (this.redis) {
+        try {
+          const result = await viaRedis(this.redis);
+          if (this.degraded) {
+            this.degraded = false;
+            this.logger.info('redis: rate-limit commands answer again; per-IP limits are shared again');
+          }
+          return result;
+        } catch (error) {
+          this.failed('redis: rate-limit command failed; counting in memory for now', error);
+        }
       }
     }
     return viaMemory(this.memory);

@@ -244,18 +244,31 @@ describe('Redis unreachable from the start (REDIS_URL points at a closed port)',
   });
 });
 
-/** A TCP pass-through to Redis that the test can cut and restore, as a network failure would. */
-async function redisProxy(target: URL): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+interface RedisProxy {
+  url: string;
+  /** Closes every connection and stops listening: Redis is unreachable. */
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  /** Connections stay open but nothing gets through either way: Redis hangs. */
+  freeze(frozen: boolean): void;
+  close(): Promise<void>;
+}
+
+/** A TCP pass-through to Redis that the test can cut, freeze and restore, as network failures would. */
+async function redisProxy(target: URL): Promise<RedisProxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
+  let frozen = false;
   const listen = async () => {
     server = net.createServer((client) => {
       const upstream = net.connect(Number(target.port || 6379), target.hostname);
       for (const s of [client, upstream]) {
         sockets.add(s);
+        s.setNoDelay(true);
         s.on('error', () => undefined);
         s.on('close', () => sockets.delete(s));
+        if (frozen) s.pause();
       }
       client.pipe(upstream).pipe(client);
       client.on('close', () => upstream.destroy());
@@ -271,7 +284,20 @@ async function redisProxy(target: URL): Promise<{ url: string; cut(): Promise<vo
     server = undefined;
   };
   await listen();
-  return { url: `redis://127.0.0.1:${port}`, cut, restore: listen, close: cut };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut,
+    restore: listen,
+    // Paused, not dropped: TCP loses nothing, so a hung Redis answers everything, in order, once it wakes.
+    freeze(value) {
+      frozen = value;
+      for (const s of sockets) {
+        if (value) s.pause();
+        else s.resume();
+      }
+    },
+    close: cut,
+  };
 }
 
 describeWithRedis('Redis lost and back while serving (through a proxy the test cuts)', () => {
@@ -324,6 +350,60 @@ describeWithRedis('Redis lost and back while serving (through a proxy the test c
         'redis: connected; per-IP limits are shared across instances',
       ]);
     } finally {
+      admin.close();
+    }
+  }, 20_000);
+
+  test('When Redis hangs (connected but silent), then requests are still served, the fallback is logged once rather than per request, and counting returns to Redis after', async () => {
+    await until(() => redis.connection.isReady(), 10_000, 'redis ready');
+    const admin = await adminClient();
+    const counter = async () => Number((await admin.keys(`${prefix}rl:ip-request-otp:`))[0]?.value ?? 0);
+    const logsBefore = t.logs.lines.length;
+    const redisLines = () => t.logs.entries().slice(logsBefore).filter((l) => typeof l.message === 'string' && l.message.startsWith('redis:'));
+    try {
+      const countBefore = await counter();
+      proxy.freeze(true);
+      const started = Date.now();
+      const answers = [];
+      for (let n = 0; n < 5; n += 1) answers.push(await requestOtp(t));
+
+      // Each request waits at most the 250 ms command timeout for Redis.
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(Date.now() - started).toBeLessThan(5 * 500);
+      expect(redisLines()).toEqual([expect.objectContaining({ level: 'warn', message: 'redis: rate-limit command failed; counting in memory for now' })]);
+
+      proxy.freeze(false);
+      await until(async () => (await requestOtp(t)).status === 200 && (await counter()) > countBefore, 5000, 'counting in Redis again');
+
+      expect(redisLines().map((l) => l.message)).toEqual([
+        'redis: rate-limit command failed; counting in memory for now',
+        'redis: rate-limit commands answer again; per-IP limits are shared again',
+      ]);
+    } finally {
+      proxy.freeze(false);
+      admin.close();
+    }
+  }, 20_000);
+
+  test('When Redis hangs while an instance starts (its scripts cannot load), then it counts in memory and moves to Redis as soon as Redis answers, without waiting for a reconnect', async () => {
+    await until(() => redis.connection.isReady(), 10_000, 'redis ready');
+    const ownPrefix = uniqueRedisPrefix('late');
+    const admin = await adminClient();
+    proxy.freeze(true);
+    const late = await createTestApp({ env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '100', REDIS_KEY_PREFIX: ownPrefix }, redis: redis.connection });
+    try {
+      expect((await requestOtp(late)).status).toBe(200);
+      // The script load gives up after the command timeout while Redis stays silent.
+      await until(() => late.logs.text().includes('redis: rate-limit scripts not loaded'), 2000, 'failed script load logged');
+
+      proxy.freeze(false);
+      await until(async () => (await requestOtp(late)).status === 200 && (await admin.keys(`${ownPrefix}rl:ip-request-otp:`)).length === 1, 5000, 'counting in Redis');
+
+      expect(redis.connection.isReady()).toBe(true);
+    } finally {
+      proxy.freeze(false);
+      await late.close();
+      await admin.deleteAll(ownPrefix);
       admin.close();
     }
   }, 20_000);
