@@ -435,7 +435,7 @@ describe('Per-IP limit on verify-otp (RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR=3, in me
   });
 });
 
-describeWithRedis('Per-IP window with Redis (RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR=2)', () => {
+describeWithRedis('Per-IP windows with Redis (RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR=2, RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR=2)', () => {
   let t: TestApp;
   let redis: TestRedisConnection;
   let admin: Awaited<ReturnType<typeof adminClient>>;
@@ -445,7 +445,7 @@ describeWithRedis('Per-IP window with Redis (RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR=
     redis = connectTestRedis();
     await whenReady(redis.connection);
     admin = await adminClient();
-    t = await createTestApp({ env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '2', REDIS_KEY_PREFIX: prefix }, redis: redis.connection });
+    t = await createTestApp({ env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '2', RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: '2', REDIS_KEY_PREFIX: prefix }, redis: redis.connection });
   });
 
   afterAll(async () => {
@@ -477,5 +477,25 @@ describeWithRedis('Per-IP window with Redis (RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR=
     expect(rateLimitFields(res.headers.ratelimit)['ip-request-otp']).toEqual({ r: '1', t: '3600' });
     expect(startsFor(t.emulator, phone)).toHaveLength(1);
     expect(await admin.keys(`${prefix}rl:ip-request-otp:`)).toEqual([expect.objectContaining({ value: '1' })]);
+  });
+
+  test('When the hour is over for verify-otp, then the address may check codes again', async () => {
+    const body = { phoneNumber: uniquePhone(), code: '123456' };
+    expect((await verifyOtp(t, body)).status).toBe(404);
+    expect((await verifyOtp(t, body)).status).toBe(404);
+    const refused = await verifyOtp(t, body);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', details: [{ limit: 'ip-verify-otp' }] });
+    const keys = await admin.keys(`${prefix}rl:ip-verify-otp:`);
+    expect(keys).toEqual([expect.objectContaining({ value: '3' })]);
+    expect(keys[0]!.pttl).toBeGreaterThan(HOUR - MINUTE);
+
+    await admin.pexpire(keys[0]!.key, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const res = await verifyOtp(t, body);
+
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ code: 'VERIFICATION_NOT_FOUND' });
+    expect(rateLimitFields(res.headers.ratelimit)['ip-verify-otp']).toEqual({ r: '1', t: '3600' });
   });
 });
