@@ -45,24 +45,37 @@ export function sinchCheck(sinch: Pick<SinchClient, 'circuit'>): HealthCheck {
   return {
     name: 'sinch',
     critical: false,
-    async check() {
+    check() {
       const circuit = sinch.circuit();
-      if (circuit.state === 'closed') return { state: 'UP' };
-      return {
-        state: circuit.state === 'open' ? 'DOWN' : 'DEGRADED',
+      if (circuit.state === 'closed') return Promise.resolve({ state: 'UP' as const });
+      return Promise.resolve({
+        state: circuit.state === 'open' ? ('DOWN' as const) : ('DEGRADED' as const),
         detail: { circuit: circuit.state, ...(circuit.retryAt ? { retryAt: new Date(circuit.retryAt).toISOString() } : {}) },
-      };
+      });
     },
   };
 }
 
-/** Redis shares the per-IP limits; while it is away they are counted per instance (see README). */
-export function redisCheck(redis: Pick<RedisConnection, 'isReady'>): HealthCheck {
+const REDIS_CHECK_TIMEOUT_MS = 500;
+
+/**
+ * Redis shares the per-IP limits; while it is away they are counted per instance (see README).
+ * A PING, not just the connection state: a Redis that is connected but hangs fails every limiter
+ * command too, and the limits fall back to memory just the same.
+ */
+export function redisCheck(redis: Pick<RedisConnection, 'isReady' | 'send'>): HealthCheck {
+  const down = { state: 'DOWN' as const, detail: { fallback: 'per-IP limits counted in this instance\'s memory' } };
   return {
     name: 'redis',
     critical: false,
     async check() {
-      return redis.isReady() ? { state: 'UP' } : { state: 'DOWN', detail: { fallback: 'per-IP limits counted in this instance\'s memory' } };
+      if (!redis.isReady()) return down;
+      try {
+        await redis.send(['PING'], REDIS_CHECK_TIMEOUT_MS);
+        return { state: 'UP' };
+      } catch {
+        return down;
+      }
     },
   };
 }

@@ -25,7 +25,7 @@ export interface UserService {
    * send towards the global per-minute ceiling. Parallel requests cannot all pass a limit.
    */
   reserveSend(phoneNumber: string): Promise<SendReservation>;
-  /** Gives a reserved send back when Sinch certainly did not send (it answered with an error). */
+  /** Gives a reserved send back, and its slot under the global ceiling, when Sinch certainly did not send. */
   releaseSend(phoneNumber: string, reservedAt: Date): Promise<void>;
   /** When the number may request its next code, given the send reserved at `reservedAt`. */
   resendAvailableAt(reservedAt: Date): Date;
@@ -114,9 +114,17 @@ export function createUserService(sequelize: Sequelize, models: Models, otp: Con
   }
 
   async function releaseSend(phoneNumber: string, reservedAt: Date): Promise<void> {
+    // The send's slot under the global ceiling is given back with it (and only if the send was
+    // still there to give back): starts Sinch refused must not use up everyone's capacity.
     await sequelize.query(
-      `UPDATE "Users" SET "otpSendTimes" = ${removeOne('"otpSendTimes"', '$2')} WHERE "phoneNumber" = $1`,
-      { bind: [phoneNumber, reservedAt] },
+      `WITH released AS (
+         UPDATE "Users" SET "otpSendTimes" = ${removeOne('"otpSendTimes"', '$2')}
+         WHERE "phoneNumber" = $1 AND array_position("otpSendTimes", $2::timestamptz) IS NOT NULL
+         RETURNING 1
+       )
+       UPDATE "OtpSendWindows" SET "sends" = "sends" - 1
+       WHERE "windowStart" = $3 AND "sends" > 0 AND EXISTS (SELECT 1 FROM released)`,
+      { bind: [phoneNumber, reservedAt, new Date(Math.floor(reservedAt.getTime() / MINUTE_MS) * MINUTE_MS)] },
     );
   }
 

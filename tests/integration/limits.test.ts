@@ -263,6 +263,19 @@ describe('Global send ceiling (OTP_GLOBAL_SENDS_PER_MINUTE=3)', () => {
     );
   });
 
+  test('When Sinch answers starts with errors (nothing sent), then they do not use up the ceiling', async () => {
+    isolateMinute(t.clock);
+    t.emulator.injectFault('start', { kind: 'status', status: 503 }, 3);
+    for (let i = 0; i < 3; i += 1) expect((await requestOtp(t, uniquePhone())).body.code).toBe('SMS_PROVIDER_UNAVAILABLE');
+
+    const sent = [await requestOtp(t, uniquePhone()), await requestOtp(t, uniquePhone()), await requestOtp(t, uniquePhone())];
+    const over = await requestOtp(t, uniquePhone());
+
+    expect(sent.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(over.status).toBe(503);
+    expect(over.body).toMatchObject({ code: 'SEND_CAPACITY_EXCEEDED' });
+  });
+
   test('When the next minute starts, then codes are sent again', async () => {
     isolateMinute(t.clock);
     for (let i = 0; i < 3; i += 1) expect((await requestOtp(t, uniquePhone())).status).toBe(200);
