@@ -8,6 +8,7 @@
  *   npm run bench -- --growth          also: seed 1,000,000 verifications / 500,000 users, re-measure,
  *                                      and EXPLAIN ANALYZE every hot-path statement on the big tables
  *   npm run bench -- --rss-minutes 5   also: 5 minutes of saturation, sampling the service's RSS
+ *   npm run bench -- --profile         run the service under `node --cpu-prof` and print where its time goes
  *
  * Results are printed as a table and written to artifacts/bench/<time>.json. Needs wrk
  * (`apt-get install wrk`) and PostgreSQL (BENCH_DATABASE_URL, default
@@ -25,6 +26,7 @@ import { migrateUp } from '../../src/db/migrator';
 import { createSinchEmulator } from '../../src/emulator/sinch-emulator';
 import { createServices } from '../../src/services';
 import { recreateDatabase } from '../helpers/database';
+import { summarise } from './profile-summary';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BENCH_DIR = __dirname;
@@ -42,6 +44,7 @@ const option = (name: string, fallback: number) => {
 const QUICK = flag('--quick');
 const GROWTH = flag('--growth');
 const RSS_MINUTES = option('--rss-minutes', 0);
+const PROFILE = flag('--profile');
 const DURATION = { warmup: QUICK ? 3 : 5, saturation: QUICK ? 8 : 20, light: QUICK ? 6 : 15 };
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/otp_bench';
 
@@ -299,7 +302,9 @@ async function main(): Promise<void> {
     const floorPort = await freePort();
     const servicePort = await freePort();
     children.push(start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), String(floorPort), DATABASE_URL, emulator.url, KEY, SECRET, '10'], {}, path.join(artifacts, 'floor.log')));
-    const service = start(process.execPath, ['dist/server.js'], {
+    const profileDir = path.join(artifacts, 'profile');
+    if (PROFILE) fs.rmSync(profileDir, { recursive: true, force: true });
+    const service = start(process.execPath, [...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), 'dist/server.js'], {
       NODE_ENV: 'production', PORT: String(servicePort), HOST: '127.0.0.1', DATABASE_URL, DB_POOL_MAX: '10',
       SINCH_API_BASE_URL: emulator.url, SINCH_APPLICATION_KEY: KEY, SINCH_APPLICATION_SECRET: SECRET, SINCH_AUTH_SCHEME: 'basic',
       // Raised so the benchmark measures work, not refusals.
@@ -315,7 +320,7 @@ async function main(): Promise<void> {
     log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; phases ${JSON.stringify(DURATION)} s`);
 
     const phases: Phase[] = [];
-    phases.push(...(await measure(sequelize, 'floor', floorUrl, undefined, ['warmup', 'saturation', 'light'])));
+    if (!flag('--service-only')) phases.push(...(await measure(sequelize, 'floor', floorUrl, undefined, ['warmup', 'saturation', 'light'])));
     phases.push(...(await measure(sequelize, 'service', serviceUrl, service.pid, ['warmup', 'saturation', 'light'])));
 
     let growth: { emptyP50: Record<string, number>; seededP50: Record<string, number>; plans: string[] } | undefined;
@@ -351,6 +356,13 @@ async function main(): Promise<void> {
       process.stdout.write(`\nQuery plans of the hot paths on the seeded tables:\n${growth.plans.join('\n\n')}\n`);
     }
     if (rss) process.stdout.write(`\nRSS over ${RSS_MINUTES} min (MB, every 10 s): ${rss.join(' ')}\n`);
+    if (PROFILE) {
+      // The profile is written when the service exits.
+      service.kill('SIGTERM');
+      await new Promise((resolve) => service.once('exit', resolve));
+      const profile = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+      if (profile) process.stdout.write(`\nService CPU profile (${path.relative(ROOT, path.join(profileDir, profile))}):\n${summarise(path.join(profileDir, profile))}\n`);
+    }
 
     const file = path.join(artifacts, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     const commit = (() => {
