@@ -140,11 +140,11 @@ describe('Body limits and strict schemas', () => {
   });
 });
 
-describe('Request timeout (REQUEST_TIMEOUT_MS=1000, SINCH_TIMEOUT_MS=3000)', () => {
+describe('Request timeout (REQUEST_TIMEOUT_MS=1000, SINCH_TIMEOUT_MS=5000)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { REQUEST_TIMEOUT_MS: '1000', SINCH_TIMEOUT_MS: '3000' } });
+    t = await createTestApp({ env: { REQUEST_TIMEOUT_MS: '1000', SINCH_TIMEOUT_MS: '5000' } });
   });
 
   afterAll(async () => {
@@ -153,7 +153,7 @@ describe('Request timeout (REQUEST_TIMEOUT_MS=1000, SINCH_TIMEOUT_MS=3000)', () 
 
   test('When Sinch hangs longer than the request may take, then 503 REQUEST_TIMEOUT with Retry-After after about a second, and the late answer breaks nothing', async () => {
     const phone = uniquePhone();
-    t.emulator.injectFault('start', { kind: 'delay', ms: 1500 });
+    t.emulator.injectFault('start', { kind: 'delay', ms: 2500 });
     const started = Date.now();
 
     const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
@@ -168,10 +168,10 @@ describe('Request timeout (REQUEST_TIMEOUT_MS=1000, SINCH_TIMEOUT_MS=3000)', () 
     });
     expect(res.headers['retry-after']).toBe('5');
     expect(elapsed).toBeGreaterThanOrEqual(950);
-    expect(elapsed).toBeLessThan(1450);
+    expect(elapsed).toBeLessThan(2000);
 
     // Sinch answers later and the code was sent: the service records it and keeps serving.
-    await until(async () => (await rowsFor(t, phone)).verifications.length === 1, 3000, 'late verification row');
+    await until(async () => (await rowsFor(t, phone)).verifications.length === 1, 5000, 'late verification row');
     const next = await request(t.app).post('/api/request-otp').send({ phoneNumber: uniquePhone() });
     expect(next.status).toBe(200);
     expect(t.logs.entries().filter((l) => l.requestId === res.headers['x-request-id'] && l.message === 'request completed')).toEqual([

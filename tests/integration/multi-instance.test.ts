@@ -371,9 +371,9 @@ describeWithRedis('Redis lost and back while serving (through a proxy the test c
       const answers = [];
       for (let n = 0; n < 5; n += 1) answers.push(await requestOtp(t));
 
-      // Each request waits at most the 250 ms command timeout for Redis.
+      // Each request waits at most the 250 ms command timeout for Redis (plus its own work).
       expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
-      expect(Date.now() - started).toBeLessThan(5 * 500);
+      expect(Date.now() - started).toBeLessThan(5 * 1000);
       expect(redisLines()).toEqual([expect.objectContaining({ level: 'warn', message: 'redis: rate-limit command failed; counting in memory for now' })]);
       const health = await request(t.app).get('/health');
       expect(health.status).toBe(200);
