@@ -68,7 +68,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
 
   const metrics = createMetrics({ sequelize });
   const services = createServices({ config: { ...config, sinch: sinchConfig }, logger, sequelize, redis, metrics });
-  closers.unshift(async () => services.sinch.close());
+  closers.unshift(() => Promise.resolve(services.sinch.close()));
   // The effective Sinch settings (the emulator's, in zero-config mode) also authenticate callbacks.
   const app = createApp({
     config: { ...config, sinch: sinchConfig },
@@ -88,7 +88,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
       );
     }, config.retention.purgeIntervalMinutes * 60_000);
     purge.unref();
-    closers.unshift(async () => clearInterval(purge));
+    closers.unshift(() => Promise.resolve(clearInterval(purge)));
   }
 
   const server = await new Promise<Server>((resolve, reject) => {

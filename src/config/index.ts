@@ -99,6 +99,7 @@ const schema = z.object({
   DB_POOL_MAX: int(10, 1, 200),
   DB_STATEMENT_TIMEOUT_MS: int(5000, 100),
   DB_LOGGING: bool(false),
+  DB_PREPARED_STATEMENTS: bool(true),
   DATA_DIR: z.string().default('./data'),
 
   SINCH_APPLICATION_KEY: optionalString,
@@ -233,7 +234,7 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
 export type Config = Readonly<ReturnType<typeof build>>;
 export type DatabaseConfig = Config['database'];
 
-type DatabaseEnv = Pick<z.infer<typeof schema>, 'DATABASE_URL' | 'DB_HOST' | 'DB_PORT' | 'DB_USER' | 'DB_PASSWORD' | 'DB_NAME' | 'DB_SSL' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_LOGGING' | 'DATA_DIR'>;
+type DatabaseEnv = Pick<z.infer<typeof schema>, 'DATABASE_URL' | 'DB_HOST' | 'DB_PORT' | 'DB_USER' | 'DB_PASSWORD' | 'DB_NAME' | 'DB_SSL' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_LOGGING' | 'DB_PREPARED_STATEMENTS' | 'DATA_DIR'>;
 
 function buildDatabase(e: DatabaseEnv) {
   return {
@@ -248,13 +249,15 @@ function buildDatabase(e: DatabaseEnv) {
     poolMax: e.DB_POOL_MAX,
     statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     logging: e.DB_LOGGING,
+    // The embedded database multiplexes every client onto one session, where statement names collide.
+    preparedStatements: e.DB_PREPARED_STATEMENTS && (e.DATABASE_URL !== undefined || e.DB_HOST !== undefined),
     dataDir: path.resolve(e.DATA_DIR),
   };
 }
 
 const databaseSchema = schema.pick({
   DATABASE_URL: true, DB_HOST: true, DB_PORT: true, DB_USER: true, DB_PASSWORD: true, DB_NAME: true,
-  DB_SSL: true, DB_POOL_MAX: true, DB_STATEMENT_TIMEOUT_MS: true, DB_LOGGING: true, DATA_DIR: true,
+  DB_SSL: true, DB_POOL_MAX: true, DB_STATEMENT_TIMEOUT_MS: true, DB_LOGGING: true, DB_PREPARED_STATEMENTS: true, DATA_DIR: true,
 });
 
 /** Only the database settings: what sequelize-cli needs, without requiring Sinch credentials. */

@@ -3,12 +3,12 @@ import type { HealthCheck } from '../services/health.service';
 
 export function healthController(checks: HealthCheck[], startedAt: number) {
   return {
-    live(_req: Request, res: Response): void {
+    live: (_req: Request, res: Response): void => {
       res.status(200).json({ status: 'UP', timestamp: new Date().toISOString() });
     },
 
     /** 503 DOWN when a critical dependency fails; 200 DEGRADED when only an optional one does. */
-    async ready(_req: Request, res: Response): Promise<void> {
+    ready: async (_req: Request, res: Response): Promise<void> => {
       const results = await Promise.all(checks.map(async (c) => ({ c, result: await c.check() })));
       const down = results.some(({ c, result }) => c.critical && result.state === 'DOWN');
       const degraded = results.some(({ result }) => result.state !== 'UP');

@@ -6,7 +6,7 @@ import { AppError } from '../utils/app-error';
 /** Prometheus text format; with METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape. */
 export function metricsController(metrics: Metrics, token: string | undefined) {
   return {
-    async scrape(req: Request, res: Response): Promise<void> {
+    scrape: async (req: Request, res: Response): Promise<void> => {
       if (token !== undefined) {
         const given = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? '';
         if (!safeEqual(given, token)) {

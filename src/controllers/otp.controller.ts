@@ -5,13 +5,13 @@ import { sendSuccess } from '../utils/response';
 
 export function otpController(verifications: VerificationService) {
   return {
-    async requestOtp(req: Request<unknown, unknown, RequestOtpBody>, res: Response): Promise<void> {
+    requestOtp: async (req: Request<unknown, unknown, RequestOtpBody>, res: Response): Promise<void> => {
       const { result, replayed } = await verifications.requestCode({ ...req.body, idempotencyKey: req.get('idempotency-key') });
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
       sendSuccess(res, 'Verification code sent.', result);
     },
 
-    async verifyOtp(req: Request<unknown, unknown, VerifyOtpBody>, res: Response): Promise<void> {
+    verifyOtp: async (req: Request<unknown, unknown, VerifyOtpBody>, res: Response): Promise<void> => {
       const data = await verifications.verifyCode(req.body);
       sendSuccess(res, 'Phone number verified.', data);
     },

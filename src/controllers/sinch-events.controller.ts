@@ -8,7 +8,7 @@ import { KNOWN_EVENTS, sinchEvent } from '../validations/sinch-events.validation
 /** Sinch callbacks answer in Sinch's format ({action} or {}), not in our envelope: Sinch reads them. */
 export function sinchEventsController(events: SinchEventsService, logger: Logger) {
   return {
-    async receive(req: Request, res: Response): Promise<void> {
+    receive: async (req: Request, res: Response): Promise<void> => {
       let body: unknown;
       try {
         body = JSON.parse((req.body as Buffer).toString('utf8'));

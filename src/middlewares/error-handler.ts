@@ -25,7 +25,7 @@ function isDatabaseOutage(error: BaseError): boolean {
   if (error instanceof DatabaseError) {
     const code = (error.parent as { code?: unknown } | undefined)?.code;
     if (typeof code === 'string' && (/^(08|53|57|58)/.test(code) || code === '40001' || code === '40P01')) return true;
-    return /Connection terminated|connection is closed|ECONNRESET|ECONNREFUSED/i.test(error.message);
+    return /Connection terminated|connection is closed|not queryable|ECONNRESET|ECONNREFUSED|EPIPE/i.test(error.message);
   }
   return false;
 }

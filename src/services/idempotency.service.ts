@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Statement, Statements } from '../db/statements';
 import type { Clock } from '../utils/clock';
 
 export type IdempotencyStart<T> =
@@ -25,24 +25,37 @@ export function fingerprintOf(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex');
 }
 
-export function createIdempotencyService(sequelize: Sequelize, clock: Clock, ttlSeconds: number): IdempotencyService {
+/** Claims a key; a key past its expiry is taken over in the same statement. */
+const CLAIM_KEY: Statement = {
+  name: 'otp_idempotency_claim_v1',
+  text: `INSERT INTO "IdempotencyKeys" ("key", "fingerprint", "state", "createdAt", "expiresAt")
+     VALUES ($1, $2, 'in_progress', $3, $4)
+     ON CONFLICT ("key") DO UPDATE SET "fingerprint" = EXCLUDED."fingerprint", "state" = 'in_progress',
+       "responseStatus" = NULL, "responseBody" = NULL, "createdAt" = EXCLUDED."createdAt", "expiresAt" = EXCLUDED."expiresAt"
+     WHERE "IdempotencyKeys"."expiresAt" <= $3
+     RETURNING "key"`,
+};
+const READ_KEY: Statement = {
+  name: 'otp_idempotency_read_v1',
+  text: `SELECT "fingerprint", "state", "responseBody" FROM "IdempotencyKeys" WHERE "key" = $1`,
+};
+const COMPLETE_KEY: Statement = {
+  name: 'otp_idempotency_complete_v1',
+  text: `UPDATE "IdempotencyKeys" SET "state" = 'done', "responseStatus" = 200, "responseBody" = $2 WHERE "key" = $1`,
+};
+const ABANDON_KEY: Statement = {
+  name: 'otp_idempotency_abandon_v1',
+  text: `DELETE FROM "IdempotencyKeys" WHERE "key" = $1 AND "state" = 'in_progress'`,
+};
+
+export function createIdempotencyService(statements: Statements, clock: Clock, ttlSeconds: number): IdempotencyService {
   return {
     async begin<T>(key: string, fingerprint: string): Promise<IdempotencyStart<T>> {
       const now = new Date(clock.now());
-      const claimed = await sequelize.query<{ key: string }>(
-        `INSERT INTO "IdempotencyKeys" ("key", "fingerprint", "state", "createdAt", "expiresAt")
-         VALUES ($1, $2, 'in_progress', $3, $4)
-         ON CONFLICT ("key") DO UPDATE SET "fingerprint" = EXCLUDED."fingerprint", "state" = 'in_progress',
-           "responseStatus" = NULL, "responseBody" = NULL, "createdAt" = EXCLUDED."createdAt", "expiresAt" = EXCLUDED."expiresAt"
-         WHERE "IdempotencyKeys"."expiresAt" <= $3
-         RETURNING "key"`,
-        { bind: [key, fingerprint, now, new Date(now.getTime() + ttlSeconds * 1000)], type: QueryTypes.SELECT },
-      );
+      const claimed = await statements.run(CLAIM_KEY, [key, fingerprint, now, new Date(now.getTime() + ttlSeconds * 1000)]);
       if (claimed.length) return { state: 'new' };
-      const [existing] = await sequelize.query<{ fingerprint: string; state: string; responseBody: T | null }>(
-        `SELECT "fingerprint", "state", "responseBody" FROM "IdempotencyKeys" WHERE "key" = $1`,
-        { bind: [key], type: QueryTypes.SELECT },
-      );
+      const [existing] = await statements.run<{ fingerprint: string; state: string; responseBody: T | null }>(READ_KEY, [key]);
+      // Deleted (abandoned) between the two statements: claim again.
       if (!existing) return this.begin(key, fingerprint);
       if (existing.fingerprint !== fingerprint) return { state: 'mismatch' };
       if (existing.state !== 'done' || existing.responseBody === null) return { state: 'in_progress' };
@@ -50,14 +63,11 @@ export function createIdempotencyService(sequelize: Sequelize, clock: Clock, ttl
     },
 
     async complete(key, data) {
-      await sequelize.query(
-        `UPDATE "IdempotencyKeys" SET "state" = 'done', "responseStatus" = 200, "responseBody" = $2 WHERE "key" = $1`,
-        { bind: [key, JSON.stringify(data)] },
-      );
+      await statements.run(COMPLETE_KEY, [key, JSON.stringify(data)]);
     },
 
     async abandon(key) {
-      await sequelize.query(`DELETE FROM "IdempotencyKeys" WHERE "key" = $1 AND "state" = 'in_progress'`, { bind: [key] });
+      await statements.run(ABANDON_KEY, [key]);
     },
   };
 }

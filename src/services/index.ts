@@ -1,6 +1,7 @@
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
+import { createStatements } from '../db/statements';
 import { initModels, type Models } from '../models';
 import { systemClock, type Clock } from '../utils/clock';
 import type { StoreFactory } from '../middlewares/rate-limit';
@@ -42,10 +43,11 @@ export function createServices(options: ServiceOptions): Services {
   const clock = options.clock ?? systemClock;
   const models = initModels(options.sequelize);
   const sinch = options.sinch ?? createSinchClient(options.config.sinch, options.logger, options.observeSinch ?? options.metrics?.observeSinch);
-  const users = createUserService(options.sequelize, models, options.config.otp, clock);
-  const idempotency = createIdempotencyService(options.sequelize, clock, options.config.otp.idempotencyTtlSeconds);
+  const statements = createStatements(options.sequelize, { prepared: options.config.database.preparedStatements });
+  const users = createUserService(statements, models, options.config.otp, clock);
+  const idempotency = createIdempotencyService(statements, clock, options.config.otp.idempotencyTtlSeconds);
   const verifications = createVerificationService({
-    sequelize: options.sequelize,
+    statements,
     sinch,
     users,
     config: options.config,

@@ -6,7 +6,7 @@ import type { OtpEvents } from './verification.service';
 export interface Metrics {
   registry: Registry;
   /** Records one finished HTTP request (route is the pattern, never the URL). */
-  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  observeRequest: (method: string, route: string, status: number, seconds: number) => void;
   observeSinch: SinchCallObserver;
   otpEvents: OtpEvents;
 }
@@ -50,12 +50,12 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
 
   return {
     registry,
-    observeRequest(method, route, status, seconds) {
+    observeRequest: (method, route, status, seconds) => {
       const labels = { method, route, status: String(status) };
       requests.inc(labels);
       duration.observe(labels, seconds);
     },
-    observeSinch({ operation, outcome, durationMs }) {
+    observeSinch: ({ operation, outcome, durationMs }) => {
       sinch.observe({ operation, outcome }, durationMs / 1000);
     },
     otpEvents: {

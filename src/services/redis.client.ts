@@ -65,9 +65,10 @@ export function connectRedis(url: string, logger: Logger): RedisConnection {
     onReady(listener) {
       readyListeners.push(listener);
     },
-    async close() {
+    close() {
       ready = false;
       client.destroy();
+      return Promise.resolve();
     },
   };
 }

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Statement, Statements } from '../db/statements';
 import type { Config } from '../config';
 import type { Models, User } from '../models';
 import type { Clock } from '../utils/clock';
@@ -16,7 +16,7 @@ export interface LimitRefusal {
   retryAfterMs: number;
 }
 
-export type SendReservation = { ok: true; userId: string; reservedAt: Date } | { ok: false; refusal: LimitRefusal };
+export type SendReservation = { ok: true; userId: string; reservedAt: Date; shard: number } | { ok: false; refusal: LimitRefusal };
 
 export interface UserService {
   /**
@@ -26,7 +26,7 @@ export interface UserService {
    */
   reserveSend(phoneNumber: string): Promise<SendReservation>;
   /** Gives a reserved send back, and its slot under the global ceiling, when Sinch certainly did not send. */
-  releaseSend(phoneNumber: string, reservedAt: Date): Promise<void>;
+  releaseSend(phoneNumber: string, reservation: { reservedAt: Date; shard: number }): Promise<void>;
   /** When the number may request its next code, given the send reserved at `reservedAt`. */
   resendAvailableAt(reservedAt: Date): Date;
   /** Refunds one charged failure (the code was right, or Sinch never judged it). */
@@ -36,54 +36,83 @@ export interface UserService {
   findByPhone(phoneNumber: string): Promise<User | null>;
 }
 
-export function createUserService(sequelize: Sequelize, models: Models, otp: Config['otp'], clock: Clock): UserService {
+/** Rows per minute of the global send counter; each send counts in a random one (no hot row). */
+const SEND_SHARDS = 16;
+
+/**
+ * Creates the user if missing and claims one send in ONE statement: the upsert's WHERE checks the
+ * cooldown and the hourly and daily limits against the row it locks, and only a claimed send is
+ * counted in one shard of the minute's global counter; the other shards are summed to it.
+ */
+const RESERVE_SEND: Statement = {
+  name: 'otp_reserve_send_v1',
+  text: `WITH reserved AS (
+     INSERT INTO "Users" AS u ("id", "phoneNumber", "isVerified", "otpSendTimes", "otpFailureTimes", "createdAt", "updatedAt")
+     VALUES ($1, $2, false, ARRAY[$3::timestamptz], '{}', $3, $3)
+     ON CONFLICT ("phoneNumber") DO UPDATE SET
+       "otpSendTimes" = array_append(ARRAY(SELECT t FROM unnest(u."otpSendTimes") AS t WHERE t > $5), $3::timestamptz),
+       "updatedAt" = $3
+     WHERE COALESCE((SELECT max(t) FROM unnest(u."otpSendTimes") AS t), '-infinity') <= $4
+       AND (SELECT count(*) FROM unnest(u."otpSendTimes") AS t WHERE t > $6) < $7
+       AND (SELECT count(*) FROM unnest(u."otpSendTimes") AS t WHERE t > $5) < $8
+     RETURNING u."id"
+   ), counted AS (
+     INSERT INTO "OtpSendWindows" ("windowStart", "shard", "sends")
+     SELECT $9, $10, 1 FROM reserved
+     ON CONFLICT ("windowStart", "shard") DO UPDATE SET "sends" = "OtpSendWindows"."sends" + 1
+     RETURNING "sends"
+   )
+   SELECT (SELECT "id" FROM reserved) AS "userId",
+     (SELECT "sends" FROM counted) + (SELECT COALESCE(sum("sends"), 0) FROM "OtpSendWindows" WHERE "windowStart" = $9 AND "shard" <> $10)::int AS "globalSends"`,
+};
+
+/** Gives a send back, and its slot in the global counter, only if the send was still there. */
+const RELEASE_SEND: Statement = {
+  name: 'otp_release_send_v1',
+  text: `WITH released AS (
+     UPDATE "Users" SET "otpSendTimes" = ${removeOne('"otpSendTimes"', '$2')}
+     WHERE "phoneNumber" = $1 AND array_position("otpSendTimes", $2::timestamptz) IS NOT NULL
+     RETURNING 1
+   )
+   UPDATE "OtpSendWindows" SET "sends" = "sends" - 1
+   WHERE "windowStart" = $3 AND "shard" = $4 AND "sends" > 0 AND EXISTS (SELECT 1 FROM released)`,
+};
+
+const REFUND_FAILURE: Statement = {
+  name: 'otp_refund_failure_v1',
+  text: `UPDATE "Users" SET "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$2')} WHERE "phoneNumber" = $1`,
+};
+
+const minuteOf = (at: Date) => new Date(Math.floor(at.getTime() / MINUTE_MS) * MINUTE_MS);
+
+export function createUserService(statements: Statements, models: Models, otp: Config['otp'], clock: Clock): UserService {
   const cooldownMs = otp.resendCooldownSeconds * 1000;
 
   async function reserveSend(phoneNumber: string): Promise<SendReservation> {
     const now = new Date(clock.now());
-    const rows = await sequelize.query<{ userId: string | null; globalSends: number | null }>(
-      `WITH reserved AS (
-         INSERT INTO "Users" AS u ("id", "phoneNumber", "isVerified", "otpSendTimes", "otpFailureTimes", "createdAt", "updatedAt")
-         VALUES ($1, $2, false, ARRAY[$3::timestamptz], '{}', $3, $3)
-         ON CONFLICT ("phoneNumber") DO UPDATE SET
-           "otpSendTimes" = array_append(ARRAY(SELECT t FROM unnest(u."otpSendTimes") AS t WHERE t > $5), $3::timestamptz),
-           "updatedAt" = $3
-         WHERE COALESCE((SELECT max(t) FROM unnest(u."otpSendTimes") AS t), '-infinity') <= $4
-           AND (SELECT count(*) FROM unnest(u."otpSendTimes") AS t WHERE t > $6) < $7
-           AND (SELECT count(*) FROM unnest(u."otpSendTimes") AS t WHERE t > $5) < $8
-         RETURNING u."id"
-       ), counted AS (
-         INSERT INTO "OtpSendWindows" ("windowStart", "sends")
-         SELECT $9, 1 FROM reserved
-         ON CONFLICT ("windowStart") DO UPDATE SET "sends" = "OtpSendWindows"."sends" + 1
-         RETURNING "sends"
-       )
-       SELECT (SELECT "id" FROM reserved) AS "userId", (SELECT "sends" FROM counted) AS "globalSends"`,
-      {
-        type: QueryTypes.SELECT,
-        bind: [
-          randomUUID(),
-          phoneNumber,
-          now,
-          new Date(now.getTime() - cooldownMs),
-          new Date(now.getTime() - DAY_MS),
-          new Date(now.getTime() - HOUR_MS),
-          otp.maxSendsPerNumberHour,
-          otp.maxSendsPerNumberDay,
-          new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS),
-        ],
-      },
-    );
-    const row = rows[0];
+    const shard = randomInt(SEND_SHARDS);
+    const [row] = await statements.run<{ userId: string | null; globalSends: number | null }>(RESERVE_SEND, [
+      randomUUID(),
+      phoneNumber,
+      now,
+      new Date(now.getTime() - cooldownMs),
+      new Date(now.getTime() - DAY_MS),
+      new Date(now.getTime() - HOUR_MS),
+      otp.maxSendsPerNumberHour,
+      otp.maxSendsPerNumberDay,
+      minuteOf(now),
+      shard,
+    ]);
     if (!row?.userId) return { ok: false, refusal: await explainRefusal(phoneNumber, now) };
+    const reservation = { ok: true as const, userId: row.userId, reservedAt: now, shard };
     if (Number(row.globalSends) > otp.globalSendsPerMinute) {
-      await releaseSend(phoneNumber, now);
+      await releaseSend(phoneNumber, reservation);
       return {
         ok: false,
         refusal: { limit: 'global_minute', quota: otp.globalSendsPerMinute, windowSeconds: 60, retryAfterMs: MINUTE_MS - (now.getTime() % MINUTE_MS) },
       };
     }
-    return { ok: true, userId: row.userId, reservedAt: now };
+    return reservation;
   }
 
   /** Reads the row that refused and names the limit that will stay closed longest. */
@@ -113,19 +142,9 @@ export function createUserService(sequelize: Sequelize, models: Models, otp: Con
     return refusals.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a));
   }
 
-  async function releaseSend(phoneNumber: string, reservedAt: Date): Promise<void> {
-    // The send's slot under the global ceiling is given back with it (and only if the send was
-    // still there to give back): starts Sinch refused must not use up everyone's capacity.
-    await sequelize.query(
-      `WITH released AS (
-         UPDATE "Users" SET "otpSendTimes" = ${removeOne('"otpSendTimes"', '$2')}
-         WHERE "phoneNumber" = $1 AND array_position("otpSendTimes", $2::timestamptz) IS NOT NULL
-         RETURNING 1
-       )
-       UPDATE "OtpSendWindows" SET "sends" = "sends" - 1
-       WHERE "windowStart" = $3 AND "sends" > 0 AND EXISTS (SELECT 1 FROM released)`,
-      { bind: [phoneNumber, reservedAt, new Date(Math.floor(reservedAt.getTime() / MINUTE_MS) * MINUTE_MS)] },
-    );
+  async function releaseSend(phoneNumber: string, reservation: { reservedAt: Date; shard: number }): Promise<void> {
+    // Starts Sinch refused must not use up everyone's capacity under the global ceiling.
+    await statements.run(RELEASE_SEND, [phoneNumber, reservation.reservedAt, minuteOf(reservation.reservedAt), reservation.shard]);
   }
 
   return {
@@ -133,10 +152,7 @@ export function createUserService(sequelize: Sequelize, models: Models, otp: Con
     releaseSend,
     resendAvailableAt: (reservedAt) => new Date(reservedAt.getTime() + cooldownMs),
     async refundFailure(phoneNumber, chargedAt) {
-      await sequelize.query(
-        `UPDATE "Users" SET "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$2')} WHERE "phoneNumber" = $1`,
-        { bind: [phoneNumber, chargedAt] },
-      );
+      await statements.run(REFUND_FAILURE, [phoneNumber, chargedAt]);
     },
     async failureBudgetRetryAt(phoneNumber) {
       const user = await models.User.findOne({ where: { phoneNumber }, attributes: ['otpFailureTimes'] });

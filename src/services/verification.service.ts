@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { sqlState, type Statement, type Statements } from '../db/statements';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import type { VerificationStatus } from '../models';
@@ -84,7 +84,7 @@ export interface VerificationService {
 }
 
 export interface VerificationServiceDeps {
-  sequelize: Sequelize;
+  statements: Statements;
   sinch: SinchClient;
   users: UserService;
   config: Config;
@@ -119,8 +119,93 @@ function refusalError(refusal: LimitRefusal): AppError {
   return new AppError('RATE_LIMITED', { message: messages[refusal.limit], headers, details: [detail] });
 }
 
+/**
+ * Inserts the new PENDING verification and aborts the number's older one (Sinch aborts it too).
+ * The partial unique index allows one PENDING row per number, so a racing insert waits and fails.
+ */
+const ACTIVATE: Statement = {
+  name: 'otp_activate_v1',
+  text: `WITH aborted AS (
+     UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
+     WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
+     RETURNING 1
+   ), created AS (
+     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
+     SELECT $1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5 FROM (SELECT count(*) FROM aborted) AS after_abort
+     RETURNING "id"
+   )
+   SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
+};
+
+/**
+ * Finds the verification a code is for and, if it can take one, charges one failure to the
+ * number's budget and one attempt to the verification, atomically and before Sinch hears the code:
+ * parallel guesses each take a slot or are refused here. $1 is the verificationId, or NULL for the
+ * number's latest. Codes requested within one millisecond share createdAt: among those the PENDING
+ * one is the newest (inserting it aborted the others) and an ABORTED one never is.
+ * Locks Users before Verifications, like every statement here, so they never deadlock.
+ */
+const TARGET = `SELECT "id", "sinchVerificationId", "phoneNumber", "status", "attempts", "expiresAt", "verifiedAt", "createdAt"
+     FROM "Verifications"
+     WHERE "phoneNumber" = $2 AND ($1::uuid IS NULL OR "id" = $1::uuid)
+     ORDER BY "createdAt" DESC, ("status" = 'PENDING') DESC, ("status" = 'ABORTED') ASC
+     LIMIT 1`;
+
+/** The verification a code is for, read only (after a lost race). */
+const FIND_TARGET: Statement = { name: 'otp_find_target_v1', text: TARGET };
+
+const CLAIM_ATTEMPT: Statement = {
+  name: 'otp_claim_attempt_v1',
+  text: `WITH target AS (${TARGET}), charge AS (
+     UPDATE "Users"
+     SET "otpFailureTimes" = array_append(ARRAY(SELECT t FROM unnest("otpFailureTimes") AS t WHERE t > $3), $4::timestamptz)
+     WHERE "phoneNumber" = $2
+       AND (SELECT count(*) FROM unnest("otpFailureTimes") AS t WHERE t > $3) < $5
+       AND EXISTS (SELECT 1 FROM target WHERE "status" = 'PENDING' AND "attempts" < $6 AND "expiresAt" > $4)
+     RETURNING 1
+   ), attempt AS (
+     UPDATE "Verifications" SET "attempts" = "attempts" + 1, "updatedAt" = $4
+     WHERE "id" = (SELECT "id" FROM target) AND "status" = 'PENDING' AND "attempts" < $6 AND "expiresAt" > $4
+       AND EXISTS (SELECT 1 FROM charge)
+     RETURNING "attempts"
+   )
+   SELECT target.*, EXISTS (SELECT 1 FROM charge) AS "charged", (SELECT "attempts" FROM attempt) AS "claimedAttempts"
+   FROM (SELECT 1) AS one LEFT JOIN target ON true`,
+};
+
+/** Moves a verification out of PENDING, refunding the charged failure ($4) when the code was not judged wrong. */
+const SETTLE: Statement = {
+  name: 'otp_settle_v1',
+  text: `WITH refunded AS (
+     UPDATE "Users" SET "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$4')}
+     WHERE "phoneNumber" = $2 AND $4::timestamptz IS NOT NULL
+     RETURNING 1
+   )
+   UPDATE "Verifications" SET "status" = $3::varchar, "updatedAt" = $5
+   WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0`,
+};
+
+/** Marks the verification SUCCESSFUL and the user verified; the charged failure ($3) is refunded. */
+const SUCCEED: Statement = {
+  name: 'otp_succeed_v1',
+  text: `WITH verified_user AS (
+     UPDATE "Users" SET "isVerified" = true, "verifiedAt" = $3, "updatedAt" = $3,
+       "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$3')}
+     WHERE "phoneNumber" = $2
+     RETURNING 1
+   )
+   UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
+   WHERE "id" = $1 AND (SELECT count(*) FROM verified_user) >= 0`,
+};
+
+/** Gives an attempt back when Sinch certainly never judged the code. */
+const RETURN_ATTEMPT: Statement = {
+  name: 'otp_return_attempt_v1',
+  text: `UPDATE "Verifications" SET "attempts" = "attempts" - 1 WHERE "id" = $1 AND "attempts" > 0`,
+};
+
 export function createVerificationService(deps: VerificationServiceDeps): VerificationService {
-  const { sequelize, sinch, users, config, logger, clock } = deps;
+  const { statements, sinch, users, config, logger, clock } = deps;
   const events = deps.events ?? noEvents;
   const { otp } = config;
 
@@ -179,7 +264,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       ({ id: sinchId } = await sinch.startSms(e164, { reference: verificationId, expirySeconds: otp.ttlSeconds }));
     } catch (error) {
       // Sinch answered with an error or was never reached: nothing was sent, so the send is not counted.
-      if (!sinchMayHaveActed(error)) await users.releaseSend(e164, reservation.reservedAt);
+      if (!sinchMayHaveActed(error)) await users.releaseSend(e164, reservation);
       events.refused(error instanceof AppError ? error.code.toLowerCase() : 'error');
       throw error;
     }
@@ -200,54 +285,21 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   /**
-   * Inserts the new PENDING verification and aborts the older one (Sinch aborts it too) in one
-   * statement. A unique index allows one PENDING row per number: a parallel request's
-   * uncommitted row makes this one wait and then fail, and the retry sees (and aborts) it.
-   * Each lost race means another request's row was committed meanwhile, and reserveSend lets at
-   * most maxSendsPerNumberHour requests per number through, so that many retries always suffice
-   * (a fixed 3 turned the 4th loser of a burst into a 500).
+   * Each lost race on the one-PENDING index means another request's row was committed meanwhile,
+   * and reserveSend lets at most maxSendsPerNumberHour requests per number through, so that many
+   * retries always suffice (a fixed 3 turned the 4th loser of a burst into a 500).
    */
   async function activate(
     v: { id: string; sinchId: string; phoneNumber: string; expiresAt: Date; now: Date },
     retries = otp.maxSendsPerNumberHour,
   ): Promise<number> {
     try {
-      const rows = await sequelize.query<{ aborted: number }>(
-        `WITH aborted AS (
-           UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
-           WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
-           RETURNING 1
-         ), created AS (
-           INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
-           SELECT $1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5 FROM (SELECT count(*) FROM aborted) AS after_abort
-           RETURNING "id"
-         )
-         SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
-        { bind: [v.id, v.sinchId, v.phoneNumber, v.expiresAt, v.now], type: QueryTypes.SELECT },
-      );
-      return rows[0]?.aborted ?? 0;
+      const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [v.id, v.sinchId, v.phoneNumber, v.expiresAt, v.now]);
+      return row?.aborted ?? 0;
     } catch (error) {
-      if (retries > 0 && error instanceof UniqueConstraintError && JSON.stringify(error.fields ?? {}).includes('phoneNumber')) {
-        return activate(v, retries - 1);
-      }
+      if (retries > 0 && sqlState(error) === '23505') return activate(v, retries - 1);
       throw error;
     }
-  }
-
-  /**
-   * The number's latest verification (or the given one). Codes requested within one millisecond
-   * share createdAt, and the index then returns them in physical order; among those the PENDING
-   * one is the newest (inserting it aborted the others) and an ABORTED one never is.
-   */
-  async function findTarget(phoneNumber: string, verificationId?: string): Promise<VerificationRow | undefined> {
-    const rows = await sequelize.query<VerificationRow>(
-      `SELECT "id", "sinchVerificationId", "phoneNumber", "status", "attempts", "expiresAt", "verifiedAt", "createdAt"
-       FROM "Verifications"
-       WHERE "phoneNumber" = $1 ${verificationId ? 'AND "id" = $2' : ''}
-       ORDER BY "createdAt" DESC, ("status" = 'PENDING') DESC, ("status" = 'ABORTED') ASC LIMIT 1`,
-      { bind: verificationId ? [phoneNumber, verificationId] : [phoneNumber], type: QueryTypes.SELECT },
-    );
-    return rows[0];
   }
 
   /** Why a verification cannot take a code now, as the error the client gets; undefined when it can. */
@@ -285,58 +337,34 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     });
   }
 
-  /** Moves a verification out of PENDING and refunds the charged failure when the code was not judged wrong. */
   async function settle(v: VerificationRow, status: VerificationStatus, chargedAt: Date | undefined, at: Date): Promise<void> {
-    // Users before Verifications, the same lock order as claimAttempt, so the two never deadlock.
-    await sequelize.query(
-      `WITH refunded AS (
-         UPDATE "Users" SET "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$4')}
-         WHERE "phoneNumber" = $2 AND $4::timestamptz IS NOT NULL
-         RETURNING 1
-       )
-       UPDATE "Verifications" SET "status" = $3, "updatedAt" = $5
-       WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0`,
-      { bind: [v.id, v.phoneNumber, status, chargedAt ?? null, at] },
-    );
+    await statements.run(SETTLE, [v.id, v.phoneNumber, status, chargedAt ?? null, at]);
   }
 
-  /**
-   * Charges one failure to the number's budget and one attempt to the verification, atomically and
-   * before Sinch hears the code: parallel guesses each take a slot or are refused here.
-   */
-  async function claimAttempt(v: VerificationRow, now: Date): Promise<{ charged: boolean; attempts: number | null }> {
-    const rows = await sequelize.query<{ charged: boolean; attempts: number | null }>(
-      `WITH charge AS (
-         UPDATE "Users"
-         SET "otpFailureTimes" = array_append(ARRAY(SELECT t FROM unnest("otpFailureTimes") AS t WHERE t > $3), $4::timestamptz)
-         WHERE "phoneNumber" = $2 AND (SELECT count(*) FROM unnest("otpFailureTimes") AS t WHERE t > $3) < $5
-         RETURNING 1
-       ), attempt AS (
-         UPDATE "Verifications" SET "attempts" = "attempts" + 1, "updatedAt" = $4
-         WHERE "id" = $1 AND "status" = 'PENDING' AND "attempts" < $6 AND "expiresAt" > $4 AND EXISTS (SELECT 1 FROM charge)
-         RETURNING "attempts"
-       )
-       SELECT EXISTS (SELECT 1 FROM charge) AS "charged", (SELECT "attempts" FROM attempt) AS "attempts"`,
-      {
-        bind: [v.id, v.phoneNumber, new Date(now.getTime() - HOUR_MS), now, otp.maxFailuresPerNumberHour, otp.maxAttempts],
-        type: QueryTypes.SELECT,
-      },
-    );
-    return rows[0] ?? { charged: false, attempts: null };
+  async function claimAttempt(phoneNumber: string, verificationId: string | undefined, now: Date) {
+    const [row] = await statements.run<Partial<VerificationRow> & { charged: boolean; claimedAttempts: number | null }>(CLAIM_ATTEMPT, [
+      verificationId ?? null,
+      phoneNumber,
+      new Date(now.getTime() - HOUR_MS),
+      now,
+      otp.maxFailuresPerNumberHour,
+      otp.maxAttempts,
+    ]);
+    const target = row?.id ? (row as VerificationRow) : undefined;
+    return { target, charged: row?.charged === true, attempts: row?.claimedAttempts ?? null };
   }
 
   async function verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult> {
     const phone = normalizePhone(input.phoneNumber, otp.defaultCountry);
     const now = new Date(clock.now());
-    let target = await findTarget(phone.e164, input.verificationId);
+    const claim = await claimAttempt(phone.e164, input.verificationId, now);
+    const target = claim.target;
     const problem = unusable(target, now.getTime());
     if (problem || !target) {
       if (target?.status === 'PENDING' && problem?.code === 'VERIFICATION_EXPIRED') await settle(target, 'EXPIRED', undefined, now);
       events.failed(failureReason(problem));
       throw problem ?? new AppError('VERIFICATION_NOT_FOUND');
     }
-
-    const claim = await claimAttempt(target, now);
     if (!claim.charged) {
       const retryAt = (await users.failureBudgetRetryAt(phone.e164)) ?? new Date(now.getTime() + HOUR_MS);
       events.failed('failure_budget');
@@ -348,10 +376,10 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       });
     }
     if (claim.attempts === null) {
-      // A parallel request changed the verification between our read and the claim.
+      // A parallel request changed the verification between the statement's read and its update.
       await users.refundFailure(phone.e164, now);
-      target = await findTarget(phone.e164, target.id);
-      const lost = unusable(target, now.getTime()) ?? new AppError('VERIFICATION_NOT_FOUND');
+      const [current] = await statements.run<VerificationRow>(FIND_TARGET, [target.id, phone.e164]);
+      const lost = unusable(current, now.getTime()) ?? new AppError('VERIFICATION_NOT_FOUND');
       events.failed(failureReason(lost));
       throw lost;
     }
@@ -364,7 +392,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       // Sinch did not judge the code (or may not have): it is not a wrong guess against the budget.
       await users.refundFailure(phone.e164, now);
       if (!sinchMayHaveActed(error)) {
-        await sequelize.query(`UPDATE "Verifications" SET "attempts" = "attempts" - 1 WHERE "id" = $1 AND "attempts" > 0`, { bind: [target.id] });
+        await statements.run(RETURN_ATTEMPT, [target.id]);
       }
       events.failed('provider_error');
       throw error;
@@ -372,17 +400,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
     switch (outcome.result) {
       case 'SUCCESSFUL': {
-        await sequelize.query(
-          `WITH verified_user AS (
-             UPDATE "Users" SET "isVerified" = true, "verifiedAt" = $3, "updatedAt" = $3,
-               "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$3')}
-             WHERE "phoneNumber" = $2
-             RETURNING 1
-           )
-           UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
-           WHERE "id" = $1 AND (SELECT count(*) FROM verified_user) >= 0`,
-          { bind: [target.id, phone.e164, now] },
-        );
+        await statements.run(SUCCEED, [target.id, phone.e164, now]);
         events.verified();
         logger.info('verification succeeded', { verificationId: target.id, phoneNumber: phone.e164, attempts });
         return { phoneNumber: phone.e164, verified: true, verifiedAt: now.toISOString() };

@@ -76,7 +76,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       onMessage: (message) => audit.forbidden(message.code),
       ...options.emulator,
     }));
-  const config = loadConfig({ ...BASE_ENV, DATABASE_URL: testDatabaseUrl(), SINCH_API_BASE_URL: emulator.url, ...options.env });
+  const config = loadConfig({
+    ...BASE_ENV,
+    DATABASE_URL: testDatabaseUrl(),
+    // PGlite serves every client on one session, where prepared statement names would collide.
+    DB_PREPARED_STATEMENTS: process.env.TEST_DATABASE_EMBEDDED === '1' ? 'false' : 'true',
+    SINCH_API_BASE_URL: emulator.url,
+    ...options.env,
+  });
   for (const secret of secretValues(config)) audit.forbidden(secret);
   const logs = new LogCapture();
   const logger = createLogger({ level: config.log.level, format: 'json', secrets: secretValues(config), stream: logs });

@@ -11,7 +11,7 @@ import { startServerProcess, type ServerProcess } from '../helpers/server-proces
  */
 async function post(port: number, route: string, body: unknown) {
   const res = await fetch(`http://127.0.0.1:${port}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as { code?: string; data: { verificationId: string } } };
 }
 
 describe('zero-config start', () => {
