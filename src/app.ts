@@ -35,13 +35,6 @@ export interface AppDeps {
   emulator?: SinchEmulator;
 }
 
-/** Raw request bytes are kept for signature checks (Sinch callbacks sign the exact body). */
-declare module 'http' {
-  interface IncomingMessage {
-    rawBody?: Buffer;
-  }
-}
-
 /** Builds the Express app. It never listens and never touches `process`: server.ts does. */
 export function createApp(deps: AppDeps): Express {
   const { config, logger } = deps;
@@ -56,17 +49,11 @@ export function createApp(deps: AppDeps): Express {
   // No upgrade-insecure-requests: the demo and docs pages are often opened over plain http on a
   // LAN address in development, where upgraded asset URLs would leave them blank. HSTS covers TLS.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
-  app.use(cors({ origin: config.server.corsOrigins.length ? config.server.corsOrigins : false, methods: ['GET', 'POST'], maxAge: 600 }));
+  // No origins configured means no CORS headers at all; skip the middleware rather than run it for nothing.
+  if (config.server.corsOrigins.length) app.use(cors({ origin: config.server.corsOrigins, methods: ['GET', 'POST'], maxAge: 600 }));
   // Before the JSON parser: Sinch signs the raw bytes of its callbacks.
   app.use(sinchEventsRoutes(deps));
-  app.use(
-    express.json({
-      limit: '10kb',
-      verify: (req, _res, buf) => {
-        req.rawBody = buf;
-      },
-    }),
-  );
+  app.use(express.json({ limit: '10kb' }));
 
   app.use(routes(deps));
   app.use(notFound());

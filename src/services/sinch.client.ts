@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import { AppError, retryAfterSeconds } from '../utils/app-error';
 import { currentContext } from '../utils/request-context';
+import { leanHttpAdapter } from './sinch-http-adapter';
 import { applicationAuthorization } from './sinch-signature';
 
 /** Sinch's own path prefix; it is part of the signed path whatever the base URL is. */
@@ -106,6 +107,7 @@ export function createSinchClient(
     validateStatus: () => true,
     maxRedirects: 0,
     headers: { Accept: 'application/json' },
+    adapter: leanHttpAdapter({ http: httpAgent, https: httpsAgent }),
   });
 
   const breaker = circuitBreaker(handleWhen(isOutage), {
