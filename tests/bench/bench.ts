@@ -304,7 +304,8 @@ async function main(): Promise<void> {
     children.push(start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), String(floorPort), DATABASE_URL, emulator.url, KEY, SECRET, '10'], {}, path.join(artifacts, 'floor.log')));
     const profileDir = path.join(artifacts, 'profile');
     if (PROFILE) fs.rmSync(profileDir, { recursive: true, force: true });
-    const service = start(process.execPath, [...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), 'dist/server.js'], {
+    // The same V8 flag as `npm start`: a smaller young generation keeps RSS low at no measured cost.
+    const service = start(process.execPath, ['--max-semi-space-size=8', ...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), 'dist/server.js'], {
       NODE_ENV: 'production', PORT: String(servicePort), HOST: '127.0.0.1', DATABASE_URL, DB_POOL_MAX: '10',
       SINCH_API_BASE_URL: emulator.url, SINCH_APPLICATION_KEY: KEY, SINCH_APPLICATION_SECRET: SECRET, SINCH_AUTH_SCHEME: 'basic',
       // Raised so the benchmark measures work, not refusals.
