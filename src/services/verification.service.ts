@@ -297,7 +297,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [v.id, v.sinchId, v.phoneNumber, v.expiresAt, v.now]);
       return row?.aborted ?? 0;
     } catch (error) {
-      if (retries > 0 && sqlState(error) === '23505') return activate(v, retries - 1);
+      const { code, constraint } = sqlState(error);
+      if (retries > 0 && code === '23505' && constraint === 'Verifications_one_pending_per_number') return activate(v, retries - 1);
       throw error;
     }
   }
