@@ -1,50 +1,17 @@
 import http from 'node:http';
-import net from 'node:net';
 import { Sequelize, QueryTypes } from 'sequelize';
 import { createSinchEmulator, type SinchEmulator } from '../../src/emulator/sinch-emulator';
 import { uniquePhone } from '../factories/phone.factory';
 import { testDatabaseUrl } from '../helpers/database';
 import { audit } from '../helpers/log-audit';
-import { closedPort, until } from '../helpers/otp-flow';
+import { freePort, postJson, tryConnect, type JsonAnswer } from '../helpers/net';
+import { until } from '../helpers/otp-flow';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import { SINCH_KEY, SINCH_SECRET } from '../helpers/test-app';
 
 const IN_FLIGHT = 30;
 const SINCH_DELAY_MS = 1500;
 const GRACE_MS = 10_000;
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-function postJson(port: number, agent: http.Agent, urlPath: string, body: unknown): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const req = http.request(
-      { host: '127.0.0.1', port, path: urlPath, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-/** Resolves with the connect error code, or 'connected' when something still accepts connections. */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-  });
-}
 
 const logged = (server: ServerProcess, message: string) => server.lines.filter((l) => l.message === message);
 
@@ -53,7 +20,7 @@ describe('SIGTERM under load: 30 request-otp calls in flight', () => {
   let server: ServerProcess;
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const phones = Array.from({ length: IN_FLIGHT }, () => uniquePhone());
-  let inFlight: Array<Promise<Answer>>;
+  let inFlight: Array<Promise<JsonAnswer>>;
   let connectAfterSigterm: string;
   let sigtermAt: number;
 
@@ -62,7 +29,7 @@ describe('SIGTERM under load: 30 request-otp calls in flight', () => {
     server = await startServerProcess({
       NODE_ENV: 'test',
       HOST: '127.0.0.1',
-      PORT: String(await closedPort()),
+      PORT: String(await freePort()),
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',
       DATABASE_URL: testDatabaseUrl(),
