@@ -16,7 +16,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { QueryTypes, Sequelize } from 'sequelize';
@@ -26,6 +25,7 @@ import { migrateUp } from '../../src/db/migrator';
 import { createSinchEmulator } from '../../src/emulator/sinch-emulator';
 import { createServices } from '../../src/services';
 import { recreateDatabase } from '../helpers/database';
+import { freePort } from '../helpers/net';
 import { summarise } from './profile-summary';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -67,14 +67,6 @@ interface Phase {
 
 function log(message: string): void {
   process.stdout.write(`[bench] ${message}\n`);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {

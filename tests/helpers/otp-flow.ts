@@ -1,8 +1,7 @@
 /**
  * Small helpers shared by the abuse and fault tests: what Sinch received, the rows for a number,
- * the RateLimit header fields, free ports, and waiting for a condition without fixed sleeps.
+ * the RateLimit header fields, and waiting for a condition without fixed sleeps.
  */
-import net, { type AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { SinchEmulator } from '../../src/emulator/sinch-emulator';
 import type { FakeClock } from './clock';
@@ -70,15 +69,6 @@ export function rateLimitFields(header: string | string[] | undefined): Record<s
     out[match[1]] = params;
   }
   return out;
-}
-
-/** A port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Polls `condition` every 20 ms until it holds, failing after `timeoutMs` with `what`. */

@@ -14,7 +14,8 @@ import { createServices } from '../../src/services';
 import { uniquePhone } from '../factories/phone.factory';
 import { audit } from '../helpers/log-audit';
 import { LogCapture } from '../helpers/log-capture';
-import { closedPort, startsFor, until } from '../helpers/otp-flow';
+import { freePort } from '../helpers/net';
+import { startsFor, until } from '../helpers/otp-flow';
 import { pgliteProcess, type PgliteProcess } from '../helpers/pglite-process';
 import { SINCH_KEY, SINCH_SECRET } from '../helpers/test-app';
 
@@ -35,7 +36,7 @@ describe('PostgreSQL crashes and restarts while the service runs', () => {
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otp-pg-restart-'));
-    pg = pgliteProcess(dataDir, await closedPort());
+    pg = pgliteProcess(dataDir, await freePort());
     await pg.start();
     const migrating = new Sequelize(pg.url, { logging: false, pool: { max: 1 } });
     await migrateUp(migrating);

@@ -1,6 +1,7 @@
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { Sequelize } from 'sequelize';
 import request from 'supertest';
+import { closedPort } from '../helpers/net';
 import { createTestApp, type TestApp } from '../helpers/test-app';
 
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -21,14 +22,6 @@ async function silentServer(): Promise<{ port: number; close(): Promise<void> }>
         server.close(() => resolve());
       }),
   };
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('GET /health', () => {

@@ -1,4 +1,3 @@
-import net, { type AddressInfo } from 'node:net';
 import { Sequelize } from 'sequelize';
 import request, { type Response } from 'supertest';
 import { sandboxNumber } from '../../src/emulator/sinch-emulator';
@@ -6,18 +5,10 @@ import { createServices } from '../../src/services';
 import type { VerificationService } from '../../src/services/verification.service';
 import { ERROR_CATALOGUE } from '../../src/utils/app-error';
 import { uniquePhone } from '../factories/phone.factory';
+import { closedPort } from '../helpers/net';
 import { createTestApp, type TestApp } from '../helpers/test-app';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** A loopback port nothing listens on: connections to it are refused at once. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The error envelope, exactly: nothing beyond status, code, message, requestId (and details when given). */
 function expectEnvelope(res: Response, httpStatus: number, code: keyof typeof ERROR_CATALOGUE, extra: Record<string, unknown> = {}): void {

@@ -4,7 +4,8 @@ import { createSinchEmulator, type SinchEmulator } from '../../src/emulator/sinc
 import { uniquePhone } from '../factories/phone.factory';
 import { FakeClock } from '../helpers/clock';
 import { audit } from '../helpers/log-audit';
-import { closedPort, isolateMinute, rateLimitFields, requestCode, rowsFor, startsFor, until, wrongCode } from '../helpers/otp-flow';
+import { closedPort } from '../helpers/net';
+import { isolateMinute, rateLimitFields, requestCode, rowsFor, startsFor, until, wrongCode } from '../helpers/otp-flow';
 import { adminClient, connectTestRedis, describeWithRedis, TEST_REDIS_URL, uniqueRedisPrefix, whenReady, type TestRedisConnection } from '../helpers/redis';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
 

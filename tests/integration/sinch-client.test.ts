@@ -1,4 +1,3 @@
-import net, { type AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/config/logger';
 import { createSinchEmulator, sandboxNumber, type EmulatorOptions, type RecordedRequest, type SinchEmulator } from '../../src/emulator/sinch-emulator';
@@ -7,6 +6,7 @@ import { createSinchClient, sinchMayHaveActed, type SinchClient } from '../../sr
 import { AppError } from '../../src/utils/app-error';
 import { uniquePhone } from '../factories/phone.factory';
 import { LogCapture } from '../helpers/log-capture';
+import { closedPort } from '../helpers/net';
 import { SINCH_KEY, SINCH_SECRET } from '../helpers/test-app';
 
 const BASIC = `Basic ${Buffer.from(`${SINCH_KEY}:${SINCH_SECRET}`).toString('base64')}`;
@@ -39,14 +39,6 @@ function clientFor(emulatorUrl: string, env: Record<string, string> = {}): Clien
 
 async function emulatorWith(options: Partial<EmulatorOptions> = {}): Promise<SinchEmulator> {
   return createSinchEmulator({ applicationKey: SINCH_KEY, applicationSecret: SINCH_SECRET, ...options });
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** What a call rejected with, asserted to be our AppError (never a raw axios error). */
