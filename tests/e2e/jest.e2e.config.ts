@@ -12,7 +12,7 @@ const config: Config = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
-  // Starting the service (PGlite, ts-node) and Chromium takes seconds, not milliseconds.
+  // Starting the service (PGlite, tsx) and Chromium takes seconds, not milliseconds.
   testTimeout: 60_000,
   // One service and one browser: files run one after the other.
   maxWorkers: 1,
