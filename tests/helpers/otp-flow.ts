@@ -1,13 +1,24 @@
 /**
- * Small helpers shared by the abuse and fault tests: what Sinch received, the rows for a number,
+ * Small helpers shared by the API tests: the two calls, what Sinch received, the rows for a number,
  * the RateLimit header fields, and waiting for a condition without fixed sleeps.
  */
 import request from 'supertest';
 import type { SinchEmulator } from '../../src/emulator/sinch-emulator';
+import { uniquePhone } from '../factories/phone.factory';
 import type { FakeClock } from './clock';
 import type { TestApp } from './test-app';
 
 const START_PATH = '/verification/v1/verifications';
+
+/** POST /api/request-otp for one number, with any extra request headers (Idempotency-Key, ...). */
+export function requestOtp(t: Pick<TestApp, 'app'>, phoneNumber = uniquePhone(), headers: Record<string, string> = {}) {
+  return request(t.app).post('/api/request-otp').set(headers).send({ phoneNumber });
+}
+
+/** POST /api/verify-otp with exactly this body. */
+export function verifyOtp(t: Pick<TestApp, 'app'>, body: Record<string, unknown>) {
+  return request(t.app).post('/api/verify-otp').send(body);
+}
 
 /** The start requests the emulator received for one number. */
 export function startsFor(emulator: SinchEmulator, e164: string) {
@@ -35,9 +46,9 @@ export interface Requested {
   code: string;
 }
 
-/** Requests a code through the API and reads what the emulator sent. */
-export async function requestCode(t: TestApp, phone: string): Promise<Requested> {
-  const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
+/** Requests a code through the API and reads what the emulator sent: the starting point of every verify test. */
+export async function requestCode(t: TestApp, phone = uniquePhone()): Promise<Requested> {
+  const res = await requestOtp(t, phone);
   if (res.status !== 200) throw new Error(`request-otp answered ${res.status}: ${JSON.stringify(res.body)}`);
   const verificationId = res.body.data.verificationId as string;
   const row = await t.models.Verification.findByPk(verificationId);
@@ -46,9 +57,10 @@ export async function requestCode(t: TestApp, phone: string): Promise<Requested>
   return { phone, verificationId, sinchId: row.sinchVerificationId, code };
 }
 
-/** A code of the right shape that is certainly not the one sent. */
+/** A code of the right shape (same length, digits only) that is certainly not the one sent. */
 export function wrongCode(code: string): string {
-  return code === '000000' ? '111111' : '000000';
+  const zeros = '0'.repeat(code.length);
+  return code === zeros ? '1'.repeat(code.length) : zeros;
 }
 
 /**

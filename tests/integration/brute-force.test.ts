@@ -1,13 +1,8 @@
-import request from 'supertest';
 import { uniquePhone } from '../factories/phone.factory';
-import { rateLimitFields, reportsFor, requestCode, rowsFor, wrongCode } from '../helpers/otp-flow';
+import { rateLimitFields, reportsFor, requestCode, rowsFor, verifyOtp, wrongCode } from '../helpers/otp-flow';
 import { createTestApp, type TestApp } from '../helpers/test-app';
 
 const MAX_ATTEMPTS = 5;
-
-function verifyOtp(t: TestApp, body: Record<string, unknown>) {
-  return request(t.app).post('/api/verify-otp').send(body);
-}
 
 describe('Brute force on one number (OTP_MAX_ATTEMPTS=5, OTP_MAX_FAILURES_PER_NUMBER_HOUR=5)', () => {
   let t: TestApp;

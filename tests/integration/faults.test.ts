@@ -2,18 +2,10 @@ import request from 'supertest';
 import { ERROR_CATALOGUE } from '../../src/utils/app-error';
 import type { Fault } from '../../src/emulator/sinch-emulator';
 import { uniquePhone } from '../factories/phone.factory';
-import { reportsFor, requestCode, rowsFor, startsFor, until } from '../helpers/otp-flow';
+import { reportsFor, requestCode, requestOtp, rowsFor, startsFor, until, verifyOtp } from '../helpers/otp-flow';
 import { createTestApp, type TestApp } from '../helpers/test-app';
 
 const SINCH_TIMEOUT_MS = 300;
-
-function requestOtp(t: TestApp, phoneNumber: string) {
-  return request(t.app).post('/api/request-otp').send({ phoneNumber });
-}
-
-function verifyOtp(t: TestApp, body: Record<string, unknown>) {
-  return request(t.app).post('/api/verify-otp').send(body);
-}
 
 interface FaultCase {
   what: string;

@@ -280,7 +280,7 @@ describe('Fuzzing both endpoints (fast-check)', () => {
         if (code && INPUT_REFUSALS.has(code)) expect(await snapshot(t, numbers, null)).toEqual(before);
         // A fixture that was verified or locked gets a new code, so later cases still meet a live one.
         const index = pending.findIndex((p) => body.kind === 'json' && p.phone === (body.value as Record<string, unknown> | null)?.phoneNumber);
-        if (index >= 0 && (answer.status === 200 || code === 'TOO_MANY_ATTEMPTS')) pending[index] = await requestCode(t, fixtures[index]!);
+        if (index >= 0 && (answer.status === 200 || code === 'TOO_MANY_ATTEMPTS')) pending[index] = await requestCode(t, fixtures[index]);
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );

@@ -1,17 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
-import request from 'supertest';
 import { formatted, uniquePhone } from '../factories/phone.factory';
-import { rowsFor, startsFor } from '../helpers/otp-flow';
+import { requestOtp, rowsFor, startsFor } from '../helpers/otp-flow';
 import { createTestApp, type TestApp } from '../helpers/test-app';
 
 const TTL_SECONDS = 600;
-
-function requestOtp(t: TestApp, phoneNumber: string, key?: string) {
-  const req = request(t.app).post('/api/request-otp');
-  if (key !== undefined) void req.set('Idempotency-Key', key);
-  return req.send({ phoneNumber });
-}
 
 async function keyRows(t: TestApp, key: string) {
   return t.sequelize.query<{ state: string }>(`SELECT "state" FROM "IdempotencyKeys" WHERE "key" = $1`, { bind: [key], type: QueryTypes.SELECT });
@@ -31,10 +24,10 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
   test('When the same key and number come again within 10 minutes, then the first response is replayed with Idempotent-Replayed and Sinch is asked once', async () => {
     const phone = uniquePhone();
     const key = randomUUID();
-    const first = await requestOtp(t, phone, key);
+    const first = await requestOtp(t, phone, { 'Idempotency-Key': key });
     t.clock.advance((TTL_SECONDS - 1) * 1000);
 
-    const replay = await requestOtp(t, phone, key);
+    const replay = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
     expect(first.status).toBe(200);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
@@ -51,9 +44,9 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
   test('When the number is written differently but is the same number, then it is the same request and is replayed', async () => {
     const phone = uniquePhone();
     const key = randomUUID();
-    const first = await requestOtp(t, phone, key);
+    const first = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
-    const replay = await requestOtp(t, formatted(phone), key);
+    const replay = await requestOtp(t, formatted(phone), { 'Idempotency-Key': key });
 
     expect(replay.status).toBe(200);
     expect(replay.headers['idempotent-replayed']).toBe('true');
@@ -65,9 +58,9 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     const phone = uniquePhone();
     const other = uniquePhone();
     const key = randomUUID();
-    await requestOtp(t, phone, key);
+    await requestOtp(t, phone, { 'Idempotency-Key': key });
 
-    const res = await requestOtp(t, other, key);
+    const res = await requestOtp(t, other, { 'Idempotency-Key': key });
 
     expect(res.status).toBe(422);
     expect(res.body).toEqual({
@@ -87,7 +80,7 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     // A slow Sinch keeps the first request in flight while the others arrive.
     t.emulator.injectFault('start', { kind: 'delay', ms: 300 });
 
-    const responses = await Promise.all(Array.from({ length: 10 }, () => requestOtp(t, phone, key)));
+    const responses = await Promise.all(Array.from({ length: 10 }, () => requestOtp(t, phone, { 'Idempotency-Key': key })));
 
     expect(startsFor(t.emulator, phone)).toHaveLength(1);
     expect(t.emulator.inbox.filter((m) => m.to === phone)).toHaveLength(1);
@@ -104,7 +97,7 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     expect(verifications).toHaveLength(1);
     expect(verifications[0]?.id).toBe(ok[0]?.body.data.verificationId);
 
-    const retry = await requestOtp(t, phone, key);
+    const retry = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
     expect(retry.status).toBe(200);
     expect(retry.headers['idempotent-replayed']).toBe('true');
@@ -115,10 +108,10 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
   test('When IDEMPOTENCY_TTL_SECONDS have passed, then the key is fresh: a new code is sent, not replayed', async () => {
     const phone = uniquePhone();
     const key = randomUUID();
-    const first = await requestOtp(t, phone, key);
+    const first = await requestOtp(t, phone, { 'Idempotency-Key': key });
     t.clock.advance(TTL_SECONDS * 1000);
 
-    const res = await requestOtp(t, phone, key);
+    const res = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
     expect(res.status).toBe(200);
     expect(res.headers['idempotent-replayed']).toBeUndefined();
@@ -128,11 +121,11 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
 
   test('When the key has expired, then it may even be used for another number', async () => {
     const key = randomUUID();
-    await requestOtp(t, uniquePhone(), key);
+    await requestOtp(t, uniquePhone(), { 'Idempotency-Key': key });
     t.clock.advance(TTL_SECONDS * 1000);
     const other = uniquePhone();
 
-    const res = await requestOtp(t, other, key);
+    const res = await requestOtp(t, other, { 'Idempotency-Key': key });
 
     expect(res.status).toBe(200);
     expect(startsFor(t.emulator, other)).toHaveLength(1);
@@ -143,13 +136,13 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     const key = randomUUID();
     t.emulator.injectFault('start', { kind: 'status', status: 503 });
 
-    const failed = await requestOtp(t, phone, key);
+    const failed = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
     expect(failed.status).toBe(503);
     expect(failed.body).toMatchObject({ status: 'error', code: 'SMS_PROVIDER_UNAVAILABLE' });
     expect(await keyRows(t, key)).toEqual([]);
 
-    const retry = await requestOtp(t, phone, key);
+    const retry = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
     expect(retry.status).toBe(200);
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
@@ -159,10 +152,10 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
 
   test('When the request is refused before sending (invalid number), then the key is not used up', async () => {
     const key = randomUUID();
-    const invalid = await requestOtp(t, '+4613', key);
+    const invalid = await requestOtp(t, '+4613', { 'Idempotency-Key': key });
     const phone = uniquePhone();
 
-    const res = await requestOtp(t, phone, key);
+    const res = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
     expect(invalid.status).toBe(400);
     expect(res.status).toBe(200);
@@ -178,7 +171,7 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
   ])('When the key %s, then 400 VALIDATION_ERROR for Idempotency-Key and nothing is sent or stored', async (_what, key) => {
     const phone = uniquePhone();
 
-    const res = await requestOtp(t, phone, key);
+    const res = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
@@ -196,7 +189,7 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     const phone = uniquePhone();
     const key = `${randomUUID()}~!#`.padEnd(255, 'x');
 
-    const res = await requestOtp(t, phone, key);
+    const res = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
     expect(res.status).toBe(200);
     expect(await keyRows(t, key)).toEqual([{ state: 'done' }]);

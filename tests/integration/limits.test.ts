@@ -1,21 +1,12 @@
-import request from 'supertest';
 import { loadConfig } from '../../src/config';
 import { uniquePhone } from '../factories/phone.factory';
-import { isolateMinute, rateLimitFields, requestCode, reportsFor, rowsFor, startsFor, wrongCode } from '../helpers/otp-flow';
+import { isolateMinute, rateLimitFields, requestCode, requestOtp, reportsFor, rowsFor, startsFor, verifyOtp, wrongCode } from '../helpers/otp-flow';
 import { adminClient, connectTestRedis, describeWithRedis, uniqueRedisPrefix, whenReady, type TestRedisConnection } from '../helpers/redis';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
-
-function requestOtp(t: TestApp, phoneNumber: string) {
-  return request(t.app).post('/api/request-otp').send({ phoneNumber });
-}
-
-function verifyOtp(t: TestApp, body: Record<string, unknown>) {
-  return request(t.app).post('/api/verify-otp').send(body);
-}
 
 describe('Documented defaults of every limit', () => {
   test('When no limit is configured, then cooldown 30 s, 5/hour and 10/day per number, 20/hour and 60/hour per IP, 100/minute globally, 10 failures/hour, 5 attempts', () => {

@@ -5,19 +5,11 @@ import { uniquePhone } from '../factories/phone.factory';
 import { FakeClock } from '../helpers/clock';
 import { audit } from '../helpers/log-audit';
 import { closedPort } from '../helpers/net';
-import { isolateMinute, rateLimitFields, requestCode, rowsFor, startsFor, until, wrongCode } from '../helpers/otp-flow';
+import { isolateMinute, rateLimitFields, requestCode, requestOtp, rowsFor, startsFor, until, verifyOtp, wrongCode } from '../helpers/otp-flow';
 import { adminClient, connectTestRedis, describeWithRedis, TEST_REDIS_URL, uniqueRedisPrefix, whenReady, type TestRedisConnection } from '../helpers/redis';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
 
 const SECOND = 1000;
-
-function requestOtp(t: TestApp, phoneNumber = uniquePhone()) {
-  return request(t.app).post('/api/request-otp').send({ phoneNumber });
-}
-
-function verifyOtp(t: TestApp, body: Record<string, unknown>) {
-  return request(t.app).post('/api/verify-otp').send(body);
-}
 
 interface Instances {
   a: TestApp;

@@ -2,12 +2,8 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import request from 'supertest';
 import { sandboxNumber } from '../../src/emulator/sinch-emulator';
 import { uniquePhone } from '../factories/phone.factory';
-import { requestCode, rowsFor, startsFor } from '../helpers/otp-flow';
+import { requestCode, requestOtp, rowsFor, startsFor } from '../helpers/otp-flow';
 import { createTestApp, type TestApp } from '../helpers/test-app';
-
-function requestOtp(t: TestApp, phoneNumber: string) {
-  return request(t.app).post('/api/request-otp').send({ phoneNumber });
-}
 
 /** Real numbers of each type, valid per libphonenumber's full metadata (checked in the first test). */
 const REFUSED_TYPES = [

@@ -1,16 +1,10 @@
 import request from 'supertest';
 import { formatted, uniquePhone } from '../factories/phone.factory';
+import { startsFor } from '../helpers/otp-flow';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const BASIC_AUTH = `Basic ${Buffer.from(`${SINCH_KEY}:${SINCH_SECRET}`).toString('base64')}`;
-
-/** The start requests the emulator received for one number. */
-function startsFor(t: TestApp, e164: string) {
-  return t.emulator.requests.filter(
-    (r) => r.method === 'POST' && r.path === '/verification/v1/verifications' && (r.json as { identity?: { endpoint?: string } } | undefined)?.identity?.endpoint === e164,
-  );
-}
 
 async function rowsFor(t: TestApp, e164: string) {
   const users = await t.models.User.findAll({ where: { phoneNumber: e164 } });
@@ -57,7 +51,7 @@ describe('POST /api/request-otp', () => {
     const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone, method: 'sms' });
 
     expect(res.status).toBe(200);
-    const starts = startsFor(t, phone);
+    const starts = startsFor(t.emulator, phone);
     expect(starts).toHaveLength(1);
     expect(starts[0]).toMatchObject({
       method: 'POST',
@@ -111,7 +105,7 @@ describe('POST /api/request-otp', () => {
 
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ phoneNumber: phone });
-    expect(startsFor(t, phone)).toHaveLength(1);
+    expect(startsFor(t.emulator, phone)).toHaveLength(1);
     const { users, verifications } = await rowsFor(t, phone);
     expect(users).toHaveLength(1);
     expect(verifications).toHaveLength(1);
@@ -295,7 +289,7 @@ describe('POST /api/request-otp', () => {
       requestId: res.headers['x-request-id'],
       details: [{ field: 'phoneNumber', reason: 'rejected_by_provider' }],
     });
-    expect(startsFor(t, phone)).toHaveLength(1);
+    expect(startsFor(t.emulator, phone)).toHaveLength(1);
     const { verifications } = await rowsFor(t, phone);
     expect(verifications).toEqual([]);
   });
@@ -320,7 +314,7 @@ describe('POST /api/request-otp with OTP_TTL_SECONDS=300', () => {
 
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ expiresAt: new Date(now + 300_000).toISOString() });
-    expect(startsFor(t, phone)[0]?.json).toMatchObject({ smsOptions: { expiry: '00:05:00' } });
+    expect(startsFor(t.emulator, phone)[0]?.json).toMatchObject({ smsOptions: { expiry: '00:05:00' } });
     const [verification] = await t.models.Verification.findAll({ where: { phoneNumber: phone } });
     expect(verification?.expiresAt).toEqual(new Date(now + 300_000));
   });
@@ -348,7 +342,7 @@ describe('POST /api/request-otp with DEFAULT_COUNTRY=SE', () => {
 
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ phoneNumber: phone });
-    expect(startsFor(t, phone)).toHaveLength(1);
+    expect(startsFor(t.emulator, phone)).toHaveLength(1);
   });
 
   test('When a national number is invalid for the default country, then 400 INVALID_PHONE_NUMBER', async () => {

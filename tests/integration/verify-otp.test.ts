@@ -1,38 +1,6 @@
-import request from 'supertest';
 import { formatted, uniquePhone } from '../factories/phone.factory';
+import { reportsFor, requestCode, verifyOtp, wrongCode } from '../helpers/otp-flow';
 import { createTestApp, type TestApp } from '../helpers/test-app';
-
-interface Requested {
-  phone: string;
-  verificationId: string;
-  sinchId: string;
-  code: string;
-}
-
-/** Requests a code through the API and reads what the emulator sent: the starting point of every verify test. */
-async function requestCode(t: TestApp, phone = uniquePhone()): Promise<Requested> {
-  const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
-  expect(res.status).toBe(200);
-  const verificationId = res.body.data.verificationId as string;
-  const row = await t.models.Verification.findByPk(verificationId);
-  const code = t.emulator.lastCodeFor(phone);
-  if (!row || !code) throw new Error(`no verification or code for ${phone}`);
-  return { phone, verificationId, sinchId: row.sinchVerificationId, code };
-}
-
-/** A code of the right shape that is certainly not the one sent. */
-function wrongCode(code: string): string {
-  return code === '0000' ? '1111' : '0000';
-}
-
-function verify(t: TestApp, body: Record<string, unknown>) {
-  return request(t.app).post('/api/verify-otp').send(body);
-}
-
-/** Every report that reached the emulator for one Sinch verification id. */
-function reportsFor(t: TestApp, sinchId: string) {
-  return t.emulator.requests.filter((r) => r.method === 'PUT' && r.path === `/verification/v1/verifications/id/${sinchId}`);
-}
 
 async function verificationRow(t: TestApp, id: string) {
   const row = await t.models.Verification.findByPk(id);
@@ -55,7 +23,7 @@ describe('POST /api/verify-otp', () => {
     t.clock.advance(30_000);
     const now = new Date(t.clock.now());
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -71,10 +39,10 @@ describe('POST /api/verify-otp', () => {
   test('When a code is checked, then Sinch receives it BY ID with Basic auth and the sms body, never by number', async () => {
     const { phone, sinchId, code } = await requestCode(t);
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(200);
-    const reports = reportsFor(t, sinchId);
+    const reports = reportsFor(t.emulator, sinchId);
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({
       method: 'PUT',
@@ -89,17 +57,17 @@ describe('POST /api/verify-otp', () => {
   test('When the code and number come with whitespace and formatting, then they are trimmed and normalised before checking', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
 
-    const res = await verify(t, { phoneNumber: formatted(phone), code: `  ${code}\n`, verificationId });
+    const res = await verifyOtp(t, { phoneNumber: formatted(phone), code: `  ${code}\n`, verificationId });
 
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ phoneNumber: phone, verified: true });
-    expect(reportsFor(t, sinchId)[0]?.json).toEqual({ method: 'sms', sms: { code } });
+    expect(reportsFor(t.emulator, sinchId)[0]?.json).toEqual({ method: 'sms', sms: { code } });
   });
 
   test('When the verificationId of the pending verification is given, then that verification is checked', async () => {
     const { phone, verificationId, code } = await requestCode(t);
 
-    const res = await verify(t, { phoneNumber: phone, code, verificationId });
+    const res = await verifyOtp(t, { phoneNumber: phone, code, verificationId });
 
     expect(res.status).toBe(200);
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'SUCCESSFUL' });
@@ -115,7 +83,7 @@ describe('POST /api/verify-otp', () => {
   ])('When the code is %s, then 400 VALIDATION_ERROR for code and nothing reaches Sinch', async (_what, code) => {
     const { phone, verificationId, sinchId } = await requestCode(t);
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
@@ -126,7 +94,7 @@ describe('POST /api/verify-otp', () => {
       details: expect.arrayContaining([{ field: 'code', message: expect.any(String) }]),
     });
     expect(new Set(res.body.details.map((d: { field: string }) => d.field))).toEqual(new Set(['code']));
-    expect(reportsFor(t, sinchId)).toEqual([]);
+    expect(reportsFor(t.emulator, sinchId)).toEqual([]);
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'PENDING', attempts: 0 });
   });
 
@@ -138,7 +106,7 @@ describe('POST /api/verify-otp', () => {
   ])('When %s, then 400 VALIDATION_ERROR naming that field', async (_what, extra, field) => {
     const phone = uniquePhone();
 
-    const res = await verify(t, { phoneNumber: phone, ...extra });
+    const res = await verifyOtp(t, { phoneNumber: phone, ...extra });
 
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ status: 'error', code: 'VALIDATION_ERROR', details: [{ field, message: expect.any(String) }] });
@@ -146,7 +114,7 @@ describe('POST /api/verify-otp', () => {
   });
 
   test('When the phone number is invalid, then 400 INVALID_PHONE_NUMBER', async () => {
-    const res = await verify(t, { phoneNumber: '+46 70 12', code: '1234' });
+    const res = await verifyOtp(t, { phoneNumber: '+46 70 12', code: '1234' });
 
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ status: 'error', code: 'INVALID_PHONE_NUMBER', details: [{ field: 'phoneNumber' }] });
@@ -155,11 +123,11 @@ describe('POST /api/verify-otp', () => {
   test('When the code has letters, then it is accepted as a code and reported to Sinch', async () => {
     const { phone, verificationId, sinchId } = await requestCode(t);
 
-    const res = await verify(t, { phoneNumber: phone, code: 'AbC123' });
+    const res = await verifyOtp(t, { phoneNumber: phone, code: 'AbC123' });
 
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'INVALID_CODE' });
-    expect(reportsFor(t, sinchId)[0]?.json).toEqual({ method: 'sms', sms: { code: 'AbC123' } });
+    expect(reportsFor(t.emulator, sinchId)[0]?.json).toEqual({ method: 'sms', sms: { code: 'AbC123' } });
     expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 1 });
   });
 
@@ -167,7 +135,7 @@ describe('POST /api/verify-otp', () => {
     const phone = uniquePhone();
     const before = t.emulator.requests.length;
 
-    const res = await verify(t, { phoneNumber: phone, code: '1234' });
+    const res = await verifyOtp(t, { phoneNumber: phone, code: '1234' });
 
     expect(res.status).toBe(404);
     expect(res.body).toEqual({
@@ -183,12 +151,12 @@ describe('POST /api/verify-otp', () => {
     const mine = await requestCode(t);
     const theirs = await requestCode(t);
 
-    const res = await verify(t, { phoneNumber: mine.phone, code: theirs.code, verificationId: theirs.verificationId });
+    const res = await verifyOtp(t, { phoneNumber: mine.phone, code: theirs.code, verificationId: theirs.verificationId });
 
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ status: 'error', code: 'VERIFICATION_NOT_FOUND', requestId: res.headers['x-request-id'] });
-    expect(reportsFor(t, theirs.sinchId)).toEqual([]);
-    expect(reportsFor(t, mine.sinchId)).toEqual([]);
+    expect(reportsFor(t.emulator, theirs.sinchId)).toEqual([]);
+    expect(reportsFor(t.emulator, mine.sinchId)).toEqual([]);
     expect(await verificationRow(t, theirs.verificationId)).toMatchObject({ status: 'PENDING', attempts: 0 });
     expect(await verificationRow(t, mine.verificationId)).toMatchObject({ status: 'PENDING', attempts: 0 });
   });
@@ -196,11 +164,11 @@ describe('POST /api/verify-otp', () => {
   test('When the verificationId is unknown, then 404 VERIFICATION_NOT_FOUND', async () => {
     const { phone, code, sinchId } = await requestCode(t);
 
-    const res = await verify(t, { phoneNumber: phone, code, verificationId: '00000000-0000-4000-8000-000000000000' });
+    const res = await verifyOtp(t, { phoneNumber: phone, code, verificationId: '00000000-0000-4000-8000-000000000000' });
 
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 'VERIFICATION_NOT_FOUND' });
-    expect(reportsFor(t, sinchId)).toEqual([]);
+    expect(reportsFor(t.emulator, sinchId)).toEqual([]);
   });
 
   test('When the verificationId is an older verification replaced by a newer code, then 404 VERIFICATION_NOT_FOUND (superseded)', async () => {
@@ -208,7 +176,7 @@ describe('POST /api/verify-otp', () => {
     t.clock.advance(1000);
     const newer = await requestCode(t, older.phone);
 
-    const res = await verify(t, { phoneNumber: older.phone, code: older.code, verificationId: older.verificationId });
+    const res = await verifyOtp(t, { phoneNumber: older.phone, code: older.code, verificationId: older.verificationId });
 
     expect(res.status).toBe(404);
     expect(res.body).toEqual({
@@ -218,7 +186,7 @@ describe('POST /api/verify-otp', () => {
       requestId: res.headers['x-request-id'],
       details: [{ reason: 'superseded' }],
     });
-    expect(reportsFor(t, older.sinchId)).toEqual([]);
+    expect(reportsFor(t.emulator, older.sinchId)).toEqual([]);
     expect(await verificationRow(t, older.verificationId)).toMatchObject({ status: 'ABORTED', attempts: 0 });
     expect(await verificationRow(t, newer.verificationId)).toMatchObject({ status: 'PENDING', attempts: 0 });
   });
@@ -227,7 +195,7 @@ describe('POST /api/verify-otp', () => {
     const older = await requestCode(t);
     const newer = await requestCode(t, older.phone);
 
-    const res = await verify(t, { phoneNumber: older.phone, code: newer.code });
+    const res = await verifyOtp(t, { phoneNumber: older.phone, code: newer.code });
 
     expect(res.status).toBe(200);
     expect(await verificationRow(t, newer.verificationId)).toMatchObject({ status: 'SUCCESSFUL' });
@@ -242,21 +210,21 @@ describe('POST /api/verify-otp', () => {
     await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" + interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
     await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" - interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
 
-    const res = await verify(t, { phoneNumber: older.phone, code: newer.code });
+    const res = await verifyOtp(t, { phoneNumber: older.phone, code: newer.code });
 
     expect(res.status).toBe(200);
     expect(await verificationRow(t, newer.verificationId)).toMatchObject({ status: 'SUCCESSFUL' });
-    expect(reportsFor(t, older.sinchId)).toEqual([]);
+    expect(reportsFor(t.emulator, older.sinchId)).toEqual([]);
   });
 
   test('When codes share a millisecond and the newer one was verified, then verifying again is 409 ALREADY_VERIFIED, not 404', async () => {
     const older = await requestCode(t);
     const newer = await requestCode(t, older.phone);
-    expect((await verify(t, { phoneNumber: older.phone, code: newer.code })).status).toBe(200);
+    expect((await verifyOtp(t, { phoneNumber: older.phone, code: newer.code })).status).toBe(200);
     await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" + interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
     await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" - interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
 
-    const res = await verify(t, { phoneNumber: older.phone, code: newer.code });
+    const res = await verifyOtp(t, { phoneNumber: older.phone, code: newer.code });
 
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ code: 'ALREADY_VERIFIED' });
@@ -264,10 +232,10 @@ describe('POST /api/verify-otp', () => {
 
   test('When the same verification is verified twice, then the second answer is 409 ALREADY_VERIFIED and Sinch is not asked again', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
-    const first = await verify(t, { phoneNumber: phone, code });
+    const first = await verifyOtp(t, { phoneNumber: phone, code });
     expect(first.status).toBe(200);
 
-    const second = await verify(t, { phoneNumber: phone, code });
+    const second = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(second.status).toBe(409);
     expect(second.body).toEqual({
@@ -276,7 +244,7 @@ describe('POST /api/verify-otp', () => {
       message: expect.any(String),
       requestId: second.headers['x-request-id'],
     });
-    expect(reportsFor(t, sinchId)).toHaveLength(1);
+    expect(reportsFor(t.emulator, sinchId)).toHaveLength(1);
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'SUCCESSFUL', attempts: 1 });
   });
 
@@ -284,7 +252,7 @@ describe('POST /api/verify-otp', () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
     t.clock.advance(600_000);
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(410);
     expect(res.body).toEqual({
@@ -293,7 +261,7 @@ describe('POST /api/verify-otp', () => {
       message: expect.any(String),
       requestId: res.headers['x-request-id'],
     });
-    expect(reportsFor(t, sinchId)).toEqual([]);
+    expect(reportsFor(t.emulator, sinchId)).toEqual([]);
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'EXPIRED', attempts: 0 });
     const user = await t.models.User.findOne({ where: { phoneNumber: phone } });
     expect(user?.isVerified).toBe(false);
@@ -303,7 +271,7 @@ describe('POST /api/verify-otp', () => {
     const { phone, code } = await requestCode(t);
     t.clock.advance(599_999);
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(200);
   });
@@ -312,11 +280,11 @@ describe('POST /api/verify-otp', () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
     t.emulator.injectFault('report', { kind: 'status', status: 200, body: { id: sinchId, method: 'sms', status: 'FAIL', reason: 'Expired' } });
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(410);
     expect(res.body).toMatchObject({ status: 'error', code: 'VERIFICATION_EXPIRED', requestId: res.headers['x-request-id'] });
-    expect(reportsFor(t, sinchId)).toHaveLength(1);
+    expect(reportsFor(t.emulator, sinchId)).toHaveLength(1);
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'EXPIRED' });
   });
 
@@ -324,7 +292,7 @@ describe('POST /api/verify-otp', () => {
     const { phone, verificationId, code } = await requestCode(t);
     t.emulator.injectFault('report', { kind: 'status', status: 404 });
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(410);
     expect(res.body).toMatchObject({ code: 'VERIFICATION_EXPIRED' });
@@ -335,7 +303,7 @@ describe('POST /api/verify-otp', () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
     t.emulator.injectFault('report', { kind: 'status', status: 200, body: { id: sinchId, method: 'sms', status: 'ABORTED' } });
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 'VERIFICATION_NOT_FOUND', details: [{ reason: 'superseded' }] });
@@ -346,26 +314,26 @@ describe('POST /api/verify-otp', () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
     t.emulator.injectFault('report', { kind: 'status', status: 200, body: { id: sinchId, method: 'sms', status: 'DENIED', reason: 'Denied by callback' } });
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(410);
     expect(res.body).toMatchObject({ code: 'VERIFICATION_EXPIRED', details: [{ reason: 'ended_by_provider' }] });
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'FAILED' });
-    const again = await verify(t, { phoneNumber: phone, code });
+    const again = await verifyOtp(t, { phoneNumber: phone, code });
     expect(again.status).toBe(410);
-    expect(reportsFor(t, sinchId)).toHaveLength(1);
+    expect(reportsFor(t.emulator, sinchId)).toHaveLength(1);
   });
 
   test('When the right code arrives after OTP_MAX_ATTEMPTS wrong ones, then 429 TOO_MANY_ATTEMPTS and the right code never reaches Sinch', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
     const remaining: number[] = [];
     for (let i = 0; i < 5; i += 1) {
-      const wrong = await verify(t, { phoneNumber: phone, code: wrongCode(code) });
+      const wrong = await verifyOtp(t, { phoneNumber: phone, code: wrongCode(code) });
       expect(wrong.status).toBe(400);
       remaining.push(wrong.body.details[0].attemptsRemaining);
     }
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(remaining).toEqual([4, 3, 2, 1, 0]);
     expect(res.status).toBe(429);
@@ -377,7 +345,7 @@ describe('POST /api/verify-otp', () => {
       requestId: res.headers['x-request-id'],
       details: [expect.objectContaining({ attemptsRemaining: 0, maxAttempts: 5 })],
     });
-    expect(reportsFor(t, sinchId).map((r) => (r.json as { sms: { code: string } }).sms.code)).toEqual(Array(5).fill(wrongCode(code)));
+    expect(reportsFor(t.emulator, sinchId).map((r) => (r.json as { sms: { code: string } }).sms.code)).toEqual(Array(5).fill(wrongCode(code)));
     expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 5, status: 'FAILED' });
     const user = await t.models.User.findOne({ where: { phoneNumber: phone } });
     expect(user?.isVerified).toBe(false);
@@ -385,10 +353,10 @@ describe('POST /api/verify-otp', () => {
 
   test('When a new code is requested after the attempts ran out, then the new code verifies', async () => {
     const { phone, code } = await requestCode(t);
-    for (let i = 0; i < 5; i += 1) await verify(t, { phoneNumber: phone, code: wrongCode(code) });
+    for (let i = 0; i < 5; i += 1) await verifyOtp(t, { phoneNumber: phone, code: wrongCode(code) });
     const fresh = await requestCode(t, phone);
 
-    const res = await verify(t, { phoneNumber: phone, code: fresh.code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code: fresh.code });
 
     expect(res.status).toBe(200);
     expect(await verificationRow(t, fresh.verificationId)).toMatchObject({ status: 'SUCCESSFUL', attempts: 1 });
@@ -398,16 +366,16 @@ describe('POST /api/verify-otp', () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
 
     const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => verify(t, { phoneNumber: phone, code: String(5000 + i) === code ? '9999' : String(5000 + i) })),
+      Array.from({ length: 50 }, (_, i) => verifyOtp(t, { phoneNumber: phone, code: String(5000 + i) === code ? '9999' : String(5000 + i) })),
     );
 
     const statuses = responses.map((r) => `${r.status} ${r.body.code}`).sort();
     expect(statuses).toEqual([...Array(5).fill('400 INVALID_CODE'), ...Array(45).fill('429 TOO_MANY_ATTEMPTS')].sort());
-    expect(reportsFor(t, sinchId)).toHaveLength(5);
+    expect(reportsFor(t.emulator, sinchId)).toHaveLength(5);
     expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 5 });
-    const afterwards = await verify(t, { phoneNumber: phone, code });
+    const afterwards = await verifyOtp(t, { phoneNumber: phone, code });
     expect(afterwards.status).toBe(429);
-    expect(reportsFor(t, sinchId)).toHaveLength(5);
+    expect(reportsFor(t.emulator, sinchId)).toHaveLength(5);
   });
 });
 
@@ -428,8 +396,8 @@ describe.each([
   test('When the code is wrong, then 400 INVALID_CODE and attemptsRemaining drops with each try', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
 
-    const first = await verify(t, { phoneNumber: phone, code: wrongCode(code) });
-    const second = await verify(t, { phoneNumber: phone, code: wrongCode(code) });
+    const first = await verifyOtp(t, { phoneNumber: phone, code: wrongCode(code) });
+    const second = await verifyOtp(t, { phoneNumber: phone, code: wrongCode(code) });
 
     for (const [res, attemptsRemaining] of [[first, 4], [second, 3]] as const) {
       expect(res.status).toBe(400);
@@ -441,16 +409,16 @@ describe.each([
         details: [{ field: 'code', attemptsRemaining }],
       });
     }
-    const reports = reportsFor(t, sinchId);
+    const reports = reportsFor(t.emulator, sinchId);
     expect(reports.map((r) => r.status)).toEqual(wrongCodeById === 'fail' ? [200, 200] : [400, 400]);
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'PENDING', attempts: 2 });
   });
 
   test('When the right code follows a wrong one, then it verifies', async () => {
     const { phone, verificationId, code } = await requestCode(t);
-    await verify(t, { phoneNumber: phone, code: wrongCode(code) });
+    await verifyOtp(t, { phoneNumber: phone, code: wrongCode(code) });
 
-    const res = await verify(t, { phoneNumber: phone, code });
+    const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(200);
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'SUCCESSFUL', attempts: 2 });
@@ -470,15 +438,15 @@ describe('POST /api/verify-otp with OTP_MAX_ATTEMPTS=2', () => {
 
   test('When 2 wrong codes were given, then the third try is 429 TOO_MANY_ATTEMPTS with maxAttempts 2', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
-    const first = await verify(t, { phoneNumber: phone, code: wrongCode(code) });
-    const second = await verify(t, { phoneNumber: phone, code: wrongCode(code) });
+    const first = await verifyOtp(t, { phoneNumber: phone, code: wrongCode(code) });
+    const second = await verifyOtp(t, { phoneNumber: phone, code: wrongCode(code) });
 
-    const third = await verify(t, { phoneNumber: phone, code });
+    const third = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect([first.body.details, second.body.details]).toEqual([[{ field: 'code', attemptsRemaining: 1 }], [{ field: 'code', attemptsRemaining: 0 }]]);
     expect(third.status).toBe(429);
     expect(third.body).toMatchObject({ code: 'TOO_MANY_ATTEMPTS', details: [expect.objectContaining({ maxAttempts: 2, attemptsRemaining: 0 })] });
-    expect(reportsFor(t, sinchId)).toHaveLength(2);
+    expect(reportsFor(t.emulator, sinchId)).toHaveLength(2);
     expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 2 });
   });
 });
