@@ -7,6 +7,7 @@ import {
   type EmulatorOptions,
   type SinchEmulator,
 } from '../../src/emulator/sinch-emulator';
+import { until, wrongCode } from '../helpers/otp-flow';
 
 const KEY = 'emulator-test-key';
 const SECRET = Buffer.from('emulator-test-secret').toString('base64');
@@ -115,21 +116,8 @@ function reportByNumber(emulator: SinchEmulator, endpoint: string, code: string,
   return call(emulator, 'PUT', `${API}/number/${endpoint}`, { body: { method: 'sms', sms: { code } }, ...options });
 }
 
-/** Polls instead of sleeping a fixed time: under parallel test load a request may take a while to arrive. */
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 async function getJson(url: string): Promise<ParsedJson> {
   return JSON.parse(await (await fetch(url)).text());
-}
-
-function wrongCode(code: string): string {
-  return code === '0000' ? '1111' : '0000';
 }
 
 function expectSinchError(answer: Answer, status: number, errorCode: number, message?: string | RegExp): void {
@@ -827,7 +815,7 @@ describe('Sandbox numbers', () => {
       () => 'answered',
       () => 'failed',
     );
-    await waitFor(() => emulator.requests.length === 2);
+    await until(() => emulator.requests.length === 2, 5000, 'both requests at the emulator');
     const started = Date.now();
     await emulator.close();
     expect(Date.now() - started).toBeLessThan(1000);
@@ -1235,7 +1223,7 @@ describe('Lifecycle and memory', () => {
     const emulator = await startEmulator();
     emulator.injectFault('start', { kind: 'delay', ms: 10_000 });
     const pending = startSms(emulator, phone()).catch(() => 'failed');
-    await waitFor(() => emulator.requests.length === 1);
+    await until(() => emulator.requests.length === 1, 5000, 'the request at the emulator');
 
     const started = Date.now();
     await emulator.close();

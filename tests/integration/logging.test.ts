@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request, { type Response } from 'supertest';
 import { maskPhone } from '../../src/utils/mask';
 import { uniquePhone } from '../factories/phone.factory';
+import { until } from '../helpers/otp-flow';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
 
 type Entry = Record<string, unknown>;
@@ -173,22 +174,14 @@ describe('Logs when the client hangs up before the answer', () => {
     req.on('error', () => undefined);
     req.end(JSON.stringify({ phoneNumber: uniquePhone() }));
     const ours = () => t.logs.entries().filter((e) => e.requestId === requestId);
-    await until(() => t.emulator.requests.length > 0);
+    await until(() => t.emulator.requests.length > 0, 3000, 'the start at Sinch');
 
     req.destroy();
     // The handler goes on after the hang-up (the SMS is sent); wait until it is done too.
-    await until(() => ours().some((e) => e.message === 'verification started'));
+    await until(() => ours().some((e) => e.message === 'verification started'), 3000, 'the handler done');
 
     const completed = ours().filter((e) => e.message === 'request completed');
     expect(completed).toHaveLength(1);
     expect(completed[0]).toMatchObject({ level: 'info', method: 'POST', route: '/api/request-otp', status: 499, durationMs: expect.any(Number) });
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
