@@ -18,7 +18,7 @@ export async function closedPort(): Promise<number> {
 export const freePort = closedPort;
 
 /** Resolves with the connect error code, or 'connected' when something still accepts connections. */
-export function tryConnect(port: number): Promise<string> {
+function tryConnect(port: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.once('connect', () => {
@@ -27,6 +27,18 @@ export function tryConnect(port: number): Promise<string> {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
   });
+}
+
+/**
+ * Probes `port` until a connection fails or `timeoutMs` pass (a server closes its listening socket
+ * a moment after it decides to); resolves with the last outcome, 'connected' if it never closed.
+ */
+export async function connectOutcomeWithin(port: number, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let outcome: string;
+  do outcome = await tryConnect(port);
+  while (outcome === 'connected' && Date.now() < deadline);
+  return outcome;
 }
 
 export interface JsonAnswer {

@@ -4,7 +4,7 @@ import { createSinchEmulator, type SinchEmulator } from '../../src/emulator/sinc
 import { uniquePhone } from '../factories/phone.factory';
 import { testDatabaseUrl } from '../helpers/database';
 import { audit } from '../helpers/log-audit';
-import { freePort, postJson, tryConnect, type JsonAnswer } from '../helpers/net';
+import { connectOutcomeWithin, freePort, postJson, type JsonAnswer } from '../helpers/net';
 import { until } from '../helpers/otp-flow';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import { SINCH_KEY, SINCH_SECRET } from '../helpers/test-app';
@@ -50,9 +50,7 @@ describe('SIGTERM under load: 30 request-otp calls in flight', () => {
     sigtermAt = Date.now();
     server.child.kill('SIGTERM');
     await until(() => logged(server, 'shutting down: finishing in-flight requests').length > 0, 5000, 'shutdown begun');
-    const deadline = Date.now() + 1000;
-    do connectAfterSigterm = await tryConnect(server.port);
-    while (connectAfterSigterm === 'connected' && Date.now() < deadline);
+    connectAfterSigterm = await connectOutcomeWithin(server.port, 1000);
   }, 60_000);
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { Sequelize } from 'sequelize';
 import { createSinchEmulator, type SinchEmulator } from '../../src/emulator/sinch-emulator';
 import { uniquePhone } from '../factories/phone.factory';
 import { testDatabaseUrl } from '../helpers/database';
-import { getJson, postJson, tryConnect, type JsonAnswer } from '../helpers/net';
+import { connectOutcomeWithin, getJson, postJson, type JsonAnswer } from '../helpers/net';
 import { until } from '../helpers/otp-flow';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import { SINCH_KEY, SINCH_SECRET } from '../helpers/test-app';
@@ -58,9 +58,7 @@ describe('Graceful shutdown of the server process on SIGTERM', () => {
     server.child.kill('SIGTERM');
     await until(() => server.lines.some((l) => l.message === 'shutting down: finishing in-flight requests'), 5000, 'shutdown begun');
     // The listening socket closes right after that line; give the child a moment to get there.
-    const deadline = Date.now() + 1000;
-    do connectAfterSigterm = await tryConnect(server.port);
-    while (connectAfterSigterm === 'connected' && Date.now() < deadline);
+    connectAfterSigterm = await connectOutcomeWithin(server.port, 1000);
   }, 30_000);
 
   afterAll(async () => {
