@@ -120,6 +120,16 @@ async function getJson(url: string): Promise<ParsedJson> {
   return JSON.parse(await (await fetch(url)).text());
 }
 
+/** Captures what is written to stdout (the emulator's console) instead of printing it, until restore(). */
+function captureStdout(): { lines: string[]; restore(): void } {
+  const lines: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  return { lines, restore: () => spy.mockRestore() };
+}
+
 function expectSinchError(answer: Answer, status: number, errorCode: number, message?: string | RegExp): void {
   expect(answer.status).toBe(status);
   expect(answer.headers.get('content-type')).toBe(JSON_TYPE);
@@ -316,19 +326,15 @@ describe('POST /verification/v1/verifications (start)', () => {
   });
 
   test('When printCodes is on, then each code is printed, labelled and with the number masked', async () => {
-    const lines: string[] = [];
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const stdout = captureStdout();
     try {
       const emulator = await startEmulator({ printCodes: true });
       await startSms(emulator, '+46701234567');
       const code = emulator.lastCodeFor('+46701234567');
 
-      expect(lines).toEqual([`[sinch-emulator] EMULATED SMS (not sent) to +4670*****67: code ${code}\n`]);
+      expect(stdout.lines).toEqual([`[sinch-emulator] EMULATED SMS (not sent) to +4670*****67: code ${code}\n`]);
     } finally {
-      spy.mockRestore();
+      stdout.restore();
     }
   });
 
@@ -824,11 +830,7 @@ describe('Sandbox numbers', () => {
   });
 
   test('When an undelivered number is started, then 200 but no code reaches the inbox or the console', async () => {
-    const lines: string[] = [];
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const stdout = captureStdout();
     try {
       const emulator = await startEmulator({ printCodes: true });
       const endpoint = sandboxNumber('undelivered', 2);
@@ -838,10 +840,10 @@ describe('Sandbox numbers', () => {
       expect(answer.status).toBe(200);
       expect(emulator.inbox).toEqual([expect.objectContaining({ to: endpoint, code: '', delivered: false })]);
       expect(emulator.lastCodeFor(endpoint)).toBeUndefined();
-      expect(lines).toEqual(['[sinch-emulator] EMULATED SMS (not sent) to +4670*****62: never delivered (sandbox)\n']);
+      expect(stdout.lines).toEqual(['[sinch-emulator] EMULATED SMS (not sent) to +4670*****62: never delivered (sandbox)\n']);
       expect((await call(emulator, 'GET', `${API}/id/${answer.json.id}`)).json.status).toBe('PENDING');
     } finally {
-      spy.mockRestore();
+      stdout.restore();
     }
   });
 
