@@ -208,6 +208,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   const { statements, sinch, users, config, logger, clock } = deps;
   const events = deps.events ?? noEvents;
   const { otp } = config;
+  let lastCeilingAlert = -1;
 
   async function requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }> {
     events.requested();
@@ -250,7 +251,11 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const reservation = await users.reserveSend(e164);
     if (!reservation.ok) {
       events.refused(reservation.refusal.limit);
-      if (reservation.refusal.limit === 'global_minute') {
+      // Once per minute window and instance: under a pumping attack every request is refused here,
+      // and one line per refusal would flood the log (the refusals are counted in the metrics).
+      const window = Math.floor(clock.now() / 60_000);
+      if (reservation.refusal.limit === 'global_minute' && window !== lastCeilingAlert) {
+        lastCeilingAlert = window;
         logger.error('Global send ceiling reached: refusing to send codes (possible SMS pumping)', {
           ceilingPerMinute: otp.globalSendsPerMinute,
         });

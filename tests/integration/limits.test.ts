@@ -252,6 +252,12 @@ describe('Global send ceiling (OTP_GLOBAL_SENDS_PER_MINUTE=3)', () => {
     expect(t.logs.entries()).toContainEqual(
       expect.objectContaining({ level: 'error', message: 'Global send ceiling reached: refusing to send codes (possible SMS pumping)', ceilingPerMinute: 3 }),
     );
+
+    // More refusals in the same minute (an attack in progress) do not repeat the error line.
+    const alerts = () => t.logs.entries().filter((e) => e.message === 'Global send ceiling reached: refusing to send codes (possible SMS pumping)').length;
+    const before = alerts();
+    for (let i = 0; i < 3; i += 1) expect((await requestOtp(t, uniquePhone())).status).toBe(503);
+    expect(alerts()).toBe(before);
   });
 
   test('When Sinch answers starts with errors (nothing sent), then they do not use up the ceiling', async () => {
