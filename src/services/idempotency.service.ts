@@ -25,14 +25,18 @@ export function fingerprintOf(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex');
 }
 
-/** Claims a key; a key past its expiry is taken over in the same statement. */
+/**
+ * Claims a key; a key past its expiry is taken over in the same statement, and so is one still
+ * "in progress" after longer than any request may run ($5): its request died with its process.
+ */
 const CLAIM_KEY: Statement = {
-  name: 'otp_idempotency_claim_v1',
+  name: 'otp_idempotency_claim_v2',
   text: `INSERT INTO "IdempotencyKeys" ("key", "fingerprint", "state", "createdAt", "expiresAt")
      VALUES ($1, $2, 'in_progress', $3, $4)
      ON CONFLICT ("key") DO UPDATE SET "fingerprint" = EXCLUDED."fingerprint", "state" = 'in_progress',
        "responseStatus" = NULL, "responseBody" = NULL, "createdAt" = EXCLUDED."createdAt", "expiresAt" = EXCLUDED."expiresAt"
      WHERE "IdempotencyKeys"."expiresAt" <= $3
+        OR ("IdempotencyKeys"."state" = 'in_progress' AND "IdempotencyKeys"."createdAt" <= $5)
      RETURNING "key"`,
 };
 const READ_KEY: Statement = {
@@ -48,11 +52,15 @@ const ABANDON_KEY: Statement = {
   text: `DELETE FROM "IdempotencyKeys" WHERE "key" = $1 AND "state" = 'in_progress'`,
 };
 
-export function createIdempotencyService(statements: Statements, clock: Clock, ttlSeconds: number): IdempotencyService {
+/**
+ * `abandonedAfterMs`: how long an in-progress key may stay claimed; past it the request that holds it
+ * cannot still be running (the request timeout answered it long ago), so a retry may take it over.
+ */
+export function createIdempotencyService(statements: Statements, clock: Clock, ttlSeconds: number, abandonedAfterMs: number): IdempotencyService {
   return {
     async begin<T>(key: string, fingerprint: string): Promise<IdempotencyStart<T>> {
       const now = new Date(clock.now());
-      const claimed = await statements.run(CLAIM_KEY, [key, fingerprint, now, new Date(now.getTime() + ttlSeconds * 1000)]);
+      const claimed = await statements.run(CLAIM_KEY, [key, fingerprint, now, new Date(now.getTime() + ttlSeconds * 1000), new Date(now.getTime() - abandonedAfterMs)]);
       if (claimed.length) return { state: 'new' };
       const [existing] = await statements.run<{ fingerprint: string; state: string; responseBody: T | null }>(READ_KEY, [key]);
       // Deleted (abandoned) between the two statements: claim again.

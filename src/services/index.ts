@@ -45,7 +45,8 @@ export function createServices(options: ServiceOptions): Services {
   const sinch = options.sinch ?? createSinchClient(options.config.sinch, options.logger, options.observeSinch ?? options.metrics?.observeSinch);
   const statements = createStatements(options.sequelize, { prepared: options.config.database.preparedStatements });
   const users = createUserService(statements, models, options.config.otp, clock);
-  const idempotency = createIdempotencyService(statements, clock, options.config.otp.idempotencyTtlSeconds);
+  // Twice the request timeout: by then the request holding an in-progress key has surely ended.
+  const idempotency = createIdempotencyService(statements, clock, options.config.otp.idempotencyTtlSeconds, 2 * options.config.server.requestTimeoutMs);
   const verifications = createVerificationService({
     statements,
     sinch,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
+import { fingerprintOf } from '../../src/services/idempotency.service';
 import { formatted, uniquePhone } from '../factories/phone.factory';
 import { requestOtp, rowsFor, startsFor } from '../helpers/otp-flow';
 import { createTestApp, type TestApp } from '../helpers/test-app';
@@ -103,6 +104,28 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body.data.verificationId).toBe(verifications[0]?.id);
     expect(startsFor(t.emulator, phone)).toHaveLength(1);
+  });
+
+  test('When a key is still "in progress" long after any request could run (its process died), then a retry takes it over and sends', async () => {
+    const phone = uniquePhone();
+    const key = randomUUID();
+    // What a crash mid-request leaves behind: a claimed key with no response.
+    const claimedAt = new Date(t.clock.now());
+    await t.sequelize.query(
+      `INSERT INTO "IdempotencyKeys" ("key", "fingerprint", "state", "createdAt", "expiresAt") VALUES ($1, $2, 'in_progress', $3, $4)`,
+      { bind: [key, fingerprintOf(phone, 'sms'), claimedAt, new Date(claimedAt.getTime() + TTL_SECONDS * 1000)] },
+    );
+    const busy = await requestOtp(t, phone, { 'Idempotency-Key': key });
+    t.clock.advance(2 * t.config.server.requestTimeoutMs + 1000);
+
+    const retry = await requestOtp(t, phone, { 'Idempotency-Key': key });
+
+    expect(busy.status).toBe(409);
+    expect(busy.body).toMatchObject({ code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS' });
+    expect(retry.status).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(startsFor(t.emulator, phone)).toHaveLength(1);
+    expect(await keyRows(t, key)).toEqual([{ state: 'done' }]);
   });
 
   test('When IDEMPOTENCY_TTL_SECONDS have passed, then the key is fresh: a new code is sent, not replayed', async () => {
