@@ -3,6 +3,8 @@ import { RedisStore } from 'rate-limit-redis';
 import type { Logger } from '../config/logger';
 import type { RedisConnection } from './redis.client';
 
+const RETRY_REDIS_AFTER_MS = 2000;
+
 /**
  * An express-rate-limit store that counts in Redis (shared by every instance) and, while Redis is
  * unreachable or slow, in this instance's memory. The documented direction of the fallback:
@@ -17,6 +19,11 @@ export class FallbackStore implements Store {
   private loading?: Promise<void>;
   /** Set by the first failure of an episode, so a slow or flaky Redis logs once, not once per request. */
   private degraded = false;
+  /**
+   * After a failure, requests count in memory without asking Redis for a moment: a hung Redis
+   * would otherwise cost every request the full command timeout. One request probes afterwards.
+   */
+  private skipRedisUntil = 0;
 
   constructor(
     private readonly connection: RedisConnection,
@@ -49,6 +56,7 @@ export class FallbackStore implements Store {
   }
 
   private failed(message: string, error: unknown): void {
+    this.skipRedisUntil = Date.now() + RETRY_REDIS_AFTER_MS;
     if (this.degraded) return;
     this.degraded = true;
     this.logger.warn(message, { error: error instanceof Error ? error.message : String(error) });
@@ -61,7 +69,7 @@ export class FallbackStore implements Store {
   }
 
   private async either<T>(viaRedis: (s: RedisStore) => Promise<T>, viaMemory: (s: MemoryStore) => Promise<T>): Promise<T> {
-    if (this.connection.isReady()) {
+    if (this.connection.isReady() && Date.now() >= this.skipRedisUntil) {
       if (!this.redis) {
         // Right after start-up (or after a failed load) the scripts are on their way: waiting for
         // them (at most the command timeout) keeps the first requests' counts shared too.
