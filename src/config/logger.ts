@@ -37,6 +37,8 @@ function scrubText(text: string, secrets: string[]): string {
 export function redact(value: unknown, secrets: string[] = [], key = '', depth = 0): unknown {
   if (SECRET_KEYS.test(key)) return REDACTED;
   if (typeof value === 'string') return PHONE_KEYS.test(key) ? maskPhone(value) : scrubText(value, secrets);
+  // A number under a phone key (e.g. a client that sent 46701234567 as a JSON number) is a phone number too.
+  if (typeof value === 'number' && PHONE_KEYS.test(key)) return maskPhone(String(value));
   if (value === null || typeof value !== 'object') return value;
   if (depth > 6) return '[Truncated]';
   if (value instanceof Date) return value;

@@ -35,6 +35,10 @@ describe('redact()', () => {
     expect(redact({ identity: { type: 'number', endpoint: PHONE } })).toEqual({ identity: { type: 'number', endpoint: MASKED } });
   });
 
+  test('When a phone key holds a JSON number, then it is masked like a string', () => {
+    expect(redact({ phoneNumber: 46701234567, count: 46701234567 })).toEqual({ phoneNumber: MASKED, count: 46701234567 });
+  });
+
   test.each([
     ['plain text', `sending to ${PHONE} now`, `sending to ${MASKED} now`],
     ['a URL path', `PUT /verifications/number/${PHONE}`, `PUT /verifications/number/${MASKED}`],
