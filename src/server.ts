@@ -15,7 +15,7 @@ import { createSinchEmulator, type SinchEmulator } from './emulator/sinch-emulat
 import { createServices } from './services';
 import { createMetrics } from './services/metrics.service';
 import { connectRedis } from './services/redis.client';
-import { purgeExpired } from './services/retention.service';
+import { schedulePurge } from './services/retention.service';
 import { systemClock } from './utils/clock';
 
 /** Credentials of the in-process emulator; they never leave this process. */
@@ -81,15 +81,8 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     emulator,
   });
 
-  if (config.retention.purgeIntervalMinutes > 0) {
-    const purge = setInterval(() => {
-      purgeExpired(sequelize, { retentionDays: config.retention.days, clock: systemClock, logger }).catch((error: unknown) =>
-        logger.error('retention purge failed; will retry at the next interval', { error }),
-      );
-    }, config.retention.purgeIntervalMinutes * 60_000);
-    purge.unref();
-    closers.unshift(() => Promise.resolve(clearInterval(purge)));
-  }
+  const stopPurge = schedulePurge(sequelize, { retentionDays: config.retention.days, intervalMinutes: config.retention.purgeIntervalMinutes, clock: systemClock, logger });
+  closers.unshift(() => Promise.resolve(stopPurge()));
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, () => resolve(s));

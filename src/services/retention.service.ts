@@ -55,3 +55,29 @@ export async function purgeExpired(
   options.logger?.info('retention purge done', { ...result, retentionDays: options.retentionDays });
   return result;
 }
+
+/** Runs `task` every `ms`; returns what stops it. Injected so tests need not wait for real minutes. */
+export type Every = (ms: number, task: () => void) => () => void;
+
+const everyWithTimers: Every = (ms, task) => {
+  const timer = setInterval(task, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+};
+
+/**
+ * Purges every `intervalMinutes` (0: never; then `npm run db:purge` from cron). A failed purge is
+ * logged and retried at the next interval. Returns what stops the schedule.
+ */
+export function schedulePurge(
+  sequelize: Sequelize,
+  options: { retentionDays: number; intervalMinutes: number; clock: Clock; logger: Logger },
+  every: Every = everyWithTimers,
+): () => void {
+  if (options.intervalMinutes <= 0) return () => undefined;
+  return every(options.intervalMinutes * 60_000, () => {
+    purgeExpired(sequelize, { retentionDays: options.retentionDays, clock: options.clock, logger: options.logger }).catch((error: unknown) =>
+      options.logger.error('retention purge failed; will retry at the next interval', { error }),
+    );
+  });
+}

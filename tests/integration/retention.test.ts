@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { QueryTypes, Sequelize } from 'sequelize';
-import { purgeExpired } from '../../src/services/retention.service';
+import { createLogger } from '../../src/config/logger';
+import { purgeExpired, schedulePurge } from '../../src/services/retention.service';
+import { LogCapture } from '../helpers/log-capture';
 import { uniquePhone } from '../factories/phone.factory';
 import { testDatabaseUrl } from '../helpers/database';
 
@@ -117,7 +119,7 @@ describe('Retention purge (purgeExpired)', () => {
     const kept = await insertVerification(uniquePhone(), new Date(now - 6 * DAY));
 
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/scripts/purge.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/scripts/purge.ts'], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: testDatabaseUrl(), VERIFICATION_RETENTION_DAYS: '7', LOG_FORMAT: 'json' },
       });
@@ -132,4 +134,44 @@ describe('Retention purge (purgeExpired)', () => {
     expect(done).toMatchObject({ level: 'info', retentionDays: 7, verifications: expect.any(Number), idempotencyKeys: expect.any(Number), sendWindows: expect.any(Number) });
     expect(done?.verifications).toBeGreaterThanOrEqual(1);
   }, 30_000);
+
+  test('When the service schedules the purge (PURGE_INTERVAL_MINUTES), then each tick purges, a failure is logged and retried at the next tick, and 0 schedules nothing', async () => {
+    const now = Date.now();
+    const old = await insertVerification(uniquePhone(), new Date(now - 40 * DAY));
+    const kept = await insertVerification(uniquePhone(), new Date(now - 1 * DAY));
+    const logs = new LogCapture();
+    const logger = createLogger({ level: 'info', format: 'json', stream: logs });
+    const ticks: Array<{ ms: number; task: () => void }> = [];
+    let stopped = false;
+    const every = (ms: number, task: () => void) => {
+      ticks.push({ ms, task });
+      return () => {
+        stopped = true;
+      };
+    };
+
+    const stop = schedulePurge(sequelize, { retentionDays: 30, intervalMinutes: 60, clock: { now: () => now }, logger }, every);
+    ticks[0]?.task();
+    const until = Date.now() + 5000;
+    while ((await existing([old, kept])).length > 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    stop();
+
+    expect(ticks.map((t) => t.ms)).toEqual([60 * MINUTE]);
+    expect(await existing([old, kept])).toEqual([kept]);
+    expect(stopped).toBe(true);
+
+    // A purge that fails (the database is gone) is logged, not thrown out of the timer.
+    const closed = new Sequelize('postgres://postgres@127.0.0.1:1/none', { logging: false, pool: { acquire: 1000 } });
+    schedulePurge(closed, { retentionDays: 30, intervalMinutes: 60, clock: { now: () => now }, logger }, every);
+    ticks[1]?.task();
+    const deadline = Date.now() + 5000;
+    while (!logs.entries().some((e) => e.message === 'retention purge failed; will retry at the next interval') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await closed.close();
+    expect(logs.entries()).toContainEqual(expect.objectContaining({ level: 'error', message: 'retention purge failed; will retry at the next interval' }));
+
+    schedulePurge(sequelize, { retentionDays: 30, intervalMinutes: 0, clock: { now: () => now }, logger }, every);
+    expect(ticks).toHaveLength(2);
+  });
 });
