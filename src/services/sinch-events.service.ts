@@ -18,7 +18,7 @@ export interface SinchEventsService {
 }
 
 /** Sinch's final statuses in our vocabulary; PENDING changes nothing. */
-export function statusFromSinch(status: string, reason?: string): VerificationStatus | undefined {
+function statusFromSinch(status: string, reason?: string): VerificationStatus | undefined {
   switch (status.toUpperCase()) {
     case 'SUCCESSFUL':
       return 'SUCCESSFUL';

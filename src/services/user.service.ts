@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Statement, Statements } from '../db/statements';
 import type { Config } from '../config';
-import type { Models, User } from '../models';
+import type { Models } from '../models';
 import type { Clock } from '../utils/clock';
 
 const HOUR_MS = 3_600_000;
@@ -33,7 +33,6 @@ export interface UserService {
   refundFailure(phoneNumber: string, chargedAt: Date): Promise<void>;
   /** When a number over its failure budget may try again, or undefined when it is not over. */
   failureBudgetRetryAt(phoneNumber: string): Promise<Date | undefined>;
-  findByPhone(phoneNumber: string): Promise<User | null>;
 }
 
 /** Rows per minute of the global send counter; each send counts in a random one (no hot row). */
@@ -161,7 +160,6 @@ export function createUserService(statements: Statements, models: Models, otp: C
       if (recent.length < otp.maxFailuresPerNumberHour) return undefined;
       return new Date((recent[recent.length - otp.maxFailuresPerNumberHour] ?? t) + HOUR_MS);
     },
-    findByPhone: (phoneNumber) => models.User.findOne({ where: { phoneNumber } }),
   };
 }
 
