@@ -63,6 +63,12 @@ interface Phase {
   p99Ms: number;
   errors: number;
   peakRssMb?: number;
+  /** CPU milliseconds per request, by process: the target itself, PostgreSQL (all its processes), the emulator, wrk. */
+  cpuMsPerRequest?: { target: number; postgres: number; emulator: number; wrk: number };
+}
+
+function cpuText(cpu: Phase['cpuMsPerRequest']): string {
+  return cpu ? `; CPU ms/request: ${cpu.target} target, ${cpu.postgres} postgres, ${cpu.emulator} emulator, ${cpu.wrk} wrk` : '';
 }
 
 function log(message: string): void {
@@ -92,6 +98,45 @@ function rssMb(pid: number): number {
   }
 }
 
+/** utime + stime of a process in milliseconds (0 once it is gone). */
+function cpuMs(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces), counted from field 3.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU ms of every PostgreSQL process on this machine (backends, WAL writer, checkpointer...): the database's whole cost. */
+function postgresCpuMs(): Map<number, number> {
+  const byPid = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') byPid.set(Number(entry), cpuMs(Number(entry)));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return byPid;
+}
+
+/** CPU PostgreSQL spent between two readings: processes that started meanwhile count whole, ones that exited are lost. */
+function postgresDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+
 function toMs(value: string): number {
   const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
   if (!m) return Number.NaN;
@@ -100,17 +145,28 @@ function toMs(value: string): number {
 }
 
 /** Runs wrk and parses its summary; samples the service's RSS meanwhile. */
-async function wrk(url: string, script: string, scriptArgs: string[], connections: number, seconds: number, rssPid?: number) {
+async function wrk(url: string, script: string, scriptArgs: string[], connections: number, seconds: number, rssPid?: number, cpuPid?: number) {
   let peak = 0;
-  const sampler = rssPid ? setInterval(() => (peak = Math.max(peak, rssMb(rssPid))), 250) : undefined;
+  let wrkCpu = 0;
+  const before = { target: cpuPid ? cpuMs(cpuPid) : 0, postgres: cpuPid ? postgresCpuMs() : new Map<number, number>(), emulator: process.cpuUsage() };
+  let after = before;
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn('wrk', [`-t${THREADS}`, `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s', '-s', path.join(BENCH_DIR, script), url, '--', ...scriptArgs]);
+    // wrk's own CPU is read while it runs (a child's /proc entry is gone once it has been reaped).
+    const sampler = setInterval(() => {
+      if (rssPid) peak = Math.max(peak, rssMb(rssPid));
+      wrkCpu = Math.max(wrkCpu, cpuMs(child.pid!));
+    }, 250);
+    child.once('exit', () => {
+      clearInterval(sampler);
+      // Read the moment the load stops: the requests wrk abandons finish during the pause below.
+      if (cpuPid) after = { target: cpuMs(cpuPid), postgres: postgresCpuMs(), emulator: process.cpuUsage() };
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited ${code}:\n${out}`))));
   });
-  if (sampler) clearInterval(sampler);
   // wrk abandons its in-flight requests at the end; let the server finish them before anyone reads
   // the database (the next verify pool must not contain numbers those requests just verified).
   await new Promise((r) => setTimeout(r, 1000));
@@ -126,9 +182,21 @@ async function wrk(url: string, script: string, scriptArgs: string[], connection
     p99Ms: toMs(/ 99%\s+(\S+)/.exec(output)?.[1] ?? ''),
     errors: non2xx + socketErrors,
     peakRssMb: rssPid ? Math.round(peak) : undefined,
+    cpuMsPerRequest:
+      cpuPid && requests > 0
+        ? {
+            target: round3((after.target - before.target) / requests),
+            postgres: round3(postgresDelta(before.postgres, after.postgres) / requests),
+            // The emulator runs in this process; its bookkeeping while wrk runs is negligible.
+            emulator: round3((after.emulator.user + after.emulator.system - before.emulator.user - before.emulator.system) / 1000 / requests),
+            wrk: round3(wrkCpu / requests),
+          }
+        : undefined,
     raw: output,
   };
 }
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 function start(command: string, argv: string[], env: Record<string, string>, logFile: string): ChildProcess {
   const out = fs.openSync(logFile, 'w');
@@ -172,14 +240,14 @@ function nextBase(): string {
   return String(numberBase % 10_000_000);
 }
 
-async function measure(sequelize: Sequelize, target: 'floor' | 'service', url: string, rssPid: number | undefined, shapes: Shape[], label?: string): Promise<Phase[]> {
+async function measure(sequelize: Sequelize, target: 'floor' | 'service', url: string, pids: { rss?: number; cpu: number }, shapes: Shape[], label?: string): Promise<Phase[]> {
   const phases: Phase[] = [];
   const connectionsFor = (shape: Shape) => (shape === 'light' ? 4 : 32);
   for (const shape of shapes) {
     const seconds = DURATION[shape];
-    const result = await wrk(url, 'request-otp.lua', [nextBase()], connectionsFor(shape), seconds, rssPid);
+    const result = await wrk(url, 'request-otp.lua', [nextBase()], connectionsFor(shape), seconds, pids.rss, pids.cpu);
     phases.push({ target, endpoint: 'request-otp', shape, label, connections: connectionsFor(shape), seconds, ...result });
-    log(`${target} request-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`);
+    log(`${target} request-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}${cpuText(result.cpuMsPerRequest)}`);
   }
   // verify-otp needs numbers request-otp created and nobody verified yet: seed enough first, through
   // the same target's request-otp (the real path), assuming verify runs up to twice as fast.
@@ -194,10 +262,10 @@ async function measure(sequelize: Sequelize, target: 'floor' | 'service', url: s
   for (const shape of shapes) {
     const seconds = DURATION[shape];
     const pool = await writePool(sequelize, target, 400_000);
-    const result = await wrk(url, 'verify-otp.lua', [pool.file, CODE, String(THREADS)], connectionsFor(shape), seconds, rssPid);
+    const result = await wrk(url, 'verify-otp.lua', [pool.file, CODE, String(THREADS)], connectionsFor(shape), seconds, pids.rss, pids.cpu);
     fs.rmSync(pool.file);
     phases.push({ target, endpoint: 'verify-otp', shape, label, connections: connectionsFor(shape), seconds, ...result });
-    log(`${target} verify-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors} (pool ${pool.size})`);
+    log(`${target} verify-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors} (pool ${pool.size})${cpuText(result.cpuMsPerRequest)}`);
   }
   return phases.map(({ raw: _raw, ...p }: Phase & { raw?: string }) => p);
 }
@@ -281,9 +349,11 @@ function table(phases: Phase[]): string {
     .map((p) => {
       const f = p.target === 'service' ? floor(p) : undefined;
       const ratio = f && p.label === undefined ? (p.rps / f.rps).toFixed(2) + 'x' : '';
-      return [p.endpoint, p.target + (p.label ? ` (${p.label})` : ''), `${p.shape} c=${p.connections}`, p.rps.toFixed(0), p.p50Ms.toFixed(2), p.p99Ms.toFixed(2), String(p.errors), p.peakRssMb !== undefined ? p.peakRssMb.toFixed(0) : '', ratio];
+      const cpu = p.cpuMsPerRequest;
+      const cpuCell = cpu ? [cpu.target, cpu.postgres, cpu.emulator, cpu.wrk].map((n) => n.toFixed(2)).join(' / ') : '';
+      return [p.endpoint, p.target + (p.label ? ` (${p.label})` : ''), `${p.shape} c=${p.connections}`, p.rps.toFixed(0), p.p50Ms.toFixed(2), p.p99Ms.toFixed(2), String(p.errors), p.peakRssMb !== undefined ? p.peakRssMb.toFixed(0) : '', ratio, cpuCell];
     });
-  const header = ['endpoint', 'target', 'load', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'service/floor'];
+  const header = ['endpoint', 'target', 'load', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'service/floor', 'CPU ms/req: target / postgres / emulator / wrk'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
@@ -308,7 +378,8 @@ async function main(): Promise<void> {
     const emulator = await createSinchEmulator({ applicationKey: KEY, applicationSecret: SECRET, fixedCode: CODE, sandbox: false, recordLimit: 10, maxVerifications: 2_000_000 });
     const floorPort = await freePort();
     const servicePort = await freePort();
-    children.push(start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), String(floorPort), DATABASE_URL, emulator.url, KEY, SECRET, '10'], {}, path.join(artifacts, 'floor.log')));
+    const floor = start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), String(floorPort), DATABASE_URL, emulator.url, KEY, SECRET, '10'], {}, path.join(artifacts, 'floor.log'));
+    children.push(floor);
     const profileDir = path.join(artifacts, 'profile');
     if (PROFILE) fs.rmSync(profileDir, { recursive: true, force: true });
     // The same V8 flags as `npm start`: explicit heap sizes keep RSS flat at no measured cost.
@@ -328,14 +399,14 @@ async function main(): Promise<void> {
     log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; phases ${JSON.stringify(DURATION)} s`);
 
     const phases: Phase[] = [];
-    if (!flag('--service-only')) phases.push(...(await measure(sequelize, 'floor', floorUrl, undefined, ['warmup', 'saturation', 'light'])));
-    phases.push(...(await measure(sequelize, 'service', serviceUrl, service.pid, ['warmup', 'saturation', 'light'])));
+    if (!flag('--service-only')) phases.push(...(await measure(sequelize, 'floor', floorUrl, { cpu: floor.pid! }, ['warmup', 'saturation', 'light'])));
+    phases.push(...(await measure(sequelize, 'service', serviceUrl, { rss: service.pid, cpu: service.pid! }, ['warmup', 'saturation', 'light'])));
 
     let growth: { emptyP50: Record<string, number>; seededP50: Record<string, number>; plans: string[] } | undefined;
     if (GROWTH) {
       const light = (label?: string) => phases.filter((p) => p.target === 'service' && p.shape === 'light' && p.label === label);
       await seedGrowth(sequelize);
-      phases.push(...(await measure(sequelize, 'service', serviceUrl, service.pid, ['light'], 'seeded 1M')));
+      phases.push(...(await measure(sequelize, 'service', serviceUrl, { rss: service.pid, cpu: service.pid! }, ['light'], 'seeded 1M')));
       const plans = await explainHotPaths(emulator.url);
       growth = {
         emptyP50: Object.fromEntries(light().map((p) => [p.endpoint, p.p50Ms])),
