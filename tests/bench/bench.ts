@@ -98,6 +98,15 @@ function rssMb(pid: number): number {
   }
 }
 
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
 /** utime + stime of a process in milliseconds (0 once it is gone). */
 function cpuMs(pid: number): number {
   try {
@@ -108,13 +117,6 @@ function cpuMs(pid: number): number {
     return 0;
   }
 }
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 /** CPU ms of every PostgreSQL process on this machine (backends, WAL writer, checkpointer...): the database's whole cost. */
 function postgresCpuMs(): Map<number, number> {
@@ -144,7 +146,7 @@ function toMs(value: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
 }
 
-/** Runs wrk and parses its summary; samples the service's RSS meanwhile. */
+/** Runs wrk and parses its summary; samples the service's RSS meanwhile and, given cpuPid, CPU per request by process. */
 async function wrk(url: string, script: string, scriptArgs: string[], connections: number, seconds: number, rssPid?: number, cpuPid?: number) {
   let peak = 0;
   let wrkCpu = 0;
@@ -157,15 +159,16 @@ async function wrk(url: string, script: string, scriptArgs: string[], connection
       if (rssPid) peak = Math.max(peak, rssMb(rssPid));
       wrkCpu = Math.max(wrkCpu, cpuMs(child.pid!));
     }, 250);
-    child.once('exit', () => {
-      clearInterval(sampler);
-      // Read the moment the load stops: the requests wrk abandons finish during the pause below.
-      if (cpuPid) after = { target: cpuMs(cpuPid), postgres: postgresCpuMs(), emulator: process.cpuUsage() };
-    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited ${code}:\n${out}`))));
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      // Read the moment the load stops: the requests wrk abandons finish during the pause below.
+      if (cpuPid) after = { target: cpuMs(cpuPid), postgres: postgresCpuMs(), emulator: process.cpuUsage() };
+      if (code === 0) resolve(out);
+      else reject(new Error(`wrk exited ${code}:\n${out}`));
+    });
   });
   // wrk abandons its in-flight requests at the end; let the server finish them before anyone reads
   // the database (the next verify pool must not contain numbers those requests just verified).
@@ -195,8 +198,6 @@ async function wrk(url: string, script: string, scriptArgs: string[], connection
     raw: output,
   };
 }
-
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 function start(command: string, argv: string[], env: Record<string, string>, logFile: string): ChildProcess {
   const out = fs.openSync(logFile, 'w');
