@@ -1,7 +1,9 @@
 /**
- * `npm run bench`: the service against the floor (tests/bench/floor.mjs), both backed by PostgreSQL
+ * `npm run bench`: the service against two floors (tests/bench/floor.mjs), all backed by PostgreSQL
  * and the Sinch emulator on loopback, driven by wrk (a C load generator: a Node one would eat the
- * cores the service needs and compress every ratio).
+ * cores the service needs and compress every ratio). The floor does a request's irreducible work on
+ * node:http and pg; the stack floor does the same work on Express 5 and axios, the stack issue 2
+ * requires, so the table separates what the stack costs from what the product's own code costs.
  *
  *   npm run bench                      saturation (32 connections) and light load (4) for both endpoints
  *   npm run bench -- --quick           shorter phases
@@ -50,8 +52,9 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.
 
 type Endpoint = 'request-otp' | 'verify-otp';
 type Shape = 'warmup' | 'saturation' | 'light';
+type Target = 'floor' | 'stack floor' | 'service';
 interface Phase {
-  target: 'floor' | 'service';
+  target: Target;
   endpoint: Endpoint;
   shape: Shape;
   label?: string;
@@ -215,21 +218,21 @@ async function prepareDatabase(): Promise<Sequelize> {
 }
 
 /** Numbers request-otp created that have not been verified yet, one per line, for verify-otp.lua. */
-async function writePool(sequelize: Sequelize, target: 'floor' | 'service', limit: number): Promise<{ file: string; size: number }> {
+async function writePool(sequelize: Sequelize, target: Target, limit: number): Promise<{ file: string; size: number }> {
   const rows = await sequelize.query<{ phone: string }>(
-    target === 'floor'
+    target !== 'service'
       ? `SELECT phone FROM "FloorVerifications" WHERE attempts = 0 ORDER BY random() LIMIT ${limit}`
       : `SELECT "phoneNumber" AS phone FROM "Verifications" WHERE status = 'PENDING' ORDER BY random() LIMIT ${limit}`,
     { type: QueryTypes.SELECT },
   );
-  const file = path.join(os.tmpdir(), `bench-pool-${target}-${Date.now()}.txt`);
+  const file = path.join(os.tmpdir(), `bench-pool-${target.replace(' ', '-')}-${Date.now()}.txt`);
   fs.writeFileSync(file, rows.map((r) => r.phone).join('\n') + '\n');
   return { file, size: rows.length };
 }
 
-async function poolSize(sequelize: Sequelize, target: 'floor' | 'service'): Promise<number> {
+async function poolSize(sequelize: Sequelize, target: Target): Promise<number> {
   const [row] = await sequelize.query<{ n: number }>(
-    target === 'floor' ? `SELECT count(*)::int AS n FROM "FloorVerifications" WHERE attempts = 0` : `SELECT count(*)::int AS n FROM "Verifications" WHERE status = 'PENDING'`,
+    target !== 'service' ? `SELECT count(*)::int AS n FROM "FloorVerifications" WHERE attempts = 0` : `SELECT count(*)::int AS n FROM "Verifications" WHERE status = 'PENDING'`,
     { type: QueryTypes.SELECT },
   );
   return row?.n ?? 0;
@@ -241,7 +244,7 @@ function nextBase(): string {
   return String(numberBase % 10_000_000);
 }
 
-async function measure(sequelize: Sequelize, target: 'floor' | 'service', url: string, pids: { rss?: number; cpu: number }, shapes: Shape[], label?: string): Promise<Phase[]> {
+async function measure(sequelize: Sequelize, target: Target, url: string, pids: { rss?: number; cpu: number }, shapes: Shape[], label?: string): Promise<Phase[]> {
   const phases: Phase[] = [];
   const connectionsFor = (shape: Shape) => (shape === 'light' ? 4 : 32);
   for (const shape of shapes) {
@@ -344,17 +347,20 @@ async function explainHotPaths(emulatorUrl: string): Promise<string[]> {
 }
 
 function table(phases: Phase[]): string {
-  const floor = (p: Phase) => phases.find((f) => f.target === 'floor' && f.endpoint === p.endpoint && f.shape === p.shape && f.label === undefined);
+  const baseline = (target: Target, p: Phase) => phases.find((f) => f.target === target && f.endpoint === p.endpoint && f.shape === p.shape && f.label === undefined);
+  const ratio = (p: Phase, target: Target) => {
+    const base = p.target !== target && p.label === undefined ? baseline(target, p) : undefined;
+    return base ? (p.rps / base.rps).toFixed(2) + 'x' : '';
+  };
   const rows = phases
     .filter((p) => p.shape !== 'warmup')
     .map((p) => {
-      const f = p.target === 'service' ? floor(p) : undefined;
-      const ratio = f && p.label === undefined ? (p.rps / f.rps).toFixed(2) + 'x' : '';
       const cpu = p.cpuMsPerRequest;
       const cpuCell = cpu ? [cpu.target, cpu.postgres, cpu.emulator, cpu.wrk].map((n) => n.toFixed(2)).join(' / ') : '';
-      return [p.endpoint, p.target + (p.label ? ` (${p.label})` : ''), `${p.shape} c=${p.connections}`, p.rps.toFixed(0), p.p50Ms.toFixed(2), p.p99Ms.toFixed(2), String(p.errors), p.peakRssMb !== undefined ? p.peakRssMb.toFixed(0) : '', ratio, cpuCell];
+      const vsStack = p.target === 'service' ? ratio(p, 'stack floor') : '';
+      return [p.endpoint, p.target + (p.label ? ` (${p.label})` : ''), `${p.shape} c=${p.connections}`, p.rps.toFixed(0), p.p50Ms.toFixed(2), p.p99Ms.toFixed(2), String(p.errors), p.peakRssMb !== undefined ? p.peakRssMb.toFixed(0) : '', ratio(p, 'floor'), vsStack, cpuCell];
     });
-  const header = ['endpoint', 'target', 'load', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'service/floor', 'CPU ms/req: target / postgres / emulator / wrk'];
+  const header = ['endpoint', 'target', 'load', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'x floor', 'x stack floor', 'CPU ms/req: target / postgres / emulator / wrk'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
@@ -375,12 +381,15 @@ async function main(): Promise<void> {
   process.on('exit', stopAll);
 
   try {
-    // The emulator runs in this process: it is shared by floor and service, so its cost is common to both.
+    // The emulator runs in this process: it is shared by the floors and the service, so its cost is common to all.
     const emulator = await createSinchEmulator({ applicationKey: KEY, applicationSecret: SECRET, fixedCode: CODE, sandbox: false, recordLimit: 10, maxVerifications: 2_000_000 });
     const floorPort = await freePort();
+    const stackPort = await freePort();
     const servicePort = await freePort();
-    const floor = start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), String(floorPort), DATABASE_URL, emulator.url, KEY, SECRET, '10'], {}, path.join(artifacts, 'floor.log'));
-    children.push(floor);
+    const floorArgs = [DATABASE_URL, emulator.url, KEY, SECRET, '10'];
+    const floor = start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), 'plain', String(floorPort), ...floorArgs], {}, path.join(artifacts, 'floor.log'));
+    const stack = start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), 'stack', String(stackPort), ...floorArgs], {}, path.join(artifacts, 'stack-floor.log'));
+    children.push(floor, stack);
     const profileDir = path.join(artifacts, 'profile');
     if (PROFILE) fs.rmSync(profileDir, { recursive: true, force: true });
     // The same V8 flags as `npm start`: explicit heap sizes keep RSS flat at no measured cost.
@@ -394,13 +403,17 @@ async function main(): Promise<void> {
     }, path.join(artifacts, 'service.log'));
     children.push(service);
     await waitForHttp(`http://127.0.0.1:${floorPort}/`);
+    await waitForHttp(`http://127.0.0.1:${stackPort}/`);
     await waitForHttp(`http://127.0.0.1:${servicePort}/health/live`);
     const floorUrl = `http://127.0.0.1:${floorPort}`;
     const serviceUrl = `http://127.0.0.1:${servicePort}`;
     log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; phases ${JSON.stringify(DURATION)} s`);
 
     const phases: Phase[] = [];
-    if (!flag('--service-only')) phases.push(...(await measure(sequelize, 'floor', floorUrl, { cpu: floor.pid! }, ['warmup', 'saturation', 'light'])));
+    if (!flag('--service-only')) {
+      phases.push(...(await measure(sequelize, 'floor', floorUrl, { cpu: floor.pid! }, ['warmup', 'saturation', 'light'])));
+      phases.push(...(await measure(sequelize, 'stack floor', `http://127.0.0.1:${stackPort}`, { cpu: stack.pid! }, ['warmup', 'saturation', 'light'])));
+    }
     phases.push(...(await measure(sequelize, 'service', serviceUrl, { rss: service.pid, cpu: service.pid! }, ['warmup', 'saturation', 'light'])));
 
     let growth: { emptyP50: Record<string, number>; seededP50: Record<string, number>; plans: string[] } | undefined;
