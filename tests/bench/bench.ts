@@ -7,6 +7,7 @@
  *
  *   npm run bench                      saturation (32 connections) and light load (4) for both endpoints
  *   npm run bench -- --quick           shorter phases
+ *   npm run bench -- --service-only    skip both floors
  *   npm run bench -- --growth          also: seed 1,000,000 verifications / 500,000 users, re-measure,
  *                                      and EXPLAIN ANALYZE every hot-path statement on the big tables
  *   npm run bench -- --rss-minutes 5   also: 5 minutes of saturation, sampling the service's RSS
