@@ -105,6 +105,9 @@ function plainServer() {
 async function stackServer() {
   const { default: express } = await import('express');
   const app = express();
+  // As the service does: no ETag hashing of every JSON answer, no X-Powered-By.
+  app.set('etag', false);
+  app.disable('x-powered-by');
   app.use(express.json({ limit: '10kb' }));
   for (const [path, handler] of [['/api/request-otp', requestOtp], ['/api/verify-otp', verifyOtp]]) {
     app.post(path, async (req, res) => {
