@@ -403,17 +403,18 @@ async function main(): Promise<void> {
       OTP_MAX_FAILURES_PER_NUMBER_HOUR: '1000000', PURGE_INTERVAL_MINUTES: '0', LOG_LEVEL: 'info',
     }, path.join(artifacts, 'service.log'));
     children.push(service);
-    await waitForHttp(`http://127.0.0.1:${floorPort}/`);
-    await waitForHttp(`http://127.0.0.1:${stackPort}/`);
-    await waitForHttp(`http://127.0.0.1:${servicePort}/health/live`);
     const floorUrl = `http://127.0.0.1:${floorPort}`;
+    const stackUrl = `http://127.0.0.1:${stackPort}`;
     const serviceUrl = `http://127.0.0.1:${servicePort}`;
+    await waitForHttp(`${floorUrl}/`);
+    await waitForHttp(`${stackUrl}/`);
+    await waitForHttp(`${serviceUrl}/health/live`);
     log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; phases ${JSON.stringify(DURATION)} s`);
 
     const phases: Phase[] = [];
     if (!flag('--service-only')) {
       phases.push(...(await measure(sequelize, 'floor', floorUrl, { cpu: floor.pid! }, ['warmup', 'saturation', 'light'])));
-      phases.push(...(await measure(sequelize, 'stack floor', `http://127.0.0.1:${stackPort}`, { cpu: stack.pid! }, ['warmup', 'saturation', 'light'])));
+      phases.push(...(await measure(sequelize, 'stack floor', stackUrl, { cpu: stack.pid! }, ['warmup', 'saturation', 'light'])));
     }
     phases.push(...(await measure(sequelize, 'service', serviceUrl, { rss: service.pid, cpu: service.pid! }, ['warmup', 'saturation', 'light'])));
 

@@ -46,7 +46,7 @@ async function stackSinch() {
   const { default: axios } = await import('axios');
   // The built service's adapter (npm run bench builds first).
   const { leanHttpAdapter } = createRequire(import.meta.url)('../../dist/services/sinch-http-adapter.js');
-  const api = axios.create({ baseURL: `${sinchUrl}/verification/v1`, httpAgent: agent, maxRedirects: 0, headers: { authorization: auth }, adapter: leanHttpAdapter({ http: agent, https: agent }) });
+  const api = axios.create({ baseURL: `${sinchUrl}/verification/v1`, headers: { authorization: auth }, adapter: leanHttpAdapter({ http: agent, https: agent }) });
   return async (method, path, payload) => (await api.request({ method, url: path, data: payload })).data;
 }
 
