@@ -218,24 +218,24 @@ async function prepareDatabase(): Promise<Sequelize> {
   return sequelize;
 }
 
-/** Numbers request-otp created that have not been verified yet, one per line, for verify-otp.lua. */
+/** Where a target's numbers that request-otp created and nobody verified yet are: both floors share one table. */
+function unverified(target: Target): { phone: string; from: string } {
+  return target === 'service'
+    ? { phone: '"phoneNumber"', from: `"Verifications" WHERE status = 'PENDING'` }
+    : { phone: 'phone', from: `"FloorVerifications" WHERE attempts = 0` };
+}
+
+/** Those numbers, one per line, for verify-otp.lua. */
 async function writePool(sequelize: Sequelize, target: Target, limit: number): Promise<{ file: string; size: number }> {
-  const rows = await sequelize.query<{ phone: string }>(
-    target !== 'service'
-      ? `SELECT phone FROM "FloorVerifications" WHERE attempts = 0 ORDER BY random() LIMIT ${limit}`
-      : `SELECT "phoneNumber" AS phone FROM "Verifications" WHERE status = 'PENDING' ORDER BY random() LIMIT ${limit}`,
-    { type: QueryTypes.SELECT },
-  );
+  const { phone, from } = unverified(target);
+  const rows = await sequelize.query<{ phone: string }>(`SELECT ${phone} AS phone FROM ${from} ORDER BY random() LIMIT ${limit}`, { type: QueryTypes.SELECT });
   const file = path.join(os.tmpdir(), `bench-pool-${target.replace(' ', '-')}-${Date.now()}.txt`);
   fs.writeFileSync(file, rows.map((r) => r.phone).join('\n') + '\n');
   return { file, size: rows.length };
 }
 
 async function poolSize(sequelize: Sequelize, target: Target): Promise<number> {
-  const [row] = await sequelize.query<{ n: number }>(
-    target !== 'service' ? `SELECT count(*)::int AS n FROM "FloorVerifications" WHERE attempts = 0` : `SELECT count(*)::int AS n FROM "Verifications" WHERE status = 'PENDING'`,
-    { type: QueryTypes.SELECT },
-  );
+  const [row] = await sequelize.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${unverified(target).from}`, { type: QueryTypes.SELECT });
   return row?.n ?? 0;
 }
 
