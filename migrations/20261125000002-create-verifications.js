@@ -30,7 +30,9 @@ module.exports = {
       where: { attempts: { [Sequelize.Op.gte]: 0 } },
     });
     // Serves "latest verification for this number" and the per-number history.
-    await queryInterface.addIndex('Verifications', ['phoneNumber', 'createdAt'], { name: 'Verifications_phoneNumber_createdAt' });
+    await queryInterface.addIndex('Verifications', ['phoneNumber', 'createdAt'], {
+      name: 'Verifications_phoneNumber_createdAt',
+    });
   },
 
   async down(queryInterface) {

@@ -7,7 +7,10 @@
  */
 module.exports = {
   async up(queryInterface, Sequelize) {
-    await queryInterface.addColumn('Verifications', 'smsDeliveryStatus', { type: Sequelize.STRING(16), allowNull: true });
+    await queryInterface.addColumn('Verifications', 'smsDeliveryStatus', {
+      type: Sequelize.STRING(16),
+      allowNull: true,
+    });
     await queryInterface.addColumn('Verifications', 'smsDeliveryReportedAt', { type: Sequelize.DATE, allowNull: true });
   },
 

@@ -9,8 +9,14 @@
  */
 module.exports = {
   async up(queryInterface, Sequelize) {
-    await queryInterface.addColumn('OtpSendWindows', 'shard', { type: Sequelize.SMALLINT, allowNull: false, defaultValue: 0 });
-    await queryInterface.sequelize.query('ALTER TABLE "OtpSendWindows" DROP CONSTRAINT "OtpSendWindows_pkey", ADD PRIMARY KEY ("windowStart", "shard")');
+    await queryInterface.addColumn('OtpSendWindows', 'shard', {
+      type: Sequelize.SMALLINT,
+      allowNull: false,
+      defaultValue: 0,
+    });
+    await queryInterface.sequelize.query(
+      'ALTER TABLE "OtpSendWindows" DROP CONSTRAINT "OtpSendWindows_pkey", ADD PRIMARY KEY ("windowStart", "shard")',
+    );
   },
 
   async down(queryInterface) {

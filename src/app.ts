@@ -50,7 +50,8 @@ export function createApp(deps: AppDeps): Express {
   // LAN address in development, where upgraded asset URLs would leave them blank. HSTS covers TLS.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   // No origins configured means no CORS headers at all; skip the middleware rather than run it for nothing.
-  if (config.server.corsOrigins.length) app.use(cors({ origin: config.server.corsOrigins, methods: ['GET', 'POST'], maxAge: 600 }));
+  if (config.server.corsOrigins.length)
+    app.use(cors({ origin: config.server.corsOrigins, methods: ['GET', 'POST'], maxAge: 600 }));
   // Before the JSON parser: Sinch signs the raw bytes of its callbacks.
   app.use(sinchEventsRoutes(deps));
   app.use(express.json({ limit: '10kb' }));

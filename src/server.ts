@@ -19,7 +19,10 @@ import { schedulePurge } from './services/retention.service';
 import { systemClock } from './utils/clock';
 
 /** Credentials of the in-process emulator; they never leave this process. */
-const EMBEDDED_EMULATOR = { applicationKey: 'embedded-emulator', applicationSecret: Buffer.from('embedded-emulator-secret').toString('base64') };
+const EMBEDDED_EMULATOR = {
+  applicationKey: 'embedded-emulator',
+  applicationSecret: Buffer.from('embedded-emulator-secret').toString('base64'),
+};
 
 interface Running {
   server: Server;
@@ -34,10 +37,23 @@ async function start(config: Config, logger: Logger): Promise<Running> {
   if (database.mode === 'embedded') {
     embedded = await startEmbeddedPostgres(database.dataDir);
     closers.unshift(() => embedded!.stop());
-    database = { ...database, url: undefined, host: embedded.host, port: embedded.port, user: 'postgres', password: undefined, name: 'postgres' };
-    logger.info('database: embedded PostgreSQL (PGlite) for development; set DATABASE_URL to use a server', { dataDir: config.database.dataDir });
+    database = {
+      ...database,
+      url: undefined,
+      host: embedded.host,
+      port: embedded.port,
+      user: 'postgres',
+      password: undefined,
+      name: 'postgres',
+    };
+    logger.info('database: embedded PostgreSQL (PGlite) for development; set DATABASE_URL to use a server', {
+      dataDir: config.database.dataDir,
+    });
   } else {
-    logger.info('database: PostgreSQL server', { host: database.url ? new URL(database.url).hostname : database.host, database: database.url ? new URL(database.url).pathname.slice(1) : database.name });
+    logger.info('database: PostgreSQL server', {
+      host: database.url ? new URL(database.url).hostname : database.host,
+      database: database.url ? new URL(database.url).pathname.slice(1) : database.name,
+    });
   }
 
   const sequelize = createSequelize(database, logger);
@@ -48,7 +64,10 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     if (applied.length) logger.info('database: migrations applied', { applied });
   } else {
     const pending = await pendingMigrations(sequelize);
-    if (pending.length) throw new Error(`The database schema is behind by ${pending.length} migration(s) (${pending.join(', ')}): run npm run db:migrate`);
+    if (pending.length)
+      throw new Error(
+        `The database schema is behind by ${pending.length} migration(s) (${pending.join(', ')}): run npm run db:migrate`,
+      );
   }
 
   let sinchConfig = config.sinch;
@@ -57,7 +76,9 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     emulator = await createSinchEmulator({ ...EMBEDDED_EMULATOR, printCodes: true });
     closers.unshift(() => emulator!.close());
     sinchConfig = { ...config.sinch, baseUrl: emulator.url, ...EMBEDDED_EMULATOR, authScheme: 'signed' };
-    logger.warn('sinch: no credentials configured, using the built-in Sinch EMULATOR: no real SMS is sent; codes are printed to this console');
+    logger.warn(
+      'sinch: no credentials configured, using the built-in Sinch EMULATOR: no real SMS is sent; codes are printed to this console',
+    );
   } else {
     logger.info('sinch: Verification API', { baseUrl: sinchConfig.baseUrl, authScheme: sinchConfig.authScheme });
   }
@@ -81,7 +102,12 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     emulator,
   });
 
-  const stopPurge = schedulePurge(sequelize, { retentionDays: config.retention.days, intervalMinutes: config.retention.purgeIntervalMinutes, clock: systemClock, logger });
+  const stopPurge = schedulePurge(sequelize, {
+    retentionDays: config.retention.days,
+    intervalMinutes: config.retention.purgeIntervalMinutes,
+    clock: systemClock,
+    logger,
+  });
   closers.unshift(() => Promise.resolve(stopPurge()));
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -94,7 +120,9 @@ async function start(config: Config, logger: Logger): Promise<Running> {
   server.keepAliveTimeout = 65_000;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
-  logger.info(`listening on http://${config.server.host === '0.0.0.0' ? 'localhost' : config.server.host}:${port}`, { port });
+  logger.info(`listening on http://${config.server.host === '0.0.0.0' ? 'localhost' : config.server.host}:${port}`, {
+    port,
+  });
 
   return {
     server,
@@ -120,7 +148,9 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.env);
   } catch (error) {
-    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\nSee .env.example for every setting.\n`);
+    process.stderr.write(
+      `${error instanceof ConfigError ? error.message : String(error)}\nSee .env.example for every setting.\n`,
+    );
     process.exit(1);
   }
   const logger = createLogger({ level: config.log.level, format: config.log.format, secrets: secretValues(config) });

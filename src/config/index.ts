@@ -36,17 +36,35 @@ const optionalString = z
 const list = z
   .string()
   .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 
-const countryList = list.superRefine((codes, ctx) => {
-  for (const code of codes) {
-    if (!isSupportedCountry(code.toUpperCase())) ctx.addIssue({ code: 'custom', message: `unknown ISO 3166 alpha-2 country "${code}"` });
-  }
-}).transform((codes) => codes.map((c) => c.toUpperCase() as CountryCode));
+const countryList = list
+  .superRefine((codes, ctx) => {
+    for (const code of codes) {
+      if (!isSupportedCountry(code.toUpperCase()))
+        ctx.addIssue({ code: 'custom', message: `unknown ISO 3166 alpha-2 country "${code}"` });
+    }
+  })
+  .transform((codes) => codes.map((c) => c.toUpperCase() as CountryCode));
 
 const NUMBER_TYPES = [
-  'MOBILE', 'FIXED_LINE', 'FIXED_LINE_OR_MOBILE', 'PREMIUM_RATE', 'TOLL_FREE', 'SHARED_COST',
-  'VOIP', 'PERSONAL_NUMBER', 'PAGER', 'UAN', 'VOICEMAIL', 'UNKNOWN',
+  'MOBILE',
+  'FIXED_LINE',
+  'FIXED_LINE_OR_MOBILE',
+  'PREMIUM_RATE',
+  'TOLL_FREE',
+  'SHARED_COST',
+  'VOIP',
+  'PERSONAL_NUMBER',
+  'PAGER',
+  'UAN',
+  'VOICEMAIL',
+  'UNKNOWN',
 ] as const;
 export type NumberType = (typeof NUMBER_TYPES)[number];
 
@@ -73,7 +91,11 @@ const trustProxy = z
     if (value === 'true') return true;
     if (/^\d+$/.test(value)) return Number(value);
     if (!value.split(',').every((entry) => isTrustedProxyEntry(entry.trim()))) {
-      ctx.addIssue({ code: 'custom', message: 'must be true, false, a hop count, or a comma-separated list of loopback, linklocal, uniquelocal, IP addresses and CIDR ranges' });
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must be true, false, a hop count, or a comma-separated list of loopback, linklocal, uniquelocal, IP addresses and CIDR ranges',
+      });
       return z.NEVER;
     }
     return value;
@@ -89,7 +111,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 
-  DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// or postgresql://'),
+  DATABASE_URL: optionalString.refine(
+    (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
+    'must start with postgres:// or postgresql://',
+  ),
   DB_HOST: optionalString,
   DB_PORT: int(5432, 1, 65535),
   DB_USER: z.string().default('postgres'),
@@ -111,7 +136,10 @@ const schema = z.object({
   SINCH_CIRCUIT_FAILURE_THRESHOLD: int(5, 1, 1000),
   SINCH_CIRCUIT_COOLDOWN_SECONDS: int(30, 1, 3600),
 
-  DEFAULT_COUNTRY: optionalString.refine((v) => v === undefined || isSupportedCountry(v.toUpperCase()), 'must be an ISO 3166 alpha-2 code such as SE or US'),
+  DEFAULT_COUNTRY: optionalString.refine(
+    (v) => v === undefined || isSupportedCountry(v.toUpperCase()),
+    'must be an ISO 3166 alpha-2 code such as SE or US',
+  ),
   OTP_TTL_SECONDS: int(600, 30, 600),
   OTP_MAX_ATTEMPTS: int(5, 1, 20),
   OTP_RESEND_COOLDOWN_SECONDS: int(30, 0, 3600),
@@ -123,18 +151,27 @@ const schema = z.object({
   RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: int(60, 1, 100_000_000),
   IDEMPOTENCY_TTL_SECONDS: int(600, 1, 86_400),
   ALLOWED_NUMBER_TYPES: list.superRefine((types, ctx) => {
-    for (const t of types) if (!(NUMBER_TYPES as readonly string[]).includes(t.toUpperCase())) ctx.addIssue({ code: 'custom', message: `unknown number type "${t}" (one of ${NUMBER_TYPES.join(', ')})` });
+    for (const t of types)
+      if (!(NUMBER_TYPES as readonly string[]).includes(t.toUpperCase()))
+        ctx.addIssue({ code: 'custom', message: `unknown number type "${t}" (one of ${NUMBER_TYPES.join(', ')})` });
   }),
   ALLOWED_COUNTRIES: countryList,
   BLOCKED_COUNTRIES: countryList,
   BLOCKED_PREFIXES: list.superRefine((prefixes, ctx) => {
-    for (const p of prefixes) if (!/^\+\d{1,14}$/.test(p)) ctx.addIssue({ code: 'custom', message: `prefix "${p}" must look like +4470` });
+    for (const p of prefixes)
+      if (!/^\+\d{1,14}$/.test(p)) ctx.addIssue({ code: 'custom', message: `prefix "${p}" must look like +4470` });
   }),
 
   TRUST_PROXY: trustProxy,
   CORS_ORIGINS: list,
-  REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,64}$/, 'letters, digits, : _ - only').default('otp:'),
+  REDIS_URL: optionalString.refine(
+    (v) => v === undefined || /^rediss?:\/\//.test(v),
+    'must start with redis:// or rediss://',
+  ),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{0,64}$/, 'letters, digits, : _ - only')
+    .default('otp:'),
   VERIFICATION_RETENTION_DAYS: int(30, 1, 3650),
   PURGE_INTERVAL_MINUTES: int(60, 0, 10_080),
   METRICS_TOKEN: optionalString,
@@ -158,16 +195,22 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
   const production = e.NODE_ENV === 'production';
   const externalDb = e.DATABASE_URL !== undefined || e.DB_HOST !== undefined;
   if (!externalDb && production) {
-    problems.push('DATABASE_URL (or DB_HOST) is required when NODE_ENV=production; the embedded database is for development only');
+    problems.push(
+      'DATABASE_URL (or DB_HOST) is required when NODE_ENV=production; the embedded database is for development only',
+    );
   }
   const hasKey = e.SINCH_APPLICATION_KEY !== undefined;
   const hasSecret = e.SINCH_APPLICATION_SECRET !== undefined;
   if (hasKey !== hasSecret) {
-    problems.push(`${hasKey ? 'SINCH_APPLICATION_SECRET' : 'SINCH_APPLICATION_KEY'} is missing: set both SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET, or neither to use the built-in emulator`);
+    problems.push(
+      `${hasKey ? 'SINCH_APPLICATION_SECRET' : 'SINCH_APPLICATION_KEY'} is missing: set both SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET, or neither to use the built-in emulator`,
+    );
   }
   const useEmulator = !hasKey && !hasSecret && e.SINCH_API_BASE_URL === undefined;
   if (production && !(hasKey && hasSecret)) {
-    problems.push('SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET are required when NODE_ENV=production; the Sinch emulator is for development only');
+    problems.push(
+      'SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET are required when NODE_ENV=production; the Sinch emulator is for development only',
+    );
   }
   if (e.SINCH_API_BASE_URL !== undefined && !(hasKey && hasSecret)) {
     problems.push('SINCH_API_BASE_URL is set but SINCH_APPLICATION_KEY/SINCH_APPLICATION_SECRET are not');
@@ -215,7 +258,9 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
       idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     },
     numberPolicy: {
-      allowedTypes: (e.ALLOWED_NUMBER_TYPES.length ? e.ALLOWED_NUMBER_TYPES.map((t) => t.toUpperCase()) : ['MOBILE', 'FIXED_LINE_OR_MOBILE']) as NumberType[],
+      allowedTypes: (e.ALLOWED_NUMBER_TYPES.length
+        ? e.ALLOWED_NUMBER_TYPES.map((t) => t.toUpperCase())
+        : ['MOBILE', 'FIXED_LINE_OR_MOBILE']) as NumberType[],
       allowedCountries: e.ALLOWED_COUNTRIES,
       blockedCountries: e.BLOCKED_COUNTRIES,
       blockedPrefixes: e.BLOCKED_PREFIXES,
@@ -234,7 +279,21 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
 export type Config = Readonly<ReturnType<typeof build>>;
 export type DatabaseConfig = Config['database'];
 
-type DatabaseEnv = Pick<z.infer<typeof schema>, 'DATABASE_URL' | 'DB_HOST' | 'DB_PORT' | 'DB_USER' | 'DB_PASSWORD' | 'DB_NAME' | 'DB_SSL' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_LOGGING' | 'DB_PREPARED_STATEMENTS' | 'DATA_DIR'>;
+type DatabaseEnv = Pick<
+  z.infer<typeof schema>,
+  | 'DATABASE_URL'
+  | 'DB_HOST'
+  | 'DB_PORT'
+  | 'DB_USER'
+  | 'DB_PASSWORD'
+  | 'DB_NAME'
+  | 'DB_SSL'
+  | 'DB_POOL_MAX'
+  | 'DB_STATEMENT_TIMEOUT_MS'
+  | 'DB_LOGGING'
+  | 'DB_PREPARED_STATEMENTS'
+  | 'DATA_DIR'
+>;
 
 function buildDatabase(e: DatabaseEnv) {
   return {
@@ -256,8 +315,18 @@ function buildDatabase(e: DatabaseEnv) {
 }
 
 const databaseSchema = schema.pick({
-  DATABASE_URL: true, DB_HOST: true, DB_PORT: true, DB_USER: true, DB_PASSWORD: true, DB_NAME: true,
-  DB_SSL: true, DB_POOL_MAX: true, DB_STATEMENT_TIMEOUT_MS: true, DB_LOGGING: true, DB_PREPARED_STATEMENTS: true, DATA_DIR: true,
+  DATABASE_URL: true,
+  DB_HOST: true,
+  DB_PORT: true,
+  DB_USER: true,
+  DB_PASSWORD: true,
+  DB_NAME: true,
+  DB_SSL: true,
+  DB_POOL_MAX: true,
+  DB_STATEMENT_TIMEOUT_MS: true,
+  DB_LOGGING: true,
+  DB_PREPARED_STATEMENTS: true,
+  DATA_DIR: true,
 });
 
 /** Only the database settings: what sequelize-cli needs, without requiring Sinch credentials. */
@@ -302,8 +371,12 @@ export function loadConfig(env: RawEnv = process.env): Config {
 
 /** The secret values the logger must scrub wherever they appear. */
 export function secretValues(config: Config): string[] {
-  return [config.sinch.applicationSecret, config.database.password ?? '', config.metrics.token ?? '', databaseUrlPassword(config.database.url)]
-    .filter((s) => s.length >= 4);
+  return [
+    config.sinch.applicationSecret,
+    config.database.password ?? '',
+    config.metrics.token ?? '',
+    databaseUrlPassword(config.database.url),
+  ].filter((s) => s.length >= 4);
 }
 
 function databaseUrlPassword(url: string | undefined): string {

@@ -16,7 +16,8 @@ export interface LoggerOptions {
 }
 
 /** Keys whose values never reach a log line, at any depth. */
-const SECRET_KEYS = /^(authorization|proxy-authorization|secret|applicationsecret|password|token|code|otp|pin|cookie|set-cookie|x-api-key|api[-_]?key)$/i;
+const SECRET_KEYS =
+  /^(authorization|proxy-authorization|secret|applicationsecret|password|token|code|otp|pin|cookie|set-cookie|x-api-key|api[-_]?key)$/i;
 /** Keys that hold phone numbers: their values are masked. */
 const PHONE_KEYS = /^(phone|phonenumber|to|endpoint|msisdn|number)$/i;
 /** E.164 numbers inside free text (messages, stacks, SQL errors, URLs), raw or URL-encoded. */
@@ -44,7 +45,11 @@ export function redact(value: unknown, secrets: string[] = [], key = '', depth =
   if (value instanceof Date) return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, secrets, key, depth + 1));
   if (value instanceof Error) {
-    return { name: value.name, message: scrubText(value.message, secrets), stack: value.stack ? scrubText(value.stack, secrets) : undefined };
+    return {
+      name: value.name,
+      message: scrubText(value.message, secrets),
+      stack: value.stack ? scrubText(value.stack, secrets) : undefined,
+    };
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = redact(v, secrets, k, depth + 1);

@@ -58,7 +58,10 @@ function scriptLoader(publicDir: string): () => Promise<string> {
     }
     const source = await readAsset(publicDir, 'demo.ts');
     const tsconfig = ts.readConfigFile(path.join(publicDir, 'tsconfig.json'), (file) => ts.sys.readFile(file));
-    const { options } = ts.convertCompilerOptionsFromJson((tsconfig.config as { compilerOptions?: unknown } | undefined)?.compilerOptions ?? {}, publicDir);
+    const { options } = ts.convertCompilerOptionsFromJson(
+      (tsconfig.config as { compilerOptions?: unknown } | undefined)?.compilerOptions ?? {},
+      publicDir,
+    );
     return ts.transpileModule(source, { compilerOptions: options, fileName: 'demo.ts' }).outputText;
   }
 
@@ -76,7 +79,8 @@ function scriptLoader(publicDir: string): () => Promise<string> {
 export function demoPageController(publicDir: string) {
   const script = scriptLoader(publicDir);
   // The page is a developer tool that changes with the code: browsers revalidate every time.
-  const send = (res: Response, type: string, body: string) => res.type(type).set('Cache-Control', 'no-cache').send(body);
+  const send = (res: Response, type: string, body: string) =>
+    res.type(type).set('Cache-Control', 'no-cache').send(body);
   return {
     page: async (_req: Request, res: Response): Promise<void> => {
       send(res, 'html', await readAsset(publicDir, 'index.html'));
@@ -97,7 +101,8 @@ export function latestMessages(inbox: readonly EmulatedMessage[], e164: string):
   const entries: InboxEntry[] = [];
   for (let i = inbox.length - 1; i >= 0 && entries.length < INBOX_LIMIT; i -= 1) {
     const message = inbox[i];
-    if (message?.to === e164) entries.push({ to: message.to, code: message.code, sentAt: message.sentAt, delivered: message.delivered });
+    if (message?.to === e164)
+      entries.push({ to: message.to, code: message.code, sentAt: message.sentAt, delivered: message.delivered });
   }
   return entries;
 }
@@ -111,7 +116,9 @@ export function emulatorInboxController(emulator: SinchEmulator, defaultCountry?
     inbox: (req: Request, res: Response): void => {
       const { phoneNumber } = req.query;
       if (typeof phoneNumber !== 'string') {
-        throw new AppError('VALIDATION_ERROR', { details: [{ field: 'phoneNumber', message: 'phoneNumber is required, once, as a query parameter' }] });
+        throw new AppError('VALIDATION_ERROR', {
+          details: [{ field: 'phoneNumber', message: 'phoneNumber is required, once, as a query parameter' }],
+        });
       }
       // An unencoded `+` in a query string arrives as a space; a leading space means nothing else in a number.
       const phone = normalizePhone(phoneNumber.replace(/^ (?=\d)/, '+'), defaultCountry);

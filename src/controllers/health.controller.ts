@@ -19,7 +19,9 @@ export function healthController(checks: HealthCheck[], startedAt: number) {
         timestamp: new Date().toISOString(),
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
         checks: Object.fromEntries(results.map(({ c, result }) => [c.name, result.state])),
-        ...(details.length ? { details: Object.fromEntries(details.map(({ c, result }) => [c.name, result.detail])) } : {}),
+        ...(details.length
+          ? { details: Object.fromEntries(details.map(({ c, result }) => [c.name, result.detail])) }
+          : {}),
       });
     },
   };

@@ -10,7 +10,10 @@ export function metricsController(metrics: Metrics, token: string | undefined) {
       if (token !== undefined) {
         const given = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? '';
         if (!safeEqual(given, token)) {
-          throw new AppError('UNAUTHORIZED', { message: 'Scraping /metrics needs Authorization: Bearer <METRICS_TOKEN>.', headers: { 'WWW-Authenticate': 'Bearer' } });
+          throw new AppError('UNAUTHORIZED', {
+            message: 'Scraping /metrics needs Authorization: Bearer <METRICS_TOKEN>.',
+            headers: { 'WWW-Authenticate': 'Bearer' },
+          });
         }
       }
       res.setHeader('Content-Type', metrics.registry.contentType);

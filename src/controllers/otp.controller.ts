@@ -6,7 +6,10 @@ import { sendSuccess } from '../utils/response';
 export function otpController(verifications: VerificationService) {
   return {
     requestOtp: async (req: Request<unknown, unknown, RequestOtpBody>, res: Response): Promise<void> => {
-      const { result, replayed } = await verifications.requestCode({ ...req.body, idempotencyKey: req.get('idempotency-key') });
+      const { result, replayed } = await verifications.requestCode({
+        ...req.body,
+        idempotencyKey: req.get('idempotency-key'),
+      });
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
       sendSuccess(res, 'Verification code sent.', result);
     },

@@ -14,10 +14,18 @@ export interface EmbeddedPostgres {
  * PGlite has one real connection: the socket server multiplexes clients and keeps a client's
  * transaction together, which is why the pool in front of it should stay small.
  */
-export async function startEmbeddedPostgres(dataDir: string, options: { maxConnections?: number; port?: number } = {}): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  options: { maxConnections?: number; port?: number } = {},
+): Promise<EmbeddedPostgres> {
   if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir);
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: options.port ?? 0, maxConnections: options.maxConnections ?? 16 });
+  const server = new PGLiteSocketServer({
+    db,
+    host: '127.0.0.1',
+    port: options.port ?? 0,
+    maxConnections: options.maxConnections ?? 16,
+  });
   await server.start();
   const [host = '127.0.0.1', port = '0'] = server.getServerConn().split(':');
   return {

@@ -28,7 +28,12 @@ export function createMigrator(sequelize: Sequelize, logger?: Logger): Umzug<Que
     context: sequelize.getQueryInterface(),
     storage: new SequelizeStorage({ sequelize }),
     logger: logger
-      ? { info: (m) => logger.info('migration', m), warn: (m) => logger.warn('migration', m), error: (m) => logger.error('migration', m), debug: () => undefined }
+      ? {
+          info: (m) => logger.info('migration', m),
+          warn: (m) => logger.warn('migration', m),
+          error: (m) => logger.error('migration', m),
+          debug: () => undefined,
+        }
       : undefined,
   });
 }
@@ -38,7 +43,10 @@ export function createMigrator(sequelize: Sequelize, logger?: Logger): Umzug<Que
  * that start together migrate once (not for PGlite: its one real connection serialises everything,
  * and an open transaction there would block the migration's own queries).
  */
-export async function migrateUp(sequelize: Sequelize, options: { logger?: Logger; lock?: boolean } = {}): Promise<string[]> {
+export async function migrateUp(
+  sequelize: Sequelize,
+  options: { logger?: Logger; lock?: boolean } = {},
+): Promise<string[]> {
   const run = async () => (await createMigrator(sequelize, options.logger).up()).map((m) => m.name);
   if (!options.lock) return run();
   return sequelize.transaction(async (transaction) => {

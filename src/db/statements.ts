@@ -48,7 +48,8 @@ export function createStatements(sequelize: Sequelize, options: { prepared: bool
 
 /** The SQLSTATE of a database error (e.g. '23505', a unique violation) and the constraint it names. */
 export function sqlState(error: unknown): { code?: string; constraint?: string } {
-  const parent = error instanceof DatabaseError ? (error.parent as { code?: unknown; constraint?: unknown }) : undefined;
+  const parent =
+    error instanceof DatabaseError ? (error.parent as { code?: unknown; constraint?: unknown }) : undefined;
   return {
     code: typeof parent?.code === 'string' ? parent.code : undefined,
     constraint: typeof parent?.constraint === 'string' ? parent.constraint : undefined,

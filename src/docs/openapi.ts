@@ -7,7 +7,11 @@
 import { z } from 'zod';
 import { ERROR_CATALOGUE, type ErrorCode } from '../utils/app-error';
 import { idempotencyKeyHeader, requestOtpBody, verifyOtpBody } from '../validations/otp.validation';
-import { verificationRequestEvent, verificationResultEvent, verificationSmsDeliveredEvent } from '../validations/sinch-events.validation';
+import {
+  verificationRequestEvent,
+  verificationResultEvent,
+  verificationSmsDeliveredEvent,
+} from '../validations/sinch-events.validation';
 
 export type JsonSchema = { [keyword: string]: unknown };
 
@@ -113,7 +117,9 @@ function requestSchema(schema: z.ZodType, descriptions: Record<string, string>, 
   const undocumented = Object.keys(properties).filter((name) => !(name in descriptions));
   const unknown = Object.keys(descriptions).filter((name) => !(name in properties));
   if (undocumented.length || unknown.length) {
-    throw new Error(`OpenAPI request schema out of sync with its zod schema: undocumented ${undocumented.join(', ') || '-'}; unknown ${unknown.join(', ') || '-'}`);
+    throw new Error(
+      `OpenAPI request schema out of sync with its zod schema: undocumented ${undocumented.join(', ') || '-'}; unknown ${unknown.join(', ') || '-'}`,
+    );
   }
   for (const [name, property] of Object.entries(properties)) property.description = descriptions[name];
   return { ...json, examples };
@@ -249,7 +255,13 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
 type RouteErrors = Array<ErrorCode | [ErrorCode, string]>;
 
 function exampleEnvelope(code: ErrorCode, doc: CodeDoc): unknown {
-  return { status: 'error', code, message: doc.message, requestId: EXAMPLE_REQUEST_ID, ...(doc.details ? { details: doc.details } : {}) };
+  return {
+    status: 'error',
+    code,
+    message: doc.message,
+    requestId: EXAMPLE_REQUEST_ID,
+    ...(doc.details ? { details: doc.details } : {}),
+  };
 }
 
 /** Codes whose answer always says when to retry: every 429 and 503, and the idempotency wait. */
@@ -263,7 +275,12 @@ function errorHeaders(status: number, codes: ErrorCode[]): Record<string, Header
   const headers: Record<string, HeaderObject | Reference> = { 'X-Request-Id': headerRef('XRequestId') };
   const retrying = codes.filter(hasRetryAfter);
   if (retrying.length === codes.length) headers['Retry-After'] = headerRef('RetryAfter');
-  else if (retrying.length > 0) headers['Retry-After'] = { description: `Seconds to wait before retrying; sent with ${retrying.join(', ')}.`, required: false, schema: { type: 'integer', minimum: 1 } };
+  else if (retrying.length > 0)
+    headers['Retry-After'] = {
+      description: `Seconds to wait before retrying; sent with ${retrying.join(', ')}.`,
+      required: false,
+      schema: { type: 'integer', minimum: 1 },
+    };
   // The per-IP limiter runs first on every route that can answer 429, so its fields are always there.
   if (status === 429) {
     headers.RateLimit = headerRef('RateLimit');
@@ -288,11 +305,20 @@ function errorResponses(errors: RouteErrors): Record<string, ResponseObject> {
   for (const [status, entries] of [...byStatus.entries()].sort(([a], [b]) => a - b)) {
     responses[String(status)] = {
       description: entries.map(({ code, doc }) => `**${code}**: ${doc.when}`).join('\n\n'),
-      headers: errorHeaders(status, entries.map((e) => e.code)),
+      headers: errorHeaders(
+        status,
+        entries.map((e) => e.code),
+      ),
       content: {
         [JSON_MEDIA]: {
-          schema: { ...schemaRef('ErrorEnvelope'), type: 'object', properties: { code: { enum: entries.map((e) => e.code) } } },
-          examples: Object.fromEntries(entries.map(({ code, doc }) => [code, { summary: code, value: exampleEnvelope(code, doc) }])),
+          schema: {
+            ...schemaRef('ErrorEnvelope'),
+            type: 'object',
+            properties: { code: { enum: entries.map((e) => e.code) } },
+          },
+          examples: Object.fromEntries(
+            entries.map(({ code, doc }) => [code, { summary: code, value: exampleEnvelope(code, doc) }]),
+          ),
         },
       },
     };
@@ -300,7 +326,13 @@ function errorResponses(errors: RouteErrors): Record<string, ResponseObject> {
   return responses;
 }
 
-function success(description: string, dataSchema: string, message: string, data: unknown, headers: Record<string, HeaderObject | Reference> = {}): ResponseObject {
+function success(
+  description: string,
+  dataSchema: string,
+  message: string,
+  data: unknown,
+  headers: Record<string, HeaderObject | Reference> = {},
+): ResponseObject {
   return {
     description,
     headers: { 'X-Request-Id': headerRef('XRequestId'), ...headers },
@@ -315,8 +347,16 @@ function success(description: string, dataSchema: string, message: string, data:
 
 /** The per-IP limiter reports its quota on every answer of a limited route, not only on 429. */
 const RATE_LIMIT_INFO_HEADERS: Record<string, HeaderObject> = {
-  RateLimit: { description: 'The per-IP limit of this route: remaining requests (`r`) and seconds until the window resets (`t`).', required: false, schema: { type: 'string', minLength: 1 } },
-  'RateLimit-Policy': { description: 'The per-IP limit of this route: quota (`q`) per window (`w`, seconds).', required: false, schema: { type: 'string', minLength: 1 } },
+  RateLimit: {
+    description: 'The per-IP limit of this route: remaining requests (`r`) and seconds until the window resets (`t`).',
+    required: false,
+    schema: { type: 'string', minLength: 1 },
+  },
+  'RateLimit-Policy': {
+    description: 'The per-IP limit of this route: quota (`q`) per window (`w`, seconds).',
+    required: false,
+    schema: { type: 'string', minLength: 1 },
+  },
 };
 
 const requestIdParameter: Reference = { $ref: '#/components/parameters/XRequestId' };
@@ -428,11 +468,18 @@ function requestOtpOperation(): OperationObject {
         'The code was sent. Show the code input and start the resend countdown from `resendAvailableAt`.',
         'RequestOtpData',
         'Verification code sent.',
-        { verificationId: EXAMPLE_VERIFICATION_ID, phoneNumber: EXAMPLE_PHONE, method: 'sms', expiresAt: '2026-11-25T18:10:00.000Z', resendAvailableAt: '2026-11-25T18:00:30.000Z' },
+        {
+          verificationId: EXAMPLE_VERIFICATION_ID,
+          phoneNumber: EXAMPLE_PHONE,
+          method: 'sms',
+          expiresAt: '2026-11-25T18:10:00.000Z',
+          resendAvailableAt: '2026-11-25T18:00:30.000Z',
+        },
         {
           ...RATE_LIMIT_INFO_HEADERS,
           'Idempotent-Replayed': {
-            description: '`true` when this is the stored first response to a repeated `Idempotency-Key` (no new SMS was sent); absent otherwise.',
+            description:
+              '`true` when this is the stored first response to a repeated `Idempotency-Key` (no new SMS was sent); absent otherwise.',
             required: false,
             schema: { const: 'true' },
           },
@@ -464,7 +511,10 @@ function verifyOtpOperation(): OperationObject {
         [JSON_MEDIA]: {
           schema: schemaRef('VerifyOtpRequest'),
           examples: {
-            withId: { summary: 'With the verificationId (recommended)', value: { phoneNumber: EXAMPLE_PHONE, code: '4821', verificationId: EXAMPLE_VERIFICATION_ID } },
+            withId: {
+              summary: 'With the verificationId (recommended)',
+              value: { phoneNumber: EXAMPLE_PHONE, code: '4821', verificationId: EXAMPLE_VERIFICATION_ID },
+            },
             latest: { summary: 'The latest code for the number', value: { phoneNumber: EXAMPLE_PHONE, code: '4821' } },
           },
         },
@@ -496,7 +546,7 @@ function healthOperation(): OperationObject {
     tags: ['Health'],
     summary: 'Readiness: can this instance serve requests?',
     description:
-      'Route traffic on this. 200 when the database answers within 2 s: `status` is `UP`, or `DEGRADED` when an optional dependency is not (the Sinch circuit breaker is open or probing, or Redis is away and per-IP limits are counted per instance). 503 with `status: DOWN` when a critical dependency (the database) fails. `checks` gives each dependency\'s state; `details` the particulars some of them report.',
+      "Route traffic on this. 200 when the database answers within 2 s: `status` is `UP`, or `DEGRADED` when an optional dependency is not (the Sinch circuit breaker is open or probing, or Redis is away and per-IP limits are counted per instance). 503 with `status: DOWN` when a critical dependency (the database) fails. `checks` gives each dependency's state; `details` the particulars some of them report.",
     parameters: [requestIdParameter],
     responses: {
       '200': {
@@ -509,16 +559,26 @@ function healthOperation(): OperationObject {
               up: { summary: 'All up', value: health('UP', { database: 'UP', sinch: 'UP' }) },
               degraded: {
                 summary: 'Sinch circuit open',
-                value: health('DEGRADED', { database: 'UP', sinch: 'DOWN' }, { sinch: { circuit: 'open', retryAt: '2026-11-25T18:00:30.000Z' } }),
+                value: health(
+                  'DEGRADED',
+                  { database: 'UP', sinch: 'DOWN' },
+                  { sinch: { circuit: 'open', retryAt: '2026-11-25T18:00:30.000Z' } },
+                ),
               },
             },
           },
         },
       },
       '503': {
-        description: 'Not ready: a critical check is DOWN (note: this body is the health object, not the error envelope).',
+        description:
+          'Not ready: a critical check is DOWN (note: this body is the health object, not the error envelope).',
         headers: { 'X-Request-Id': headerRef('XRequestId'), 'Retry-After': headerRef('RetryAfter') },
-        content: { [JSON_MEDIA]: { schema: { ...schemaRef('Health'), type: 'object', properties: { status: { const: 'DOWN' } } }, examples: { down: { value: health('DOWN', { database: 'DOWN', sinch: 'UP' }) } } } },
+        content: {
+          [JSON_MEDIA]: {
+            schema: { ...schemaRef('Health'), type: 'object', properties: { status: { const: 'DOWN' } } },
+            examples: { down: { value: health('DOWN', { database: 'DOWN', sinch: 'UP' }) } },
+          },
+        },
       },
       ...errorResponses(INTERNAL_ONLY),
     },
@@ -530,20 +590,32 @@ function livenessOperation(): OperationObject {
     operationId: 'liveness',
     tags: ['Health'],
     summary: 'Liveness: is the process running?',
-    description: 'Always 200 while the process runs; checks nothing else. Use it to decide restarts, not routing (that is `/health`).',
+    description:
+      'Always 200 while the process runs; checks nothing else. Use it to decide restarts, not routing (that is `/health`).',
     parameters: [requestIdParameter],
     responses: {
       '200': {
         description: 'The process runs.',
         headers: { 'X-Request-Id': headerRef('XRequestId') },
-        content: { [JSON_MEDIA]: { schema: schemaRef('Liveness'), examples: { up: { value: { status: 'UP', timestamp: '2026-11-25T18:00:00.000Z' } } } } },
+        content: {
+          [JSON_MEDIA]: {
+            schema: schemaRef('Liveness'),
+            examples: { up: { value: { status: 'UP', timestamp: '2026-11-25T18:00:00.000Z' } } },
+          },
+        },
       },
       ...errorResponses(INTERNAL_ONLY),
     },
   };
 }
 
-function htmlPage(operationId: string, tag: string, summary: string, description: string, errors: RouteErrors = INTERNAL_ONLY): OperationObject {
+function htmlPage(
+  operationId: string,
+  tag: string,
+  summary: string,
+  description: string,
+  errors: RouteErrors = INTERNAL_ONLY,
+): OperationObject {
   return {
     operationId,
     tags: [tag],
@@ -566,7 +638,8 @@ function openApiJsonOperation(): OperationObject {
     operationId: 'openApiDocument',
     tags: ['Documentation'],
     summary: 'This document (OpenAPI 3.1, JSON)',
-    description: 'The machine-readable contract: generate clients or validate responses from it. Its schemas use the JSON Schema 2020-12 dialect.',
+    description:
+      'The machine-readable contract: generate clients or validate responses from it. Its schemas use the JSON Schema 2020-12 dialect.',
     parameters: [requestIdParameter],
     responses: {
       '200': {
@@ -597,15 +670,21 @@ function emulatorInboxOperation(emulatorMode: boolean | undefined): OperationObj
         name: 'phoneNumber',
         in: 'query',
         required: true,
-        description: 'The number, formatted as for request-otp. URL-encode the `+` as `%2B` (an unencoded `+` that arrives as a leading space is tolerated).',
+        description:
+          'The number, formatted as for request-otp. URL-encode the `+` as `%2B` (an unencoded `+` that arrives as a leading space is tolerated).',
         schema: { type: 'string' },
         examples: { e164: { value: EXAMPLE_PHONE } },
       },
     ],
     responses: {
-      '200': success('The emulated inbox of the number.', 'EmulatorInbox', 'Messages the emulator sent to this number (emulated: no real SMS was sent).', {
-        messages: [{ to: EXAMPLE_PHONE, code: '4821', sentAt: '2026-11-25T18:00:00.000Z', delivered: true }],
-      }),
+      '200': success(
+        'The emulated inbox of the number.',
+        'EmulatorInbox',
+        'Messages the emulator sent to this number (emulated: no real SMS was sent).',
+        {
+          messages: [{ to: EXAMPLE_PHONE, code: '4821', sentAt: '2026-11-25T18:00:00.000Z', delivered: true }],
+        },
+      ),
       ...errorResponses([
         ['VALIDATION_ERROR', 'The `phoneNumber` query parameter is missing or given twice.'],
         'INVALID_PHONE_NUMBER',
@@ -621,14 +700,14 @@ function sinchEventsOperation(): OperationObject {
     tags: ['Sinch callbacks'],
     summary: 'Callbacks from Sinch (not for frontends)',
     description: [
-      'Configure this URL as the callback URL of the Sinch Verification application. Every call must carry Sinch\'s application signature over the raw body and this path (`Authorization: Application {key}:{signature}` plus `x-timestamp`); anything else gets 401 `UNAUTHORIZED` and changes nothing.',
+      "Configure this URL as the callback URL of the Sinch Verification application. Every call must carry Sinch's application signature over the raw body and this path (`Authorization: Application {key}:{signature}` plus `x-timestamp`); anything else gets 401 `UNAUTHORIZED` and changes nothing.",
       '',
       '- `VerificationRequestEvent`: answered with `{"action":"allow"}`, or `{"action":"deny"}` for numbers this service\'s policy refuses (non-SMS methods, invalid numbers, blocked countries, prefixes or number types).',
       '- `VerificationResultEvent`: the final result is applied to the verification (and the user on success); answered with `{}`.',
       '- `VerificationSmsDeliveredEvent`: the delivery outcome is recorded; answered with `{}`.',
       '- Any other `event` name is acknowledged with `{}` and ignored, so a new Sinch event type never causes retries.',
       '',
-      'Answers use Sinch\'s callback format, not this API\'s success envelope; errors use the error envelope.',
+      "Answers use Sinch's callback format, not this API's success envelope; errors use the error envelope.",
     ].join('\n'),
     security: [{ sinchApplicationSignature: [] }],
     parameters: [
@@ -637,29 +716,58 @@ function sinchEventsOperation(): OperationObject {
         name: 'x-timestamp',
         in: 'header',
         required: true,
-        description: 'ISO 8601 time the request was signed; part of the signature and checked against the server clock.',
+        description:
+          'ISO 8601 time the request was signed; part of the signature and checked against the server clock.',
         schema: { type: 'string' },
         examples: { now: { value: '2026-11-25T18:00:00.123Z' } },
       },
     ],
     requestBody: {
       required: true,
-      description: 'A Sinch verification event, signed byte for byte (at most 10 kB). Sinch sends `Content-Type: application/json; charset=utf-8`.',
+      description:
+        'A Sinch verification event, signed byte for byte (at most 10 kB). Sinch sends `Content-Type: application/json; charset=utf-8`.',
       content: {
         [JSON_MEDIA]: {
-          schema: { oneOf: [schemaRef('SinchVerificationRequestEvent'), schemaRef('SinchVerificationResultEvent'), schemaRef('SinchVerificationSmsDeliveredEvent')] },
+          schema: {
+            oneOf: [
+              schemaRef('SinchVerificationRequestEvent'),
+              schemaRef('SinchVerificationResultEvent'),
+              schemaRef('SinchVerificationSmsDeliveredEvent'),
+            ],
+          },
           examples: {
             request: {
               summary: 'VerificationRequestEvent',
-              value: { id: '1234567890', event: 'VerificationRequestEvent', method: 'sms', identity: { type: 'number', endpoint: EXAMPLE_PHONE }, reference: EXAMPLE_VERIFICATION_ID },
+              value: {
+                id: '1234567890',
+                event: 'VerificationRequestEvent',
+                method: 'sms',
+                identity: { type: 'number', endpoint: EXAMPLE_PHONE },
+                reference: EXAMPLE_VERIFICATION_ID,
+              },
             },
             result: {
               summary: 'VerificationResultEvent',
-              value: { id: '1234567890', event: 'VerificationResultEvent', method: 'sms', identity: { type: 'number', endpoint: EXAMPLE_PHONE }, status: 'SUCCESSFUL', reference: EXAMPLE_VERIFICATION_ID, source: 'manual' },
+              value: {
+                id: '1234567890',
+                event: 'VerificationResultEvent',
+                method: 'sms',
+                identity: { type: 'number', endpoint: EXAMPLE_PHONE },
+                status: 'SUCCESSFUL',
+                reference: EXAMPLE_VERIFICATION_ID,
+                source: 'manual',
+              },
             },
             delivered: {
               summary: 'VerificationSmsDeliveredEvent',
-              value: { id: '1234567890', event: 'VerificationSmsDeliveredEvent', method: 'sms', identity: { type: 'number', endpoint: EXAMPLE_PHONE }, smsResult: 'Successful', reference: EXAMPLE_VERIFICATION_ID },
+              value: {
+                id: '1234567890',
+                event: 'VerificationSmsDeliveredEvent',
+                method: 'sms',
+                identity: { type: 'number', endpoint: EXAMPLE_PHONE },
+                smsResult: 'Successful',
+                reference: EXAMPLE_VERIFICATION_ID,
+              },
             },
           },
         },
@@ -667,7 +775,8 @@ function sinchEventsOperation(): OperationObject {
     },
     responses: {
       '200': {
-        description: 'Accepted. For a VerificationRequestEvent the body is the decision; for other events it is an empty acknowledgement `{}`.',
+        description:
+          'Accepted. For a VerificationRequestEvent the body is the decision; for other events it is an empty acknowledgement `{}`.',
         headers: { 'X-Request-Id': headerRef('XRequestId') },
         content: {
           [JSON_MEDIA]: {
@@ -698,13 +807,29 @@ function metricsOperation(): OperationObject {
       '200': {
         description: 'The metrics.',
         headers: { 'X-Request-Id': headerRef('XRequestId') },
-        content: { 'text/plain': { schema: { type: 'string' }, examples: { sample: { value: '# HELP otp_requests_total Codes requested.\n# TYPE otp_requests_total counter\notp_requests_total 42\n' } } } },
+        content: {
+          'text/plain': {
+            schema: { type: 'string' },
+            examples: {
+              sample: {
+                value:
+                  '# HELP otp_requests_total Codes requested.\n# TYPE otp_requests_total counter\notp_requests_total 42\n',
+              },
+            },
+          },
+        },
       },
-      ...errorResponses([['UNAUTHORIZED', 'METRICS_TOKEN is set and the `Authorization: Bearer` token is missing or wrong.'], 'INTERNAL_ERROR']),
+      ...errorResponses([
+        ['UNAUTHORIZED', 'METRICS_TOKEN is set and the `Authorization: Bearer` token is missing or wrong.'],
+        'INTERNAL_ERROR',
+      ]),
     },
   };
   const unauthorized = operation.responses['401'] as ResponseObject;
-  unauthorized.headers = { ...unauthorized.headers, 'WWW-Authenticate': { description: 'The scheme to use: `Bearer`.', required: true, schema: { const: 'Bearer' } } };
+  unauthorized.headers = {
+    ...unauthorized.headers,
+    'WWW-Authenticate': { description: 'The scheme to use: `Bearer`.', required: true, schema: { const: 'Bearer' } },
+  };
   return operation;
 }
 
@@ -712,16 +837,37 @@ function metricsOperation(): OperationObject {
 // Components
 // ---------------------------------------------------------------------------------------------
 
-const E164 = { type: 'string', pattern: '^\\+[1-9][0-9]{6,14}$', description: 'E.164: `+`, country code, number; no spaces.', examples: [EXAMPLE_PHONE] };
+const E164 = {
+  type: 'string',
+  pattern: '^\\+[1-9][0-9]{6,14}$',
+  description: 'E.164: `+`, country code, number; no spaces.',
+  examples: [EXAMPLE_PHONE],
+};
 const DATE_TIME = { type: 'string', format: 'date-time' };
 
 /** The shape of `details` for each code that has them; codes not listed send no `details`. */
 function detailRules(): JsonSchema[] {
   const items = (code: ErrorCode, schema: string, required: boolean): JsonSchema => ({
     if: { type: 'object', properties: { code: { const: code } }, required: ['code'] },
-    then: { type: 'object', ...(required ? { required: ['details'] } : {}), properties: { details: { type: 'array', items: schemaRef(schema) } } },
+    then: {
+      type: 'object',
+      ...(required ? { required: ['details'] } : {}),
+      properties: { details: { type: 'array', items: schemaRef(schema) } },
+    },
   });
-  const withDetails = new Set<ErrorCode>(['VALIDATION_ERROR', 'INVALID_PHONE_NUMBER', 'INVALID_CODE', 'PHONE_NUMBER_NOT_ALLOWED', 'RATE_LIMITED', 'SEND_CAPACITY_EXCEEDED', 'TOO_MANY_ATTEMPTS', 'VERIFICATION_NOT_FOUND', 'VERIFICATION_EXPIRED', 'UNAUTHORIZED', 'IDEMPOTENCY_KEY_REUSED']);
+  const withDetails = new Set<ErrorCode>([
+    'VALIDATION_ERROR',
+    'INVALID_PHONE_NUMBER',
+    'INVALID_CODE',
+    'PHONE_NUMBER_NOT_ALLOWED',
+    'RATE_LIMITED',
+    'SEND_CAPACITY_EXCEEDED',
+    'TOO_MANY_ATTEMPTS',
+    'VERIFICATION_NOT_FOUND',
+    'VERIFICATION_EXPIRED',
+    'UNAUTHORIZED',
+    'IDEMPOTENCY_KEY_REUSED',
+  ]);
   const without = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => !withDetails.has(code));
   return [
     items('VALIDATION_ERROR', 'FieldProblem', true),
@@ -736,12 +882,17 @@ function detailRules(): JsonSchema[] {
     items('VERIFICATION_EXPIRED', 'ReasonDetail', false),
     items('UNAUTHORIZED', 'ReasonDetail', false),
     items('IDEMPOTENCY_KEY_REUSED', 'ReasonDetail', true),
-    { if: { type: 'object', properties: { code: { enum: without } }, required: ['code'] }, then: { type: 'object', not: { type: 'object', required: ['details'] } } },
+    {
+      if: { type: 'object', properties: { code: { enum: without } }, required: ['code'] },
+      then: { type: 'object', not: { type: 'object', required: ['details'] } },
+    },
   ];
 }
 
 function errorCodeTable(): string {
-  const rows = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).map((code) => `| \`${code}\` | ${ERROR_CATALOGUE[code].status} | ${CODE_DOCS[code].when.replace(/\|/g, '\\|')} |`);
+  const rows = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).map(
+    (code) => `| \`${code}\` | ${ERROR_CATALOGUE[code].status} | ${CODE_DOCS[code].when.replace(/\|/g, '\\|')} |`,
+  );
   return ['| code | HTTP | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
@@ -754,7 +905,8 @@ function schemas(): Record<string, JsonSchema> {
     },
     ErrorEnvelope: {
       type: 'object',
-      description: 'Every error has this shape. `message` is a plain sentence safe to show to users (5xx messages are generic). `requestId` equals the `X-Request-Id` header; quote it in bug reports.',
+      description:
+        'Every error has this shape. `message` is a plain sentence safe to show to users (5xx messages are generic). `requestId` equals the `X-Request-Id` header; quote it in bug reports.',
       required: ['status', 'code', 'message', 'requestId'],
       additionalProperties: false,
       properties: {
@@ -765,8 +917,18 @@ function schemas(): Record<string, JsonSchema> {
         details: {
           type: 'array',
           minItems: 1,
-          description: 'Present only for some codes; which shape goes with which code is in `ErrorDetailsByCode` and the code table.',
-          items: { anyOf: ['FieldProblem', 'PhoneNumberProblem', 'InvalidCodeDetail', 'LimitDetail', 'AttemptsDetail', 'ReasonDetail'].map(schemaRef) },
+          description:
+            'Present only for some codes; which shape goes with which code is in `ErrorDetailsByCode` and the code table.',
+          items: {
+            anyOf: [
+              'FieldProblem',
+              'PhoneNumberProblem',
+              'InvalidCodeDetail',
+              'LimitDetail',
+              'AttemptsDetail',
+              'ReasonDetail',
+            ].map(schemaRef),
+          },
         },
       },
       allOf: [schemaRef('ErrorDetailsByCode')],
@@ -790,7 +952,8 @@ function schemas(): Record<string, JsonSchema> {
     },
     FieldProblem: {
       type: 'object',
-      description: 'One VALIDATION_ERROR problem. `field` is the JSON path of the field (`(body)` when the body itself is not an object).',
+      description:
+        'One VALIDATION_ERROR problem. `field` is the JSON path of the field (`(body)` when the body itself is not an object).',
       required: ['field', 'message'],
       additionalProperties: false,
       properties: { field: { type: 'string' }, message: { type: 'string' } },
@@ -803,16 +966,38 @@ function schemas(): Record<string, JsonSchema> {
       properties: {
         field: { const: 'phoneNumber' },
         reason: {
-          enum: ['invalid_characters', 'missing_country_code', 'impossible_number', 'invalid_number', 'rejected_by_provider', 'country_not_allowed', 'number_type_not_allowed', 'prefix_blocked', 'blocked_by_provider', 'no_route'],
+          enum: [
+            'invalid_characters',
+            'missing_country_code',
+            'impossible_number',
+            'invalid_number',
+            'rejected_by_provider',
+            'country_not_allowed',
+            'number_type_not_allowed',
+            'prefix_blocked',
+            'blocked_by_provider',
+            'no_route',
+          ],
         },
-        numberType: { type: 'string', description: 'With `number_type_not_allowed`: the type of the number, e.g. `FIXED_LINE`, `VOIP`, `PREMIUM_RATE`.' },
+        numberType: {
+          type: 'string',
+          description:
+            'With `number_type_not_allowed`: the type of the number, e.g. `FIXED_LINE`, `VOIP`, `PREMIUM_RATE`.',
+        },
       },
     },
     InvalidCodeDetail: {
       type: 'object',
       required: ['field', 'attemptsRemaining'],
       additionalProperties: false,
-      properties: { field: { const: 'code' }, attemptsRemaining: { type: 'integer', minimum: 0, description: 'Wrong tries this code still allows; 0 means request a new code.' } },
+      properties: {
+        field: { const: 'code' },
+        attemptsRemaining: {
+          type: 'integer',
+          minimum: 0,
+          description: 'Wrong tries this code still allows; 0 means request a new code.',
+        },
+      },
     },
     LimitDetail: {
       type: 'object',
@@ -820,7 +1005,11 @@ function schemas(): Record<string, JsonSchema> {
       required: ['limit', 'quota', 'windowSeconds'],
       additionalProperties: false,
       properties: {
-        limit: { type: 'string', description: '`number_cooldown`, `number_hour`, `number_day`, `global_minute`, `ip-request-otp` or `ip-verify-otp`.' },
+        limit: {
+          type: 'string',
+          description:
+            '`number_cooldown`, `number_hour`, `number_day`, `global_minute`, `ip-request-otp` or `ip-verify-otp`.',
+        },
         retryAfterSeconds: { type: 'integer', minimum: 1 },
         quota: { type: 'integer', minimum: 0 },
         windowSeconds: { type: 'integer', minimum: 0 },
@@ -832,13 +1021,20 @@ function schemas(): Record<string, JsonSchema> {
           type: 'object',
           required: ['reason', 'maxAttempts', 'attemptsRemaining'],
           additionalProperties: false,
-          properties: { reason: { const: 'verification_attempts_exhausted' }, maxAttempts: { type: 'integer', minimum: 1 }, attemptsRemaining: { const: 0 } },
+          properties: {
+            reason: { const: 'verification_attempts_exhausted' },
+            maxAttempts: { type: 'integer', minimum: 1 },
+            attemptsRemaining: { const: 0 },
+          },
         },
         {
           type: 'object',
           required: ['reason', 'retryAfterSeconds'],
           additionalProperties: false,
-          properties: { reason: { const: 'failure_budget_exhausted' }, retryAfterSeconds: { type: 'integer', minimum: 1 } },
+          properties: {
+            reason: { const: 'failure_budget_exhausted' },
+            retryAfterSeconds: { type: 'integer', minimum: 1 },
+          },
         },
       ],
     },
@@ -847,14 +1043,21 @@ function schemas(): Record<string, JsonSchema> {
       required: ['reason'],
       additionalProperties: false,
       properties: {
-        field: { type: 'string', description: 'The field or header concerned, when there is one (e.g. `Idempotency-Key`).' },
-        reason: { type: 'string', description: 'e.g. `superseded`, `ended_by_provider`, `different_request`, or the failed signature check.' },
+        field: {
+          type: 'string',
+          description: 'The field or header concerned, when there is one (e.g. `Idempotency-Key`).',
+        },
+        reason: {
+          type: 'string',
+          description: 'e.g. `superseded`, `ended_by_provider`, `different_request`, or the failed signature check.',
+        },
       },
     },
     RequestOtpRequest: requestSchema(
       requestOtpBody,
       {
-        phoneNumber: 'The number to text, ideally in international format (`+46701234567`); spaces, dashes, dots and parentheses are accepted. Trimmed.',
+        phoneNumber:
+          'The number to text, ideally in international format (`+46701234567`); spaces, dashes, dots and parentheses are accepted. Trimmed.',
         method: 'Optional; `sms` is the only method.',
       },
       [{ phoneNumber: EXAMPLE_PHONE }],
@@ -864,7 +1067,8 @@ function schemas(): Record<string, JsonSchema> {
       {
         phoneNumber: 'The same number as in request-otp (any formatting).',
         code: 'The code from the SMS: 4-10 letters or digits. Surrounding spaces are trimmed by the server, but send it clean: this schema describes the trimmed value.',
-        verificationId: 'The `verificationId` from request-otp. Optional; without it the latest code sent to the number is checked.',
+        verificationId:
+          'The `verificationId` from request-otp. Optional; without it the latest code sent to the number is checked.',
       },
       [{ phoneNumber: EXAMPLE_PHONE, code: '4821', verificationId: EXAMPLE_VERIFICATION_ID }],
     ),
@@ -873,11 +1077,21 @@ function schemas(): Record<string, JsonSchema> {
       required: ['verificationId', 'phoneNumber', 'method', 'expiresAt', 'resendAvailableAt'],
       additionalProperties: false,
       properties: {
-        verificationId: { type: 'string', format: 'uuid', description: 'This service\'s id of the verification; pass it to verify-otp.' },
-        phoneNumber: { ...E164, description: 'The number the code was sent to, normalised to E.164; show it back to the user.' },
+        verificationId: {
+          type: 'string',
+          format: 'uuid',
+          description: "This service's id of the verification; pass it to verify-otp.",
+        },
+        phoneNumber: {
+          ...E164,
+          description: 'The number the code was sent to, normalised to E.164; show it back to the user.',
+        },
         method: { const: 'sms' },
         expiresAt: { ...DATE_TIME, description: 'When the code stops working.' },
-        resendAvailableAt: { ...DATE_TIME, description: 'When a new code may be requested (the resend cooldown). Drive the resend countdown from this.' },
+        resendAvailableAt: {
+          ...DATE_TIME,
+          description: 'When a new code may be requested (the resend cooldown). Drive the resend countdown from this.',
+        },
       },
     },
     VerifyOtpData: {
@@ -900,11 +1114,15 @@ function schemas(): Record<string, JsonSchema> {
         uptimeSeconds: { type: 'integer', minimum: 0 },
         checks: {
           type: 'object',
-          description: 'Each check\'s state; `database` is always present.',
+          description: "Each check's state; `database` is always present.",
           required: ['database'],
           additionalProperties: { enum: ['UP', 'DOWN', 'DEGRADED'] },
         },
-        details: { type: 'object', description: 'Particulars of checks that report them (e.g. when an open circuit will be probed).', additionalProperties: { type: 'object' } },
+        details: {
+          type: 'object',
+          description: 'Particulars of checks that report them (e.g. when an open circuit will be probed).',
+          additionalProperties: { type: 'object' },
+        },
       },
     },
     Liveness: {
@@ -928,7 +1146,10 @@ function schemas(): Record<string, JsonSchema> {
             additionalProperties: false,
             properties: {
               to: { type: 'string', description: 'The number the message was sent to (E.164).' },
-              code: { type: 'string', description: 'The code in the message; empty when the message was never delivered.' },
+              code: {
+                type: 'string',
+                description: 'The code in the message; empty when the message was never delivered.',
+              },
               sentAt: DATE_TIME,
               delivered: { type: 'boolean' },
             },
@@ -939,11 +1160,16 @@ function schemas(): Record<string, JsonSchema> {
     SinchVerificationRequestEvent: fromZod(verificationRequestEvent, {
       description: 'Sent when a verification starts. Sinch adds fields over time; unknown fields are accepted.',
     }),
-    SinchVerificationResultEvent: fromZod(verificationResultEvent, { description: 'The final result of a verification.' }),
-    SinchVerificationSmsDeliveredEvent: fromZod(verificationSmsDeliveredEvent, { description: 'Whether the SMS reached the handset (`smsResult`: `Successful` or `Failed`).' }),
+    SinchVerificationResultEvent: fromZod(verificationResultEvent, {
+      description: 'The final result of a verification.',
+    }),
+    SinchVerificationSmsDeliveredEvent: fromZod(verificationSmsDeliveredEvent, {
+      description: 'Whether the SMS reached the handset (`smsResult`: `Successful` or `Failed`).',
+    }),
     SinchCallbackAnswer: {
       type: 'object',
-      description: '`{"action":"allow"}` or `{"action":"deny"}` for a VerificationRequestEvent; `{}` for every other event.',
+      description:
+        '`{"action":"allow"}` or `{"action":"deny"}` for a VerificationRequestEvent; `{}` for every other event.',
       additionalProperties: false,
       properties: { action: { enum: ['allow', 'deny'] } },
     },
@@ -971,19 +1197,27 @@ function components(): OpenApiDocument['components'] {
         },
       },
       MethodNotAllowed: {
-        description: 'A documented path called with a method it does not take: 405 `METHOD_NOT_ALLOWED`, with the accepted methods in `Allow`.',
+        description:
+          'A documented path called with a method it does not take: 405 `METHOD_NOT_ALLOWED`, with the accepted methods in `Allow`.',
         headers: { 'X-Request-Id': headerRef('XRequestId'), Allow: headerRef('Allow') },
         content: {
           [JSON_MEDIA]: {
-            schema: { ...schemaRef('ErrorEnvelope'), type: 'object', properties: { code: { const: 'METHOD_NOT_ALLOWED' } } },
-            examples: { METHOD_NOT_ALLOWED: { value: exampleEnvelope('METHOD_NOT_ALLOWED', CODE_DOCS.METHOD_NOT_ALLOWED) } },
+            schema: {
+              ...schemaRef('ErrorEnvelope'),
+              type: 'object',
+              properties: { code: { const: 'METHOD_NOT_ALLOWED' } },
+            },
+            examples: {
+              METHOD_NOT_ALLOWED: { value: exampleEnvelope('METHOD_NOT_ALLOWED', CODE_DOCS.METHOD_NOT_ALLOWED) },
+            },
           },
         },
       },
     },
     headers: {
       XRequestId: {
-        description: 'The id of this request: the incoming `X-Request-Id` when it is 1-128 characters of `A-Z a-z 0-9 . _ : -`, otherwise a new UUID. Also `requestId` in error bodies and in every server log line.',
+        description:
+          'The id of this request: the incoming `X-Request-Id` when it is 1-128 characters of `A-Z a-z 0-9 . _ : -`, otherwise a new UUID. Also `requestId` in error bodies and in every server log line.',
         required: true,
         schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
       },
@@ -993,12 +1227,14 @@ function components(): OpenApiDocument['components'] {
         schema: { type: 'integer', minimum: 1 },
       },
       RateLimit: {
-        description: 'IETF RateLimit header (draft 8): per limit, the remaining quota `r` and seconds until reset `t`, e.g. `"ip-request-otp"; r=0; t=1800`. Several limits are comma-separated.',
+        description:
+          'IETF RateLimit header (draft 8): per limit, the remaining quota `r` and seconds until reset `t`, e.g. `"ip-request-otp"; r=0; t=1800`. Several limits are comma-separated.',
         required: true,
         schema: { type: 'string', minLength: 1 },
       },
       RateLimitPolicy: {
-        description: 'IETF RateLimit-Policy header (draft 8): per limit, the quota `q` per window `w` seconds, e.g. `"ip-request-otp"; q=20; w=3600`.',
+        description:
+          'IETF RateLimit-Policy header (draft 8): per limit, the quota `q` per window `w` seconds, e.g. `"ip-request-otp"; q=20; w=3600`.',
         required: true,
         schema: { type: 'string', minLength: 1 },
       },
@@ -1013,7 +1249,8 @@ function components(): OpenApiDocument['components'] {
         name: 'X-Request-Id',
         in: 'header',
         required: false,
-        description: 'Optional correlation id (1-128 characters of `A-Z a-z 0-9 . _ : -`), echoed in the `X-Request-Id` response header and in logs; anything else is replaced by a new UUID.',
+        description:
+          'Optional correlation id (1-128 characters of `A-Z a-z 0-9 . _ : -`), echoed in the `X-Request-Id` response header and in logs; anything else is replaced by a new UUID.',
         schema: { type: 'string' },
       },
     },
@@ -1059,7 +1296,12 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     '/health/live': { get: livenessOperation() },
     '/api/openapi.json': { get: openApiJsonOperation() },
     '/api/docs': {
-      get: htmlPage('apiDocs', 'Documentation', 'This documentation (Swagger UI)', 'Renders this document with Swagger UI. Its scripts and styles are served from `/api/docs/` (not listed separately).'),
+      get: htmlPage(
+        'apiDocs',
+        'Documentation',
+        'This documentation (Swagger UI)',
+        'Renders this document with Swagger UI. Its scripts and styles are served from `/api/docs/` (not listed separately).',
+      ),
     },
     '/': {
       get: htmlPage(
@@ -1067,13 +1309,14 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
         'Demo',
         'Demo page',
         'A small page to try the whole flow by hand: enter a number, request a code, type it in, and see every error message the API can return (cooldown countdown, attempts remaining, expiry). In emulator mode it also shows the emulated inbox, so no phone is needed. Its stylesheet and script are served from `/demo/` (not listed separately).',
-        [['NOT_FOUND', 'The page\'s files are missing from this build (run `npm run build`).'], 'INTERNAL_ERROR'],
+        [['NOT_FOUND', "The page's files are missing from this build (run `npm run build`)."], 'INTERNAL_ERROR'],
       ),
     },
     '/api/sinch/events': { post: sinchEventsOperation() },
     '/metrics': { get: metricsOperation() },
   };
-  if (options.emulatorMode !== false) paths['/api/emulator/inbox'] = { get: emulatorInboxOperation(options.emulatorMode) };
+  if (options.emulatorMode !== false)
+    paths['/api/emulator/inbox'] = { get: emulatorInboxOperation(options.emulatorMode) };
 
   return {
     openapi: '3.1.0',
@@ -1085,8 +1328,11 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
       { name: 'Health', description: 'For load balancers and orchestrators.' },
       { name: 'Documentation', description: 'This document and its rendering.' },
       { name: 'Demo', description: 'A page to try the flow by hand.' },
-      { name: 'Emulator', description: 'Only when the service runs its built-in Sinch emulator (no Sinch credentials configured).' },
-      { name: 'Sinch callbacks', description: 'Called by Sinch, authenticated by Sinch\'s signature.' },
+      {
+        name: 'Emulator',
+        description: 'Only when the service runs its built-in Sinch emulator (no Sinch credentials configured).',
+      },
+      { name: 'Sinch callbacks', description: "Called by Sinch, authenticated by Sinch's signature." },
       { name: 'Operations', description: 'Monitoring.' },
     ],
     paths,
@@ -1104,7 +1350,10 @@ export interface DocumentedRoute {
 /** Every method + path the document describes. */
 export function documentedRoutes(document: OpenApiDocument): DocumentedRoute[] {
   return Object.entries(document.paths).flatMap(([path, item]) =>
-    HTTP_METHODS.filter((method) => item[method] !== undefined).map((method) => ({ method: method.toUpperCase(), path })),
+    HTTP_METHODS.filter((method) => item[method] !== undefined).map((method) => ({
+      method: method.toUpperCase(),
+      path,
+    })),
   );
 }
 

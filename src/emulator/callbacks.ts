@@ -151,9 +151,7 @@ function describeFailure(error: unknown): string {
 
 /** What a VerificationRequestEvent answer asks for; anything unreadable counts as `invalid`. */
 export type RequestEventDecision =
-  | { action: 'allow'; code?: string; expiry?: string }
-  | { action: 'deny' }
-  | { action: 'invalid' };
+  { action: 'allow'; code?: string; expiry?: string } | { action: 'deny' } | { action: 'invalid' };
 
 /** Reads the receiver's answer to a VerificationRequestEvent (reference doc §8). */
 export function readRequestEventAnswer(delivery: CallbackDelivery, method: string): RequestEventDecision {

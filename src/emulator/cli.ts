@@ -27,7 +27,8 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EnvParseResult {
     const raw = value(name);
     if (raw === undefined) return fallback;
     const parsed = Number(raw);
-    if (!/^\d+$/.test(raw) || parsed < min || parsed > max) errors.push(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
+    if (!/^\d+$/.test(raw) || parsed < min || parsed > max)
+      errors.push(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
     return parsed;
   };
   const flag = (name: string, fallback: boolean): boolean => {
@@ -46,7 +47,8 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EnvParseResult {
     errors.push('SINCH_EMULATOR_SECRET must be base64, as Sinch issues application secrets');
   }
   const wrongCode = value('SINCH_EMULATOR_WRONG_CODE') ?? 'fail';
-  if (wrongCode !== 'fail' && wrongCode !== '40003') errors.push(`SINCH_EMULATOR_WRONG_CODE must be "fail" or "40003", got "${wrongCode}"`);
+  if (wrongCode !== 'fail' && wrongCode !== '40003')
+    errors.push(`SINCH_EMULATOR_WRONG_CODE must be "fail" or "40003", got "${wrongCode}"`);
   const callbackUrl = value('SINCH_EMULATOR_CALLBACK_URL');
   if (callbackUrl !== undefined && !/^https?:\/\//.test(callbackUrl)) {
     errors.push('SINCH_EMULATOR_CALLBACK_URL must be an http(s) URL');
@@ -80,9 +82,12 @@ async function main(): Promise<void> {
     return;
   }
   const emulator = await createSinchEmulator(parsed.options);
-  console.log(`[sinch-emulator] listening on ${emulator.url} (Sinch API under /verification/v1, test control under /_emulator)`);
+  console.log(
+    `[sinch-emulator] listening on ${emulator.url} (Sinch API under /verification/v1, test control under /_emulator)`,
+  );
   console.log(`[sinch-emulator] application key: ${parsed.options.applicationKey} (secret not printed)`);
-  if (parsed.options.callbackUrl !== undefined) console.log(`[sinch-emulator] callbacks go to ${parsed.options.callbackUrl}`);
+  if (parsed.options.callbackUrl !== undefined)
+    console.log(`[sinch-emulator] callbacks go to ${parsed.options.callbackUrl}`);
 
   const shutdown = (signal: NodeJS.Signals): void => {
     console.log(`[sinch-emulator] ${signal} received, closing`);

@@ -9,10 +9,7 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 
-export type BodyResult =
-  | { kind: 'ok'; body: Buffer }
-  | { kind: 'too-large'; drained: boolean }
-  | { kind: 'aborted' };
+export type BodyResult = { kind: 'ok'; body: Buffer } | { kind: 'too-large'; drained: boolean } | { kind: 'aborted' };
 
 /** Reads the whole request body, up to `limit` bytes. Never rejects. */
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
@@ -34,7 +31,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyResul
       if (size <= limit) chunks.push(chunk);
       else if (size > limit + DRAIN_LIMIT_BYTES) settle({ kind: 'too-large', drained: false });
     });
-    req.on('end', () => settle(size > limit ? { kind: 'too-large', drained: true } : { kind: 'ok', body: Buffer.concat(chunks) }));
+    req.on('end', () =>
+      settle(size > limit ? { kind: 'too-large', drained: true } : { kind: 'ok', body: Buffer.concat(chunks) }),
+    );
     req.on('error', () => settle({ kind: 'aborted' }));
     req.on('close', () => settle({ kind: 'aborted' }));
   });

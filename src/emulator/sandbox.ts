@@ -8,13 +8,7 @@
  */
 
 export type SandboxBehaviour =
-  | 'fixedCode'
-  | 'unavailable'
-  | 'timeout'
-  | 'blacklisted'
-  | 'tooQuickly'
-  | 'undelivered'
-  | 'noRoute';
+  'fixedCode' | 'unavailable' | 'timeout' | 'blacklisted' | 'tooQuickly' | 'undelivered' | 'noRoute';
 
 export interface SandboxRange {
   readonly behaviour: SandboxBehaviour;
@@ -55,17 +49,33 @@ export const SANDBOX_NUMBERS = Object.freeze({
     status: 503,
     errorCode: 50300,
   }),
-  timeout: range('timeout', 30, 'Start never answers: the socket is held until the client gives up or the emulator closes.'),
+  timeout: range(
+    'timeout',
+    30,
+    'Start never answers: the socket is held until the client gives up or the emulator closes.',
+  ),
   blacklisted: range('blacklisted', 40, 'Start answers 403 40300 "Identity is blacklisted.".', {
     status: 403,
     errorCode: 40300,
   }),
-  tooQuickly: range('tooQuickly', 50, 'Start answers 429 42901 "Cannot initiate verification to the same number too quickly.".', {
-    status: 429,
-    errorCode: 42901,
+  tooQuickly: range(
+    'tooQuickly',
+    50,
+    'Start answers 429 42901 "Cannot initiate verification to the same number too quickly.".',
+    {
+      status: 429,
+      errorCode: 42901,
+    },
+  ),
+  undelivered: range(
+    'undelivered',
+    60,
+    'Start succeeds but the SMS is never delivered: no code reaches the inbox, SmsDelivered says Failed.',
+  ),
+  noRoute: range('noRoute', 70, 'Start answers 422 42201 "No route to destination.".', {
+    status: 422,
+    errorCode: 42201,
   }),
-  undelivered: range('undelivered', 60, 'Start succeeds but the SMS is never delivered: no code reaches the inbox, SmsDelivered says Failed.'),
-  noRoute: range('noRoute', 70, 'Start answers 422 42201 "No route to destination.".', { status: 422, errorCode: 42201 }),
 } satisfies Record<SandboxBehaviour, SandboxRange>);
 
 const RANGES: readonly SandboxRange[] = Object.values(SANDBOX_NUMBERS);

@@ -138,9 +138,15 @@ const FINAL_REASON_INVALID_CODE = 'Invalid code';
 const PRICE = { currencyId: 'EUR', amount: 0.0453 };
 
 type Settings = Required<
-  Omit<EmulatorOptions, 'callbackUrl' | 'onMessage' | 'retryAfterSeconds' | 'callbackKey' | 'callbackSecret' | 'fixedCode'>
+  Omit<
+    EmulatorOptions,
+    'callbackUrl' | 'onMessage' | 'retryAfterSeconds' | 'callbackKey' | 'callbackSecret' | 'fixedCode'
+  >
 > &
-  Pick<EmulatorOptions, 'callbackUrl' | 'onMessage' | 'retryAfterSeconds' | 'fixedCode'> & { callbackKey: string; callbackSecret: string };
+  Pick<EmulatorOptions, 'callbackUrl' | 'onMessage' | 'retryAfterSeconds' | 'fixedCode'> & {
+    callbackKey: string;
+    callbackSecret: string;
+  };
 
 interface QueuedFault {
   fault: Fault;
@@ -160,9 +166,11 @@ interface Exchange {
 }
 
 type Target = { by: 'id'; id: string } | { by: 'number'; endpoint: string };
-type StatusTarget = Target | { by: 'reference'; reference: string } | { by: 'method'; method: string; endpoint: string };
+type StatusTarget =
+  Target | { by: 'reference'; reference: string } | { by: 'method'; method: string; endpoint: string };
 type Route = { op: 'start' } | { op: 'report'; target: Target } | { op: 'status'; target: StatusTarget };
-type RouteMatch = { kind: 'route'; route: Route } | { kind: 'not-found' } | { kind: 'method-not-allowed'; allow: string };
+type RouteMatch =
+  { kind: 'route'; route: Route } | { kind: 'not-found' } | { kind: 'method-not-allowed'; allow: string };
 
 /**
  * Starts an in-process emulator of the Sinch Verification API (see src/emulator/README.md) and
@@ -202,7 +210,8 @@ function resolveSettings(options: EmulatorOptions): Settings {
     callbackSecret: options.callbackSecret ?? options.applicationSecret,
   };
   requireInteger('codeLength', settings.codeLength, 1, 12);
-  if (settings.fixedCode !== undefined && !/^[A-Za-z0-9]{1,12}$/.test(settings.fixedCode)) throw new RangeError('fixedCode must be 1-12 letters or digits');
+  if (settings.fixedCode !== undefined && !/^[A-Za-z0-9]{1,12}$/.test(settings.fixedCode))
+    throw new RangeError('fixedCode must be 1-12 letters or digits');
   requireInteger('maxReportAttempts', settings.maxReportAttempts, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('defaultExpirySeconds', settings.defaultExpirySeconds, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('recordLimit', settings.recordLimit, 1, Number.MAX_SAFE_INTEGER);
@@ -213,11 +222,13 @@ function resolveSettings(options: EmulatorOptions): Settings {
   requireInteger('retentionGraceSeconds', settings.retentionGraceSeconds, 0, Number.MAX_SAFE_INTEGER);
   requireInteger('callbackTimeoutMs', settings.callbackTimeoutMs, 1, Number.MAX_SAFE_INTEGER);
   // Plain-JS callers (and the CLI's environment) get no compile-time check of these unions.
-  if (!['fail', '40003'].includes(settings.wrongCodeById)) throw new RangeError('wrongCodeById must be "fail" or "40003"');
+  if (!['fail', '40003'].includes(settings.wrongCodeById))
+    throw new RangeError('wrongCodeById must be "fail" or "40003"');
   if (!['idempotent', 'expired'].includes(settings.reportAfterSuccess)) {
     throw new RangeError('reportAfterSuccess must be "idempotent" or "expired"');
   }
-  if (!['allow', 'deny'].includes(settings.callbackFailure)) throw new RangeError('callbackFailure must be "allow" or "deny"');
+  if (!['allow', 'deny'].includes(settings.callbackFailure))
+    throw new RangeError('callbackFailure must be "allow" or "deny"');
   if (settings.callbackUrl !== undefined) new URL(settings.callbackUrl); // throws early on a typo
   return settings;
 }
@@ -271,7 +282,9 @@ class Emulator implements SinchEmulator {
       }
       const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
       const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      const payload = JSON.stringify(sinchError(tooLarge ? 43100 : 40001, tooLarge ? 'Request headers too large.' : 'Malformed HTTP request.'));
+      const payload = JSON.stringify(
+        sinchError(tooLarge ? 43100 : 40001, tooLarge ? 'Request headers too large.' : 'Malformed HTTP request.'),
+      );
       socket.end(
         `HTTP/1.1 ${status}\r\ncontent-type: ${JSON_CONTENT_TYPE}\r\n` +
           `content-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`,
@@ -445,19 +458,30 @@ class Emulator implements SinchEmulator {
     const body = requireObject(ex);
     const identity = body.identity;
     if (!isRecord(identity)) throw new SinchApiError(400, 40002, 'Identity parameter is missing.');
-    if (identity.type !== undefined && (typeof identity.type !== 'string' || identity.type.toLowerCase() !== 'number')) {
+    if (
+      identity.type !== undefined &&
+      (typeof identity.type !== 'string' || identity.type.toLowerCase() !== 'number')
+    ) {
       throw new SinchApiError(400, 40001, `Identity type ${describeValue(identity.type)} is not supported.`);
     }
     const endpoint = identity.endpoint;
-    if (typeof endpoint !== 'string' || endpoint === '') throw new SinchApiError(400, 40002, 'Endpoint parameter is missing.');
+    if (typeof endpoint !== 'string' || endpoint === '')
+      throw new SinchApiError(400, 40002, 'Endpoint parameter is missing.');
     if (body.method === undefined) throw new SinchApiError(400, 40002, 'Method parameter is missing.');
     const method = parseMethod(body.method);
-    if (method === undefined) throw new SinchApiError(400, 40001, `Method ${describeValue(body.method)} is not supported.`);
+    if (method === undefined)
+      throw new SinchApiError(400, 40001, `Method ${describeValue(body.method)} is not supported.`);
     const countryId = validateEndpoint(endpoint);
     const reference = optionalString(body, 'reference');
     const custom = optionalString(body, 'custom');
-    const methodOptions = method === 'sms' ? findKey(body, 'smsOptions') : method === 'whatsapp' ? findKey(body, 'whatsappOptions') : undefined;
-    if (methodOptions !== undefined && !isRecord(methodOptions)) throw new SinchApiError(400, 40001, `${method}Options must be an object.`);
+    const methodOptions =
+      method === 'sms'
+        ? findKey(body, 'smsOptions')
+        : method === 'whatsapp'
+          ? findKey(body, 'whatsappOptions')
+          : undefined;
+    if (methodOptions !== undefined && !isRecord(methodOptions))
+      throw new SinchApiError(400, 40001, `${method}Options must be an object.`);
     let expirySeconds = this.settings.defaultExpirySeconds;
     if (method === 'sms' && methodOptions?.expiry !== undefined) {
       const parsed = parseExpiry(methodOptions.expiry);
@@ -466,7 +490,8 @@ class Emulator implements SinchEmulator {
     }
     const codeType = methodOptions?.codeType === undefined ? 'Numeric' : parseCodeType(methodOptions.codeType);
     if (codeType === undefined) throw new SinchApiError(400, 40001, 'codeType must be Numeric, Alpha or Alphanumeric.');
-    if (reference !== undefined && this.store.byReferenceOf(reference) !== undefined) throw new SinchApiError(409, 40900);
+    if (reference !== undefined && this.store.byReferenceOf(reference) !== undefined)
+      throw new SinchApiError(409, 40900);
 
     const sandbox = this.settings.sandbox ? sandboxRangeOf(endpoint) : undefined;
     switch (sandbox?.behaviour) {
@@ -490,7 +515,14 @@ class Emulator implements SinchEmulator {
       endpoint,
       ...(reference !== undefined ? { reference } : {}),
       ...(custom !== undefined ? { custom } : {}),
-      ...(acceptLanguage ? { acceptLanguage: acceptLanguage.split(',').map((l) => l.trim()).filter(Boolean) } : {}),
+      ...(acceptLanguage
+        ? {
+            acceptLanguage: acceptLanguage
+              .split(',')
+              .map((l) => l.trim())
+              .filter(Boolean),
+          }
+        : {}),
       ...(countryId !== undefined ? { countryId } : {}),
       code: this.newSecret(method, codeType, sandbox?.code),
       codeType,
@@ -557,7 +589,8 @@ class Emulator implements SinchEmulator {
     if (this.settings.onMessage !== undefined) {
       // The listener belongs to the caller; turning its bug into a Sinch 500 (or, for an async
       // listener, an unhandled rejection that ends the process) would mislead.
-      const warn = (error: unknown): void => process.emitWarning(`sinch-emulator onMessage listener threw: ${String(error)}`);
+      const warn = (error: unknown): void =>
+        process.emitWarning(`sinch-emulator onMessage listener threw: ${String(error)}`);
       try {
         const result: unknown = this.settings.onMessage(message);
         if (result instanceof Promise) result.catch(warn);
@@ -587,7 +620,8 @@ class Emulator implements SinchEmulator {
     const right =
       submitted.method === verification.method &&
       verification.code !== '' &&
-      normaliseSecret(submitted.secret, verification.method) === normaliseSecret(verification.code, verification.method);
+      normaliseSecret(submitted.secret, verification.method) ===
+        normaliseSecret(verification.code, verification.method);
 
     if (verification.status === 'SUCCESSFUL' && this.settings.reportAfterSuccess === 'idempotent') {
       // A client retrying a report whose answer it lost gets the same answer; a wrong code stays wrong.
@@ -653,11 +687,17 @@ class Emulator implements SinchEmulator {
   private handleControl(ex: Exchange): void {
     const sub = ex.rawPath.slice(CONTROL_PREFIX.length).replace(/\/$/, '') || '/';
     const only = (allowed: string): void => {
-      if (ex.method !== allowed) throw new SinchApiError(405, 40500, `Method ${clip(ex.method)} is not allowed here.`, { allow: allowed });
+      if (ex.method !== allowed)
+        throw new SinchApiError(405, 40500, `Method ${clip(ex.method)} is not allowed here.`, { allow: allowed });
     };
     if (sub === '/health') {
       only('GET');
-      this.answer(ex, 200, { status: 'ok', verifications: this.store.size, requests: this.requests.length, inbox: this.inbox.length });
+      this.answer(ex, 200, {
+        status: 'ok',
+        verifications: this.store.size,
+        requests: this.requests.length,
+        inbox: this.inbox.length,
+      });
     } else if (sub === '/inbox') {
       only('GET');
       const to = queryNumber(ex.query, 'to');
@@ -684,7 +724,11 @@ class Emulator implements SinchEmulator {
       only('POST');
       const body = requireObject(ex);
       try {
-        this.injectFault(body.op as FaultOp, body.fault as Fault, body.times === undefined ? 1 : (body.times as number));
+        this.injectFault(
+          body.op as FaultOp,
+          body.fault as Fault,
+          body.times === undefined ? 1 : (body.times as number),
+        );
       } catch (error) {
         throw new SinchApiError(400, 40001, error instanceof Error ? error.message : 'Invalid fault.');
       }
@@ -725,7 +769,9 @@ class Emulator implements SinchEmulator {
     if (method === 'seamless') return '';
     if (fixed !== undefined) return fixed;
     if (method === 'flashcall') return `+1815654${String(randomInt(10_000)).padStart(4, '0')}`;
-    return this.settings.fixedCode ?? generateCode(this.settings.codeLength, method === 'callout' ? 'Numeric' : codeType);
+    return (
+      this.settings.fixedCode ?? generateCode(this.settings.codeLength, method === 'callout' ? 'Numeric' : codeType)
+    );
   }
 
   /** Lazily applies expiry; true when this call moved the verification to FAIL / Expired. */
@@ -852,7 +898,13 @@ class Emulator implements SinchEmulator {
     this.answerRaw(ex, status, JSON_CONTENT_TYPE, JSON.stringify(body), headers);
   }
 
-  private answerRaw(ex: Exchange, status: number, contentType: string, payload: string, headers: Record<string, string> = {}): void {
+  private answerRaw(
+    ex: Exchange,
+    status: number,
+    contentType: string,
+    payload: string,
+    headers: Record<string, string> = {},
+  ): void {
     if (!canAnswer(ex.res)) return;
     if (ex.record) ex.record.status = status;
     writeAnswer(ex.res, status, contentType, payload, headers);
@@ -860,7 +912,9 @@ class Emulator implements SinchEmulator {
 
   private answerInternalError(res: ServerResponse, error: unknown): void {
     // Surfaced as a process warning, not thrown: an emulator bug must not kill the test run.
-    process.emitWarning(`sinch-emulator internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    process.emitWarning(
+      `sinch-emulator internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     if (!canAnswer(res)) {
       res.destroy();
       return;
@@ -910,7 +964,11 @@ function parseJson(text: string): Exchange['parsed'] {
 
 function requireObject(ex: Exchange): Record<string, unknown> {
   if (!ex.parsed.ok) {
-    throw new SinchApiError(400, 40001, ex.text.trim() === '' ? 'Request body is missing.' : 'Request body is not valid JSON.');
+    throw new SinchApiError(
+      400,
+      40001,
+      ex.text.trim() === '' ? 'Request body is missing.' : 'Request body is not valid JSON.',
+    );
   }
   if (!isRecord(ex.parsed.value)) throw new SinchApiError(400, 40001, 'Request body must be a JSON object.');
   return ex.parsed.value;
@@ -919,7 +977,8 @@ function requireObject(ex: Exchange): Record<string, unknown> {
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value === '') throw new SinchApiError(400, 40001, `${key} must be a non-empty string.`);
+  if (typeof value !== 'string' || value === '')
+    throw new SinchApiError(400, 40001, `${key} must be a non-empty string.`);
   return value;
 }
 
@@ -935,7 +994,8 @@ function readReport(body: Record<string, unknown>): { method: VerificationMethod
   if (body.method !== undefined && declared === undefined) {
     throw new SinchApiError(400, 40001, `Method ${describeValue(body.method)} is not supported.`);
   }
-  const method = declared ?? (['sms', 'flashcall', 'callout', 'whatsapp'] as const).find((m) => isRecord(findKey(body, m)));
+  const method =
+    declared ?? (['sms', 'flashcall', 'callout', 'whatsapp'] as const).find((m) => isRecord(findKey(body, m)));
   if (method === undefined) throw new SinchApiError(400, 40002, 'Method parameter is missing.');
   const details = findKey(body, method);
   const secret = isRecord(details) ? (method === 'flashcall' ? details.cli : details.code) : undefined;
@@ -951,7 +1011,11 @@ function normaliseSecret(secret: string, method: VerificationMethod): string {
   return method === 'flashcall' ? secret.replace(/\D/g, '') : secret.trim().toUpperCase();
 }
 
-function reportAnswer(verification: VerificationRecord, status: VerificationStatus, reason?: string): Record<string, unknown> {
+function reportAnswer(
+  verification: VerificationRecord,
+  status: VerificationStatus,
+  reason?: string,
+): Record<string, unknown> {
   return {
     id: verification.id,
     method: verification.method,
@@ -971,7 +1035,9 @@ function statusAnswer(verification: VerificationRecord): Record<string, unknown>
     identity: { type: 'number', endpoint: verification.endpoint },
     ...pickDefined(verification, ['countryId']),
     verificationTimestamp: sinchTimestamp(verification.createdAt),
-    ...(verification.status === 'SUCCESSFUL' && verification.source !== undefined ? { source: verification.source } : {}),
+    ...(verification.status === 'SUCCESSFUL' && verification.source !== undefined
+      ? { source: verification.source }
+      : {}),
     ...(isCallMethod(verification.method) ? { callComplete: final } : {}),
     // Sinch adds the price only once the verification is no longer pending.
     ...(final ? { price: { verificationPrice: { ...PRICE } } } : {}),
@@ -1007,7 +1073,8 @@ function parseFault(value: unknown): Fault {
     }
     case 'delay': {
       const ms = value.ms;
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError('fault.ms must be a non-negative number');
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+        throw new TypeError('fault.ms must be a non-negative number');
       return { kind: 'delay', ms };
     }
     case 'malformed':
@@ -1033,5 +1100,7 @@ function printMessage(message: EmulatedMessage): void {
     : message.method === 'flashcall'
       ? `calling number ${message.code}`
       : `code ${message.code}`;
-  process.stdout.write(`[sinch-emulator] EMULATED ${MESSAGE_LABELS[message.method]} (not sent) to ${maskPhone(message.to)}: ${what}\n`);
+  process.stdout.write(
+    `[sinch-emulator] EMULATED ${MESSAGE_LABELS[message.method]} (not sent) to ${maskPhone(message.to)}: ${what}\n`,
+  );
 }

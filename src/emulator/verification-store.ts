@@ -72,7 +72,9 @@ export class VerificationStore {
   /** The most recent verification to a number, optionally of one method. */
   latestFor(endpoint: string, method?: VerificationMethod): VerificationRecord | undefined {
     return this.alive(
-      method === undefined ? this.latestByNumber.get(endpoint) : this.latestByMethodNumber.get(methodKey(method, endpoint)),
+      method === undefined
+        ? this.latestByNumber.get(endpoint)
+        : this.latestByMethodNumber.get(methodKey(method, endpoint)),
     );
   }
 

@@ -32,7 +32,8 @@ export function validateEndpoint(endpoint: string): string | undefined {
   if (!endpoint.startsWith('+')) {
     throw new SinchApiError(400, 40005, `Number ${clip(endpoint)} is invalid. Missing leading plus.`);
   }
-  if (!/^\+\d+$/.test(endpoint)) throw new SinchApiError(400, 40001, `Number ${clip(endpoint)} is invalid. Not a number.`);
+  if (!/^\+\d+$/.test(endpoint))
+    throw new SinchApiError(400, 40001, `Number ${clip(endpoint)} is invalid. Not a number.`);
   const parsed = parsePhoneNumberFromString(endpoint);
   if (parsed?.isPossible() === true) return parsed.country;
   const detail = LENGTH_PROBLEMS[validatePhoneNumberLength(endpoint) ?? 'INVALID_LENGTH'] ?? 'Invalid length.';

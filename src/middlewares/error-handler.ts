@@ -25,7 +25,9 @@ function isDatabaseOutage(error: BaseError): boolean {
   if (error instanceof DatabaseError) {
     const code = (error.parent as { code?: unknown } | undefined)?.code;
     if (typeof code === 'string' && (/^(08|53|57|58)/.test(code) || code === '40001' || code === '40P01')) return true;
-    return /Connection terminated|connection is closed|not queryable|ECONNRESET|ECONNREFUSED|EPIPE/i.test(error.message);
+    return /Connection terminated|connection is closed|not queryable|ECONNRESET|ECONNREFUSED|EPIPE/i.test(
+      error.message,
+    );
   }
   return false;
 }
@@ -39,7 +41,8 @@ export function normalizeError(error: unknown): AppError {
     // and the handler itself would crash on the resulting non-code.
     const code = typeof type === 'string' && Object.hasOwn(BODY_ERRORS, type) ? BODY_ERRORS[type] : undefined;
     if (code) return new AppError(code, { cause: error });
-    if (error instanceof BaseError && isDatabaseOutage(error)) return new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': '5' }, cause: error });
+    if (error instanceof BaseError && isDatabaseOutage(error))
+      return new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': '5' }, cause: error });
   }
   return new AppError('INTERNAL_ERROR', { cause: error });
 }
@@ -57,12 +60,19 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const requestId = String(res.locals.requestId ?? '');
     if (res.headersSent) {
       // A timeout already answered; the late error only needs recording.
-      logger.warn('error after the response was sent', { errorCode: appError.code, route: req.originalUrl.split('?')[0] });
+      logger.warn('error after the response was sent', {
+        errorCode: appError.code,
+        route: req.originalUrl.split('?')[0],
+      });
       return;
     }
     if (appError.isServerError) {
       // `errorCode`, not `code`: the logger redacts any `code` key, since that is where an OTP would hide.
-      logger.error(appError.message, { errorCode: appError.code, method: req.method, cause: appError.cause ?? appError });
+      logger.error(appError.message, {
+        errorCode: appError.code,
+        method: req.method,
+        cause: appError.cause ?? appError,
+      });
     } else {
       logger.warn('request refused', { errorCode: appError.code, method: req.method, reason: appError.message });
     }

@@ -12,7 +12,11 @@ export type StoreFactory = (prefix: string) => Store | undefined;
  * Per-client-IP limits on both endpoints (express-rate-limit). The client IP is the socket address
  * unless TRUST_PROXY says which proxies may set X-Forwarded-For, so a forged header cannot dodge it.
  */
-export function ipRateLimiters(config: Config, logger: Logger, storeFor: StoreFactory = () => undefined): { requestOtp: RequestHandler[]; verifyOtp: RequestHandler[] } {
+export function ipRateLimiters(
+  config: Config,
+  logger: Logger,
+  storeFor: StoreFactory = () => undefined,
+): { requestOtp: RequestHandler[]; verifyOtp: RequestHandler[] } {
   const limiter = (name: string, limit: number, what: string): RequestHandler =>
     rateLimit({
       windowMs: HOUR_MS,
@@ -24,12 +28,24 @@ export function ipRateLimiters(config: Config, logger: Logger, storeFor: StoreFa
       // We decide deliberately whether X-Forwarded-For is believed (TRUST_PROXY); the library's
       // console warnings about it would only repeat that decision.
       validate: { xForwardedForHeader: false, trustProxy: false, forwardedHeader: false },
-      logger: { error: (error: unknown, message?: string) => logger.error(message ?? 'rate limiter error', { error }), warn: (message: unknown) => logger.warn(String(message)) },
+      logger: {
+        error: (error: unknown, message?: string) => logger.error(message ?? 'rate limiter error', { error }),
+        warn: (message: unknown) => logger.warn(String(message)),
+      },
       handler: (_req, res, next) => {
-        next(new AppError('RATE_LIMITED', {
-          message: `Too many ${what} from this network. Try again in ${String(res.getHeader('Retry-After') ?? 'a while')} s.`,
-          details: [{ limit: name, retryAfterSeconds: Number(res.getHeader('Retry-After')) || undefined, quota: limit, windowSeconds: 3600 }],
-        }));
+        next(
+          new AppError('RATE_LIMITED', {
+            message: `Too many ${what} from this network. Try again in ${String(res.getHeader('Retry-After') ?? 'a while')} s.`,
+            details: [
+              {
+                limit: name,
+                retryAfterSeconds: Number(res.getHeader('Retry-After')) || undefined,
+                quota: limit,
+                windowSeconds: 3600,
+              },
+            ],
+          }),
+        );
       },
     });
   return {

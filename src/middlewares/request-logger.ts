@@ -15,7 +15,10 @@ export function routeOf(req: Request): string {
 const CLIENT_CLOSED_REQUEST = 499;
 
 /** One line per request when the response is finished: method, route, status, duration, Sinch time. */
-export function requestLogger(logger: Logger, onFinish?: (method: string, route: string, status: number, seconds: number) => void): RequestHandler {
+export function requestLogger(
+  logger: Logger,
+  onFinish?: (method: string, route: string, status: number, seconds: number) => void,
+): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const context = currentContext();

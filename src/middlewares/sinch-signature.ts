@@ -10,7 +10,11 @@ import type { Clock } from '../utils/clock';
  * the Content-Type as received, x-timestamp and this callback's path, with a bounded clock skew.
  * Needs `req.body` to be the raw Buffer (express.raw on this route). Refusals change nothing.
  */
-export function verifySinchSignature(sinch: Pick<Config['sinch'], 'applicationKey' | 'applicationSecret' | 'callbackMaxSkewSeconds'>, logger: Logger, clock: Clock): RequestHandler {
+export function verifySinchSignature(
+  sinch: Pick<Config['sinch'], 'applicationKey' | 'applicationSecret' | 'callbackMaxSkewSeconds'>,
+  logger: Logger,
+  clock: Clock,
+): RequestHandler {
   return (req, _res, next) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const check = verifyApplicationSignature(
@@ -27,10 +31,12 @@ export function verifySinchSignature(sinch: Pick<Config['sinch'], 'applicationKe
     );
     if (!check.ok) {
       logger.warn('Sinch callback refused: signature check failed', { reason: check.reason });
-      next(new AppError('UNAUTHORIZED', {
-        message: `The callback is not signed by Sinch for this application (${check.reason.replace(/_/g, ' ')}).`,
-        details: [{ reason: check.reason }],
-      }));
+      next(
+        new AppError('UNAUTHORIZED', {
+          message: `The callback is not signed by Sinch for this application (${check.reason.replace(/_/g, ' ')}).`,
+          details: [{ reason: check.reason }],
+        }),
+      );
       return;
     }
     next();

@@ -11,9 +11,17 @@ export interface FieldProblem {
 export function fieldProblems(error: z.ZodError): FieldProblem[] {
   return error.issues.flatMap((issue): FieldProblem[] => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: `${key} is not a recognised field` }));
+      return issue.keys.map((key) => ({
+        field: [...issue.path, key].join('.'),
+        message: `${key} is not a recognised field`,
+      }));
     }
-    return [{ field: issue.path.join('.') || '(body)', message: issue.path.length ? issue.message : 'the body must be a JSON object' }];
+    return [
+      {
+        field: issue.path.join('.') || '(body)',
+        message: issue.path.length ? issue.message : 'the body must be a JSON object',
+      },
+    ];
   });
 }
 
@@ -39,6 +47,12 @@ export function validateHeader(name: string, schema: z.ZodType<string>): Request
     const value = req.get(name);
     if (value === undefined) return next();
     const result = schema.safeParse(value);
-    next(result.success ? undefined : new AppError('VALIDATION_ERROR', { details: [{ field: name, message: result.error.issues[0]?.message ?? 'invalid' }] }));
+    next(
+      result.success
+        ? undefined
+        : new AppError('VALIDATION_ERROR', {
+            details: [{ field: name, message: result.error.issues[0]?.message ?? 'invalid' }],
+          }),
+    );
   };
 }

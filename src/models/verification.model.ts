@@ -1,4 +1,11 @@
-import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
+import {
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type Sequelize,
+} from 'sequelize';
 
 export const VERIFICATION_STATUSES = ['PENDING', 'SUCCESSFUL', 'FAILED', 'EXPIRED', 'ABORTED'] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
@@ -26,7 +33,12 @@ export class Verification extends Model<InferAttributes<Verification>, InferCrea
         sinchVerificationId: { type: DataTypes.STRING(64), allowNull: false, unique: true },
         phoneNumber: { type: DataTypes.STRING(16), allowNull: false },
         method: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'sms' },
-        status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'PENDING', validate: { isIn: [VERIFICATION_STATUSES] } },
+        status: {
+          type: DataTypes.STRING(16),
+          allowNull: false,
+          defaultValue: 'PENDING',
+          validate: { isIn: [VERIFICATION_STATUSES] },
+        },
         attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         expiresAt: { type: DataTypes.DATE, allowNull: false },
         verifiedAt: { type: DataTypes.DATE, allowNull: true },

@@ -40,8 +40,7 @@ interface InboxMessage {
 }
 
 type Outcome<T> =
-  | { ok: true; data: T; serverOffsetMs: number }
-  | { ok: false; error: ErrorEnvelope; retryAfterSeconds?: number };
+  { ok: true; data: T; serverOffsetMs: number } | { ok: false; error: ErrorEnvelope; retryAfterSeconds?: number };
 
 /** A fiction-range Swedish mobile number: only used to ask whether the emulated inbox exists. */
 const PROBE_NUMBER = '+46701740610';
@@ -114,7 +113,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isErrorEnvelope(value: unknown): value is ErrorEnvelope {
-  return isRecord(value) && value.status === 'error' && typeof value.code === 'string' && typeof value.message === 'string';
+  return (
+    isRecord(value) && value.status === 'error' && typeof value.code === 'string' && typeof value.message === 'string'
+  );
 }
 
 function localError(code: string, message: string): ErrorEnvelope {
@@ -153,7 +154,10 @@ async function call<T>(method: 'GET' | 'POST', url: string, body?: unknown): Pro
     try {
       response = await fetch(url, {
         method,
-        headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+        headers:
+          body === undefined
+            ? { Accept: 'application/json' }
+            : { Accept: 'application/json', 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: 'no-store',
         signal: abort.signal,
@@ -173,11 +177,18 @@ async function call<T>(method: 'GET' | 'POST', url: string, body?: unknown): Pro
       payload = undefined;
     }
     if (response.ok && isRecord(payload) && payload.status === 'success') {
-      return { ok: true, data: (payload as unknown as SuccessEnvelope<T>).data, serverOffsetMs: serverOffsetOf(response) };
+      return {
+        ok: true,
+        data: (payload as unknown as SuccessEnvelope<T>).data,
+        serverOffsetMs: serverOffsetOf(response),
+      };
     }
     const error = isErrorEnvelope(payload)
       ? payload
-      : localError('UNEXPECTED_RESPONSE', `The service answered HTTP ${response.status} without an explanation. Try again shortly.`);
+      : localError(
+          'UNEXPECTED_RESPONSE',
+          `The service answered HTTP ${response.status} without an explanation. Try again shortly.`,
+        );
     return { ok: false, error, retryAfterSeconds: retryAfterOf(response, error) };
   } finally {
     window.clearTimeout(timer);
@@ -238,7 +249,9 @@ function renderButtons(): void {
 }
 
 function renderExpiry(): void {
-  ui.expiry.textContent = state.pending ? `The code expires in ${minutesSeconds(secondsLeft(state.pending.expiresAt))} (at ${time(state.pending.expiresAt)}).` : '';
+  ui.expiry.textContent = state.pending
+    ? `The code expires in ${minutesSeconds(secondsLeft(state.pending.expiresAt))} (at ${time(state.pending.expiresAt)}).`
+    : '';
 }
 
 /** One timer drives both countdowns and stops itself when neither is running. */
@@ -285,7 +298,11 @@ function markInvalid(input: HTMLInputElement | undefined): void {
 
 // ---- Errors --------------------------------------------------------------------------------------
 
-const FIELD_LABELS: Record<string, string> = { phoneNumber: 'Phone number', code: 'Code', verificationId: 'Verification' };
+const FIELD_LABELS: Record<string, string> = {
+  phoneNumber: 'Phone number',
+  code: 'Code',
+  verificationId: 'Verification',
+};
 
 /** The envelope's message, plus what the page knows to add: counts, reasons and the way forward. */
 function explain(error: ErrorEnvelope, retryAfter: number | undefined, context: 'send' | 'verify'): string[] {
@@ -295,7 +312,9 @@ function explain(error: ErrorEnvelope, retryAfter: number | undefined, context: 
     case 'INVALID_CODE': {
       const left = detail.attemptsRemaining;
       if (typeof left === 'number') {
-        lines.push(left > 0 ? `Attempts remaining: ${left}.` : 'No attempts remaining for this code: request a new code.');
+        lines.push(
+          left > 0 ? `Attempts remaining: ${left}.` : 'No attempts remaining for this code: request a new code.',
+        );
       }
       break;
     }
@@ -321,17 +340,26 @@ function explain(error: ErrorEnvelope, retryAfter: number | undefined, context: 
       }
       break;
     case 'SMS_PROVIDER_UNAVAILABLE':
-      lines.push(context === 'send' ? 'No code was sent. This is usually brief; try again shortly.' : 'Your code was not checked. Try again shortly.');
+      lines.push(
+        context === 'send'
+          ? 'No code was sent. This is usually brief; try again shortly.'
+          : 'Your code was not checked. Try again shortly.',
+      );
       break;
     case 'SMS_PROVIDER_ERROR':
       lines.push(context === 'send' ? 'No code was sent.' : 'Your code was not checked.');
       break;
   }
-  if (context === 'send' && retryAfter !== undefined) lines.push('The send button unlocks when its countdown reaches zero.');
+  if (context === 'send' && retryAfter !== undefined)
+    lines.push('The send button unlocks when its countdown reaches zero.');
   return lines;
 }
 
-function handleError(outcome: Extract<Outcome<unknown>, { ok: false }>, context: 'send' | 'verify', typed: string): void {
+function handleError(
+  outcome: Extract<Outcome<unknown>, { ok: false }>,
+  context: 'send' | 'verify',
+  typed: string,
+): void {
   const { error, retryAfterSeconds } = outcome;
   const detail = firstDetail(error);
   const field = typeof detail.field === 'string' ? detail.field : undefined;
@@ -354,7 +382,11 @@ function handleError(outcome: Extract<Outcome<unknown>, { ok: false }>, context:
     case 'VERIFICATION_NOT_FOUND':
     case 'ALREADY_VERIFIED':
       // The way forward is a new code; when Retry-After says how long until one may be sent, count it down.
-      if (context === 'verify' && retryAfterSeconds !== undefined && detail.reason === 'verification_attempts_exhausted') {
+      if (
+        context === 'verify' &&
+        retryAfterSeconds !== undefined &&
+        detail.reason === 'verification_attempts_exhausted'
+      ) {
         startCooldown(retryAfterSeconds, [typed, state.pending?.phoneNumber ?? typed]);
       }
       endPending();
@@ -366,7 +398,9 @@ function handleError(outcome: Extract<Outcome<unknown>, { ok: false }>, context:
     startCooldown(retryAfterSeconds, perNumber ? [typed] : undefined);
   }
 
-  const meta = [`Error ${error.code}`, error.requestId ? `request ID ${error.requestId}` : ''].filter(Boolean).join(' · ');
+  const meta = [`Error ${error.code}`, error.requestId ? `request ID ${error.requestId}` : '']
+    .filter(Boolean)
+    .join(' · ');
   showStatus('error', error.message, explain(error, retryAfterSeconds, context), meta);
   markInvalid(focus);
   renderButtons();
@@ -377,7 +411,9 @@ function handleError(outcome: Extract<Outcome<unknown>, { ok: false }>, context:
 async function sendCode(): Promise<void> {
   const typed = ui.phone.value.trim();
   if (!typed) {
-    showStatus('error', 'Enter your phone number first.', ['Use international format with the country code, for example +46 70 123 45 67.']);
+    showStatus('error', 'Enter your phone number first.', [
+      'Use international format with the country code, for example +46 70 123 45 67.',
+    ]);
     markInvalid(ui.phone);
     return;
   }
@@ -393,8 +429,15 @@ async function sendCode(): Promise<void> {
 
   const { data, serverOffsetMs } = outcome;
   state.sentOnce = true;
-  state.pending = { verificationId: data.verificationId, phoneNumber: data.phoneNumber, expiresAt: Date.parse(data.expiresAt) - serverOffsetMs };
-  state.cooldown = { until: Date.parse(data.resendAvailableAt) - serverOffsetMs, numbers: new Set([numberKey(typed), numberKey(data.phoneNumber)]) };
+  state.pending = {
+    verificationId: data.verificationId,
+    phoneNumber: data.phoneNumber,
+    expiresAt: Date.parse(data.expiresAt) - serverOffsetMs,
+  };
+  state.cooldown = {
+    until: Date.parse(data.resendAvailableAt) - serverOffsetMs,
+    numbers: new Set([numberKey(typed), numberKey(data.phoneNumber)]),
+  };
   showStatus('info', `Code sent to ${data.phoneNumber}.`, [
     `Enter it below before ${time(state.pending.expiresAt)}.`,
     ...(state.emulator ? ['No real SMS was sent: the code is in the emulated inbox.'] : []),
@@ -424,7 +467,9 @@ async function verifyCode(): Promise<void> {
   state.busy = 'verify';
   renderButtons();
   // The id pins the check to the code this page asked for, not whichever is newest for the number.
-  const body = state.pending ? { phoneNumber, code, verificationId: state.pending.verificationId } : { phoneNumber, code };
+  const body = state.pending
+    ? { phoneNumber, code, verificationId: state.pending.verificationId }
+    : { phoneNumber, code };
   const outcome = await call<VerifyOtpData>('POST', '/api/verify-otp', body);
   state.busy = undefined;
   if (!outcome.ok) {
@@ -433,7 +478,9 @@ async function verifyCode(): Promise<void> {
   }
   endPending();
   markInvalid(undefined);
-  showStatus('success', `${outcome.data.phoneNumber} is verified.`, [`Verified at ${time(outcome.data.verifiedAt)}. You can close this page.`]);
+  showStatus('success', `${outcome.data.phoneNumber} is verified.`, [
+    `Verified at ${time(outcome.data.verifiedAt)}. You can close this page.`,
+  ]);
   renderButtons();
 }
 
@@ -476,7 +523,12 @@ function renderInbox(messages: InboxMessage[]): void {
         });
         item.append(use);
       }
-      item.append(paragraph(`SMS to ${message.to} at ${time(message.sentAt)}${message.delivered ? '' : ' (the sandbox number never receives it)'}`, 'inbox-meta'));
+      item.append(
+        paragraph(
+          `SMS to ${message.to} at ${time(message.sentAt)}${message.delivered ? '' : ' (the sandbox number never receives it)'}`,
+          'inbox-meta',
+        ),
+      );
       return item;
     }),
   );

@@ -16,7 +16,10 @@ export function demoRoutes(deps: AppDeps): Router {
   router.get('/demo/demo.js', page.script);
   if (deps.emulator) {
     const inbox = emulatorInboxController(deps.emulator, deps.config.otp.defaultCountry);
-    router.route('/api/emulator/inbox').get(inbox.inbox).all(methodNotAllowed(['GET']));
+    router
+      .route('/api/emulator/inbox')
+      .get(inbox.inbox)
+      .all(methodNotAllowed(['GET']));
   }
   return router;
 }

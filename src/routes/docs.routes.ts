@@ -6,7 +6,8 @@ import { openApiDocument } from '../docs/openapi';
 import { methodNotAllowed } from '../middlewares/not-found';
 
 /** The files the Swagger UI page loads; the rest of swagger-ui-dist (its stock petstore page) stays unreachable. */
-const SWAGGER_ASSET = /^\/(swagger-ui\.css|swagger-ui-bundle\.js|swagger-ui-standalone-preset\.js|swagger-ui-init\.js|favicon-(16x16|32x32)\.png)(\.map)?$/;
+const SWAGGER_ASSET =
+  /^\/(swagger-ui\.css|swagger-ui-bundle\.js|swagger-ui-standalone-preset\.js|swagger-ui-init\.js|favicon-(16x16|32x32)\.png)(\.map)?$/;
 
 /**
  * helmet's app-wide CSP stays as it is everywhere else; the docs page needs inline styles (its
@@ -39,7 +40,10 @@ const docsCsp = helmet.contentSecurityPolicy({
  */
 export function docsRoutes(deps: AppDeps): Router {
   const document = openApiDocument({ emulatorMode: deps.emulator !== undefined });
-  const uiOptions = { customSiteTitle: 'OTP verification service: API', swaggerOptions: { validatorUrl: null, displayRequestDuration: true } };
+  const uiOptions = {
+    customSiteTitle: 'OTP verification service: API',
+    swaggerOptions: { validatorUrl: null, displayRequestDuration: true },
+  };
   // Swagger UI's page links its assets as "./swagger-ui.css": from /api/docs (no trailing slash) the
   // browser would look for /api/swagger-ui.css. Pointing them under /api/docs/ serves both spellings
   // with 200 and no redirect hop.
@@ -49,12 +53,18 @@ export function docsRoutes(deps: AppDeps): Router {
   };
 
   const router = Router();
-  router.route('/api/openapi.json').get((_req, res) => {
-    res.json(document);
-  }).all(methodNotAllowed(['GET']));
+  router
+    .route('/api/openapi.json')
+    .get((_req, res) => {
+      res.json(document);
+    })
+    .all(methodNotAllowed(['GET']));
 
   router.use('/api/docs', docsCsp);
-  router.route('/api/docs').get(page).all(methodNotAllowed(['GET']));
+  router
+    .route('/api/docs')
+    .get(page)
+    .all(methodNotAllowed(['GET']));
   // serveFiles, not the shared `serve`: `serve` answers swagger-ui-init.js from module-global state
   // that the last setup() call in the process wrote, so two apps in one process (tests) would mix docs.
   const onlySwaggerAssets: RequestHandler = (req, _res, next) => {

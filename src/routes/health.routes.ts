@@ -4,7 +4,13 @@ import { methodNotAllowed } from '../middlewares/not-found';
 
 export function healthRoutes(controller: ReturnType<typeof healthController>): Router {
   const router = Router();
-  router.route('/health').get(controller.ready).all(methodNotAllowed(['GET']));
-  router.route('/health/live').get(controller.live).all(methodNotAllowed(['GET']));
+  router
+    .route('/health')
+    .get(controller.ready)
+    .all(methodNotAllowed(['GET']));
+  router
+    .route('/health/live')
+    .get(controller.live)
+    .all(methodNotAllowed(['GET']));
   return router;
 }

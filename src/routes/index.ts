@@ -15,7 +15,9 @@ export function routes(deps: AppDeps): Router {
   const router = Router();
   const health = healthController([databaseCheck(deps.sequelize), ...(deps.healthChecks ?? [])], Date.now());
   router.use(healthRoutes(health));
-  router.use(otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)));
+  router.use(
+    otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)),
+  );
   if (deps.metrics) router.use(metricsRoutes(deps.metrics, deps.config.metrics.token));
   router.use(docsRoutes(deps));
   router.use(demoRoutes(deps));

@@ -6,6 +6,9 @@ import type { Metrics } from '../services/metrics.service';
 export function metricsRoutes(metrics: Metrics, token: string | undefined): Router {
   const controller = metricsController(metrics, token);
   const router = Router();
-  router.route('/metrics').get(controller.scrape).all(methodNotAllowed(['GET']));
+  router
+    .route('/metrics')
+    .get(controller.scrape)
+    .all(methodNotAllowed(['GET']));
   return router;
 }

@@ -14,7 +14,13 @@ export function otpRoutes(controller: ReturnType<typeof otpController>, limits: 
   const router = Router();
   router
     .route('/api/request-otp')
-    .post(...limits.requestOtp, requireJson(), validateHeader('Idempotency-Key', idempotencyKeyHeader), validateBody(requestOtpBody), controller.requestOtp)
+    .post(
+      ...limits.requestOtp,
+      requireJson(),
+      validateHeader('Idempotency-Key', idempotencyKeyHeader),
+      validateBody(requestOtpBody),
+      controller.requestOtp,
+    )
     .all(methodNotAllowed(['POST']));
   router
     .route('/api/verify-otp')

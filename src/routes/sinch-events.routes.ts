@@ -19,7 +19,11 @@ export function sinchEventsRoutes(deps: AppDeps): Router {
   const router = Router();
   router
     .route('/api/sinch/events')
-    .post(express.raw({ type: () => true, limit: '10kb' }), verifySinchSignature(deps.config.sinch, deps.logger, clock), controller.receive)
+    .post(
+      express.raw({ type: () => true, limit: '10kb' }),
+      verifySinchSignature(deps.config.sinch, deps.logger, clock),
+      controller.receive,
+    )
     .all(methodNotAllowed(['POST']));
   return router;
 }

@@ -15,7 +15,9 @@ async function main(): Promise<number> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   if (config.database.mode === 'embedded') {
-    logger.error('db:purge needs DATABASE_URL (or DB_HOST): the embedded database is purged by the running service itself');
+    logger.error(
+      'db:purge needs DATABASE_URL (or DB_HOST): the embedded database is purged by the running service itself',
+    );
     return 1;
   }
   const sequelize = createSequelize(config.database, logger);

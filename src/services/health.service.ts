@@ -50,7 +50,10 @@ export function sinchCheck(sinch: Pick<SinchClient, 'circuit'>): HealthCheck {
       if (circuit.state === 'closed') return Promise.resolve({ state: 'UP' as const });
       return Promise.resolve({
         state: circuit.state === 'open' ? ('DOWN' as const) : ('DEGRADED' as const),
-        detail: { circuit: circuit.state, ...(circuit.retryAt ? { retryAt: new Date(circuit.retryAt).toISOString() } : {}) },
+        detail: {
+          circuit: circuit.state,
+          ...(circuit.retryAt ? { retryAt: new Date(circuit.retryAt).toISOString() } : {}),
+        },
       });
     },
   };
@@ -64,7 +67,7 @@ const REDIS_CHECK_TIMEOUT_MS = 500;
  * command too, and the limits fall back to memory just the same.
  */
 export function redisCheck(redis: Pick<RedisConnection, 'isReady' | 'send'>): HealthCheck {
-  const down = { state: 'DOWN' as const, detail: { fallback: 'per-IP limits counted in this instance\'s memory' } };
+  const down = { state: 'DOWN' as const, detail: { fallback: "per-IP limits counted in this instance's memory" } };
   return {
     name: 'redis',
     critical: false,

@@ -3,10 +3,7 @@ import type { Statement, Statements } from '../db/statements';
 import type { Clock } from '../utils/clock';
 
 export type IdempotencyStart<T> =
-  | { state: 'new' }
-  | { state: 'replay'; data: T }
-  | { state: 'in_progress' }
-  | { state: 'mismatch' };
+  { state: 'new' } | { state: 'replay'; data: T } | { state: 'in_progress' } | { state: 'mismatch' };
 
 export interface IdempotencyService {
   /**
@@ -56,13 +53,27 @@ const ABANDON_KEY: Statement = {
  * `abandonedAfterMs`: how long an in-progress key may stay claimed; past it the request that holds it
  * cannot still be running (the request timeout answered it long ago), so a retry may take it over.
  */
-export function createIdempotencyService(statements: Statements, clock: Clock, ttlSeconds: number, abandonedAfterMs: number): IdempotencyService {
+export function createIdempotencyService(
+  statements: Statements,
+  clock: Clock,
+  ttlSeconds: number,
+  abandonedAfterMs: number,
+): IdempotencyService {
   return {
     async begin<T>(key: string, fingerprint: string): Promise<IdempotencyStart<T>> {
       const now = new Date(clock.now());
-      const claimed = await statements.run(CLAIM_KEY, [key, fingerprint, now, new Date(now.getTime() + ttlSeconds * 1000), new Date(now.getTime() - abandonedAfterMs)]);
+      const claimed = await statements.run(CLAIM_KEY, [
+        key,
+        fingerprint,
+        now,
+        new Date(now.getTime() + ttlSeconds * 1000),
+        new Date(now.getTime() - abandonedAfterMs),
+      ]);
       if (claimed.length) return { state: 'new' };
-      const [existing] = await statements.run<{ fingerprint: string; state: string; responseBody: T | null }>(READ_KEY, [key]);
+      const [existing] = await statements.run<{ fingerprint: string; state: string; responseBody: T | null }>(
+        READ_KEY,
+        [key],
+      );
       // Deleted (abandoned) between the two statements: claim again.
       if (!existing) return this.begin(key, fingerprint);
       if (existing.fingerprint !== fingerprint) return { state: 'mismatch' };

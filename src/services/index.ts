@@ -42,11 +42,18 @@ export interface ServiceOptions {
 export function createServices(options: ServiceOptions): Services {
   const clock = options.clock ?? systemClock;
   const models = initModels(options.sequelize);
-  const sinch = options.sinch ?? createSinchClient(options.config.sinch, options.logger, options.observeSinch ?? options.metrics?.observeSinch);
+  const sinch =
+    options.sinch ??
+    createSinchClient(options.config.sinch, options.logger, options.observeSinch ?? options.metrics?.observeSinch);
   const statements = createStatements(options.sequelize, { prepared: options.config.database.preparedStatements });
   const users = createUserService(statements, models, options.config.otp, clock);
   // Twice the request timeout: by then the request holding an in-progress key has surely ended.
-  const idempotency = createIdempotencyService(statements, clock, options.config.otp.idempotencyTtlSeconds, 2 * options.config.server.requestTimeoutMs);
+  const idempotency = createIdempotencyService(
+    statements,
+    clock,
+    options.config.otp.idempotencyTtlSeconds,
+    2 * options.config.server.requestTimeoutMs,
+  );
   const verifications = createVerificationService({
     statements,
     sinch,
@@ -64,6 +71,8 @@ export function createServices(options: ServiceOptions): Services {
     sinch,
     verifications,
     healthChecks: [sinchCheck(sinch), ...(redis ? [redisCheck(redis)] : [])],
-    rateLimitStore: redis ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger) : undefined,
+    rateLimitStore: redis
+      ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger)
+      : undefined,
   };
 }

@@ -22,18 +22,61 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
 
-  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
-  const duration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency by route and status', labelNames: ['method', 'route', 'status'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
-  const sinch = new Histogram({ name: 'sinch_request_duration_seconds', help: 'Sinch Verification API call latency by operation and outcome (HTTP status, timeout, network_error)', labelNames: ['operation', 'outcome'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
-  const requested = new Counter({ name: 'otp_requested_total', help: 'Codes requested (request-otp calls that reached the service logic)', registers: [registry] });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const sinch = new Histogram({
+    name: 'sinch_request_duration_seconds',
+    help: 'Sinch Verification API call latency by operation and outcome (HTTP status, timeout, network_error)',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const requested = new Counter({
+    name: 'otp_requested_total',
+    help: 'Codes requested (request-otp calls that reached the service logic)',
+    registers: [registry],
+  });
   const sent = new Counter({ name: 'otp_sent_total', help: 'Codes Sinch accepted to send', registers: [registry] });
-  const refused = new Counter({ name: 'otp_refused_total', help: 'Code requests refused, by reason', labelNames: ['reason'] as const, registers: [registry] });
-  const verified = new Counter({ name: 'otp_verified_total', help: 'Codes verified successfully', registers: [registry] });
-  const failed = new Counter({ name: 'otp_verify_failed_total', help: 'Verification attempts that failed, by reason (invalid_code, expired, ...)', labelNames: ['reason'] as const, registers: [registry] });
-  const expired = new Counter({ name: 'otp_expired_total', help: 'Verifications found expired when a code was checked', registers: [registry] });
+  const refused = new Counter({
+    name: 'otp_refused_total',
+    help: 'Code requests refused, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const verified = new Counter({
+    name: 'otp_verified_total',
+    help: 'Codes verified successfully',
+    registers: [registry],
+  });
+  const failed = new Counter({
+    name: 'otp_verify_failed_total',
+    help: 'Verification attempts that failed, by reason (invalid_code, expired, ...)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const expired = new Counter({
+    name: 'otp_expired_total',
+    help: 'Verifications found expired when a code was checked',
+    registers: [registry],
+  });
 
   if (options.sequelize) {
-    const pool = (options.sequelize.connectionManager as unknown as { pool?: { size?: number; available?: number; using?: number; waiting?: number } }).pool;
+    const pool = (
+      options.sequelize.connectionManager as unknown as {
+        pool?: { size?: number; available?: number; using?: number; waiting?: number };
+      }
+    ).pool;
     new Gauge({
       name: 'db_pool_connections',
       help: 'Database pool connections by state',

@@ -12,7 +12,8 @@ export function checkNumberPolicy(phone: NormalizedPhone, policy: Config['number
   if (policy.blockedPrefixes.some((prefix) => phone.e164.startsWith(prefix))) return 'prefix_blocked';
   if (!phone.country) return 'country_not_allowed';
   if (policy.blockedCountries.includes(phone.country)) return 'country_not_allowed';
-  if (policy.allowedCountries.length > 0 && !policy.allowedCountries.includes(phone.country)) return 'country_not_allowed';
+  if (policy.allowedCountries.length > 0 && !policy.allowedCountries.includes(phone.country))
+    return 'country_not_allowed';
   if (!(policy.allowedTypes as string[]).includes(phone.type)) return 'number_type_not_allowed';
   return undefined;
 }
@@ -29,7 +30,9 @@ export function assertNumberAllowed(phone: NormalizedPhone, policy: Config['numb
   if (reason) {
     throw new AppError('PHONE_NUMBER_NOT_ALLOWED', {
       message: MESSAGES[reason],
-      details: [{ field: 'phoneNumber', reason, ...(reason === 'number_type_not_allowed' ? { numberType: phone.type } : {}) }],
+      details: [
+        { field: 'phoneNumber', reason, ...(reason === 'number_type_not_allowed' ? { numberType: phone.type } : {}) },
+      ],
     });
   }
 }

@@ -41,7 +41,10 @@ export class FallbackStore implements Store {
    */
   private loadScripts(): void {
     if (!this.options || this.loading || !this.connection.isReady()) return;
-    const store = new RedisStore({ prefix: this.prefix, sendCommand: (...args: string[]) => this.connection.send(args) as Promise<never> });
+    const store = new RedisStore({
+      prefix: this.prefix,
+      sendCommand: (...args: string[]) => this.connection.send(args) as Promise<never>,
+    });
     this.loading = store
       .init(this.options)
       .then(
@@ -68,7 +71,10 @@ export class FallbackStore implements Store {
     this.loadScripts();
   }
 
-  private async either<T>(viaRedis: (s: RedisStore) => Promise<T>, viaMemory: (s: MemoryStore) => Promise<T>): Promise<T> {
+  private async either<T>(
+    viaRedis: (s: RedisStore) => Promise<T>,
+    viaMemory: (s: MemoryStore) => Promise<T>,
+  ): Promise<T> {
     if (this.connection.isReady() && Date.now() >= this.skipRedisUntil) {
       if (!this.redis) {
         // Right after start-up (or after a failed load) the scripts are on their way: waiting for
@@ -93,19 +99,31 @@ export class FallbackStore implements Store {
   }
 
   increment(key: string): Promise<ClientRateLimitInfo> {
-    return this.either((s) => s.increment(key), (s) => s.increment(key));
+    return this.either(
+      (s) => s.increment(key),
+      (s) => s.increment(key),
+    );
   }
 
   decrement(key: string): Promise<void> {
-    return this.either((s) => s.decrement(key), (s) => s.decrement(key));
+    return this.either(
+      (s) => s.decrement(key),
+      (s) => s.decrement(key),
+    );
   }
 
   resetKey(key: string): Promise<void> {
-    return this.either((s) => s.resetKey(key), (s) => s.resetKey(key));
+    return this.either(
+      (s) => s.resetKey(key),
+      (s) => s.resetKey(key),
+    );
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    return this.either((s) => s.get(key), (s) => s.get(key));
+    return this.either(
+      (s) => s.get(key),
+      (s) => s.get(key),
+    );
   }
 
   shutdown(): void {

@@ -37,7 +37,9 @@ export function connectRedis(url: string, logger: Logger): RedisConnection {
     ready = false;
     if (!reportedDown) {
       reportedDown = true;
-      logger.error('redis: unavailable; per-IP limits fall back to this instance\'s memory until it returns', { error: error.code ?? error.message });
+      logger.error("redis: unavailable; per-IP limits fall back to this instance's memory until it returns", {
+        error: error.code ?? error.message,
+      });
     }
   });
   client.on('end', () => {

@@ -27,7 +27,10 @@ export async function purgeExpired(
   const inBatches = async (sql: string, bind: unknown[]): Promise<number> => {
     let total = 0;
     for (;;) {
-      const rows = await sequelize.query<{ n: number }>(`WITH gone AS (${sql}) SELECT count(*)::int AS n FROM gone`, { bind: [...bind, batchSize], type: QueryTypes.SELECT });
+      const rows = await sequelize.query<{ n: number }>(`WITH gone AS (${sql}) SELECT count(*)::int AS n FROM gone`, {
+        bind: [...bind, batchSize],
+        type: QueryTypes.SELECT,
+      });
       const n = rows[0]?.n ?? 0;
       total += n;
       if (n < batchSize) return total;
@@ -76,7 +79,11 @@ export function schedulePurge(
 ): () => void {
   if (options.intervalMinutes <= 0) return () => undefined;
   return every(options.intervalMinutes * 60_000, () => {
-    purgeExpired(sequelize, { retentionDays: options.retentionDays, clock: options.clock, logger: options.logger }).catch((error: unknown) =>
+    purgeExpired(sequelize, {
+      retentionDays: options.retentionDays,
+      clock: options.clock,
+      logger: options.logger,
+    }).catch((error: unknown) =>
       options.logger.error('retention purge failed; will retry at the next interval', { error }),
     );
   });

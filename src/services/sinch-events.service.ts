@@ -5,7 +5,11 @@ import type { VerificationStatus } from '../models';
 import { AppError } from '../utils/app-error';
 import type { Clock } from '../utils/clock';
 import { normalizePhone } from '../utils/phone';
-import type { VerificationRequestEvent, VerificationResultEvent, VerificationSmsDeliveredEvent } from '../validations/sinch-events.validation';
+import type {
+  VerificationRequestEvent,
+  VerificationResultEvent,
+  VerificationSmsDeliveredEvent,
+} from '../validations/sinch-events.validation';
 import { checkNumberPolicy } from './number-policy';
 
 export interface SinchEventsService {
@@ -34,7 +38,12 @@ function statusFromSinch(status: string, reason?: string): VerificationStatus | 
   }
 }
 
-export function createSinchEventsService(deps: { sequelize: Sequelize; config: Config; logger: Logger; clock: Clock }): SinchEventsService {
+export function createSinchEventsService(deps: {
+  sequelize: Sequelize;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+}): SinchEventsService {
   const { sequelize, config, logger, clock } = deps;
 
   return {
@@ -78,7 +87,10 @@ export function createSinchEventsService(deps: { sequelize: Sequelize; config: C
         `UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3 WHERE "sinchVerificationId" = $1`,
         { bind: [event.id, delivered ? 'DELIVERED' : 'FAILED', new Date(clock.now())], type: QueryTypes.UPDATE },
       );
-      (delivered ? logger.info : logger.warn)('Sinch SMS delivery report', { smsResult: event.smsResult, applied: updated > 0 });
+      (delivered ? logger.info : logger.warn)('Sinch SMS delivery report', {
+        smsResult: event.smsResult,
+        applied: updated > 0,
+      });
     },
   };
 }

@@ -1,6 +1,12 @@
 import http from 'node:http';
 import https from 'node:https';
-import { AxiosError, AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import {
+  AxiosError,
+  AxiosHeaders,
+  type AxiosAdapter,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
 
 /** Sinch answers are small JSON documents; anything larger is not Sinch and is cut off. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -54,7 +60,9 @@ export function leanHttpAdapter(agents: { http: http.Agent; https: https.Agent }
             }
             chunks.push(chunk);
           });
-          response.on('error', (error: NodeJS.ErrnoException) => fail(new AxiosError(error.message, error.code, config, request)));
+          response.on('error', (error: NodeJS.ErrnoException) =>
+            fail(new AxiosError(error.message, error.code, config, request)),
+          );
           response.on('end', () => {
             if (settled) return;
             settled = true;
@@ -75,7 +83,9 @@ export function leanHttpAdapter(agents: { http: http.Agent; https: https.Agent }
         fail(new AxiosError(`timeout of ${config.timeout} ms exceeded`, AxiosError.ECONNABORTED, config, request));
         request.destroy();
       }, config.timeout || 60_000);
-      request.on('error', (error: NodeJS.ErrnoException) => fail(new AxiosError(error.message, error.code ?? AxiosError.ERR_NETWORK, config, request)));
+      request.on('error', (error: NodeJS.ErrnoException) =>
+        fail(new AxiosError(error.message, error.code ?? AxiosError.ERR_NETWORK, config, request)),
+      );
       request.end(body);
     });
 }

@@ -50,7 +50,16 @@ export function applicationAuthorization(
 
 export type SignatureCheck =
   | { ok: true; applicationKey: string }
-  | { ok: false; reason: 'missing_header' | 'malformed_header' | 'missing_timestamp' | 'unknown_key' | 'bad_signature' | 'stale_timestamp' };
+  | {
+      ok: false;
+      reason:
+        | 'missing_header'
+        | 'malformed_header'
+        | 'missing_timestamp'
+        | 'unknown_key'
+        | 'bad_signature'
+        | 'stale_timestamp';
+    };
 
 /**
  * Verifies an `Application {key}:{signature}` header against the raw request.

@@ -57,7 +57,10 @@ export interface SinchCallObserver {
  * understood), so a send must still count against limits and an attempt stay charged.
  */
 export class SinchTransportError extends Error {
-  constructor(message: string, readonly ambiguous: boolean) {
+  constructor(
+    message: string,
+    readonly ambiguous: boolean,
+  ) {
     super(message);
     this.name = 'SinchTransportError';
   }
@@ -117,7 +120,10 @@ export function createSinchClient(
   let openedAt = 0;
   breaker.onBreak(() => {
     openedAt = Date.now();
-    logger.error('Sinch circuit opened: failing fast', { consecutiveFailures: sinch.circuitFailureThreshold, cooldownSeconds: sinch.circuitCooldownSeconds });
+    logger.error('Sinch circuit opened: failing fast', {
+      consecutiveFailures: sinch.circuitFailureThreshold,
+      cooldownSeconds: sinch.circuitCooldownSeconds,
+    });
   });
   breaker.onHalfOpen(() => logger.warn('Sinch circuit half-open: probing with the next request'));
   breaker.onReset(() => logger.info('Sinch circuit closed: Sinch answers again'));
@@ -126,10 +132,19 @@ export function createSinchClient(
     if (sinch.authScheme === 'basic') {
       return `Basic ${Buffer.from(`${sinch.applicationKey}:${sinch.applicationSecret}`).toString('base64')}`;
     }
-    return applicationAuthorization({ method, path: `${API_PREFIX}${path}`, body, contentType, timestamp }, sinch.applicationKey, sinch.applicationSecret);
+    return applicationAuthorization(
+      { method, path: `${API_PREFIX}${path}`, body, contentType, timestamp },
+      sinch.applicationKey,
+      sinch.applicationSecret,
+    );
   }
 
-  async function send(operation: SinchOperation, method: 'GET' | 'POST' | 'PUT', path: string, payload?: unknown): Promise<AxiosResponse<string>> {
+  async function send(
+    operation: SinchOperation,
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    payload?: unknown,
+  ): Promise<AxiosResponse<string>> {
     const body = payload === undefined ? '' : JSON.stringify(payload);
     const contentType = 'application/json; charset=utf-8';
     const timestamp = new Date().toISOString();
@@ -149,7 +164,10 @@ export function createSinchClient(
       outcome = String(response.status);
       return response;
     } catch (error) {
-      outcome = error instanceof AxiosError && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') ? 'timeout' : 'network_error';
+      outcome =
+        error instanceof AxiosError && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT')
+          ? 'timeout'
+          : 'network_error';
       throw transportError(operation, error);
     } finally {
       const durationMs = performance.now() - started;
@@ -168,7 +186,10 @@ export function createSinchClient(
       message: timedOut ? 'The SMS provider did not answer in time. Try again shortly.' : ERROR_UNREACHABLE,
       headers: { 'Retry-After': '5' },
       // Refused or unresolvable connections never reached Sinch; anything else may have.
-      cause: new SinchTransportError(`sinch ${operation}: ${timedOut ? 'timeout' : (code ?? 'network error')}`, !NEVER_SENT.has(code ?? '')),
+      cause: new SinchTransportError(
+        `sinch ${operation}: ${timedOut ? 'timeout' : (code ?? 'network error')}`,
+        !NEVER_SENT.has(code ?? ''),
+      ),
     });
   }
 
@@ -194,7 +215,9 @@ export function createSinchClient(
   function providerError(operation: SinchOperation, what: string, httpStatus?: number): AppError {
     const accepted = httpStatus !== undefined && httpStatus >= 200 && httpStatus < 300;
     return new AppError('SMS_PROVIDER_ERROR', {
-      cause: accepted ? new SinchTransportError(`sinch ${operation}: ${what}`, true) : new Error(`sinch ${operation}: ${what}`),
+      cause: accepted
+        ? new SinchTransportError(`sinch ${operation}: ${what}`, true)
+        : new Error(`sinch ${operation}: ${what}`),
     });
   }
 
@@ -269,7 +292,10 @@ export function createSinchClient(
             details: [{ field: 'phoneNumber', reason: 'rejected_by_provider' }],
           });
         }
-        if ((response.status === 403 && body.errorCode === 40300) || (response.status === 422 && body.errorCode === 42201)) {
+        if (
+          (response.status === 403 && body.errorCode === 40300) ||
+          (response.status === 422 && body.errorCode === 42201)
+        ) {
           throw new AppError('PHONE_NUMBER_NOT_ALLOWED', {
             message: 'Codes cannot be sent to this phone number.',
             details: [{ field: 'phoneNumber', reason: body.errorCode === 40300 ? 'blocked_by_provider' : 'no_route' }],
@@ -281,9 +307,13 @@ export function createSinchClient(
 
     reportSmsCode(sinchId, code) {
       return guarded(async () => {
-        const response = await send('report', 'PUT', `/verifications/id/${encodeURIComponent(sinchId)}`, { method: 'sms', sms: { code } });
+        const response = await send('report', 'PUT', `/verifications/id/${encodeURIComponent(sinchId)}`, {
+          method: 'sms',
+          sms: { code },
+        });
         const body = parse<{ status?: unknown; reason?: unknown }>('report', response);
-        if (response.status >= 200 && response.status < 300) return reportOutcome(body.status, body.reason, response.status);
+        if (response.status >= 200 && response.status < 300)
+          return reportOutcome(body.status, body.reason, response.status);
         if (response.status === 400 && body.errorCode === 40003) return { result: 'INVALID_CODE' };
         if (response.status === 404) return { result: 'NOT_FOUND' };
         throw failure('report', response, body);
@@ -295,15 +325,25 @@ export function createSinchClient(
         const response = await send('status', 'GET', `/verifications/id/${encodeURIComponent(sinchId)}`);
         const body = parse<{ id?: unknown; status?: unknown; reason?: unknown }>('status', response);
         if (response.status >= 200 && response.status < 300 && typeof body.status === 'string') {
-          return { id: sinchId, status: body.status, reason: typeof body.reason === 'string' ? body.reason : undefined };
+          return {
+            id: sinchId,
+            status: body.status,
+            reason: typeof body.reason === 'string' ? body.reason : undefined,
+          };
         }
-        if (response.status >= 200 && response.status < 300) throw providerError('status', 'answer without status', response.status);
+        if (response.status >= 200 && response.status < 300)
+          throw providerError('status', 'answer without status', response.status);
         throw failure('status', response, body);
       });
     },
 
     circuit() {
-      const state = breaker.state === CircuitState.Closed ? 'closed' : breaker.state === CircuitState.HalfOpen ? 'half-open' : 'open';
+      const state =
+        breaker.state === CircuitState.Closed
+          ? 'closed'
+          : breaker.state === CircuitState.HalfOpen
+            ? 'half-open'
+            : 'open';
       return state === 'open' ? { state, retryAt: openedAt + sinch.circuitCooldownSeconds * 1000 } : { state };
     },
 
@@ -331,11 +371,20 @@ export function createSinchClient(
         // Sinch kept it pending: the code did not complete the verification.
         return { result: 'INVALID_CODE' };
       default:
-        logger.error('Sinch report answer has no known status', { status: typeof status === 'string' ? status.slice(0, 32) : typeof status });
+        logger.error('Sinch report answer has no known status', {
+          status: typeof status === 'string' ? status.slice(0, 32) : typeof status,
+        });
         throw providerError('report', 'answer without a known status', httpStatus);
     }
   }
 }
 
-const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_INVALID_URL',
+]);
 const ERROR_UNREACHABLE = 'The SMS provider is unavailable. Try again shortly.';

@@ -16,7 +16,8 @@ export interface LimitRefusal {
   retryAfterMs: number;
 }
 
-export type SendReservation = { ok: true; userId: string; reservedAt: Date; shard: number } | { ok: false; refusal: LimitRefusal };
+export type SendReservation =
+  { ok: true; userId: string; reservedAt: Date; shard: number } | { ok: false; refusal: LimitRefusal };
 
 export interface UserService {
   /**
@@ -84,7 +85,12 @@ const REFUND_FAILURE: Statement = {
 
 const minuteOf = (at: Date) => new Date(Math.floor(at.getTime() / MINUTE_MS) * MINUTE_MS);
 
-export function createUserService(statements: Statements, models: Models, otp: Config['otp'], clock: Clock): UserService {
+export function createUserService(
+  statements: Statements,
+  models: Models,
+  otp: Config['otp'],
+  clock: Clock,
+): UserService {
   const cooldownMs = otp.resendCooldownSeconds * 1000;
 
   async function reserveSend(phoneNumber: string): Promise<SendReservation> {
@@ -108,7 +114,12 @@ export function createUserService(statements: Statements, models: Models, otp: C
       await releaseSend(phoneNumber, reservation);
       return {
         ok: false,
-        refusal: { limit: 'global_minute', quota: otp.globalSendsPerMinute, windowSeconds: 60, retryAfterMs: MINUTE_MS - (now.getTime() % MINUTE_MS) },
+        refusal: {
+          limit: 'global_minute',
+          quota: otp.globalSendsPerMinute,
+          windowSeconds: 60,
+          retryAfterMs: MINUTE_MS - (now.getTime() % MINUTE_MS),
+        },
       };
     }
     return reservation;
@@ -122,28 +133,53 @@ export function createUserService(statements: Statements, models: Models, otp: C
     const refusals: LimitRefusal[] = [];
     const last = times.at(-1);
     if (cooldownMs > 0 && last !== undefined && last > t - cooldownMs) {
-      refusals.push({ limit: 'number_cooldown', quota: 1, windowSeconds: otp.resendCooldownSeconds, retryAfterMs: last + cooldownMs - t });
+      refusals.push({
+        limit: 'number_cooldown',
+        quota: 1,
+        windowSeconds: otp.resendCooldownSeconds,
+        retryAfterMs: last + cooldownMs - t,
+      });
     }
     const inHour = times.filter((x) => x > t - HOUR_MS);
     if (inHour.length >= otp.maxSendsPerNumberHour) {
       const oldest = inHour[inHour.length - otp.maxSendsPerNumberHour] ?? t;
-      refusals.push({ limit: 'number_hour', quota: otp.maxSendsPerNumberHour, windowSeconds: 3600, retryAfterMs: oldest + HOUR_MS - t });
+      refusals.push({
+        limit: 'number_hour',
+        quota: otp.maxSendsPerNumberHour,
+        windowSeconds: 3600,
+        retryAfterMs: oldest + HOUR_MS - t,
+      });
     }
     const inDay = times.filter((x) => x > t - DAY_MS);
     if (inDay.length >= otp.maxSendsPerNumberDay) {
       const oldest = inDay[inDay.length - otp.maxSendsPerNumberDay] ?? t;
-      refusals.push({ limit: 'number_day', quota: otp.maxSendsPerNumberDay, windowSeconds: 86_400, retryAfterMs: oldest + DAY_MS - t });
+      refusals.push({
+        limit: 'number_day',
+        quota: otp.maxSendsPerNumberDay,
+        windowSeconds: 86_400,
+        retryAfterMs: oldest + DAY_MS - t,
+      });
     }
     // A parallel request changed the row between the two statements: report the cooldown.
     if (refusals.length === 0) {
-      refusals.push({ limit: 'number_cooldown', quota: 1, windowSeconds: otp.resendCooldownSeconds, retryAfterMs: Math.max(1000, cooldownMs) });
+      refusals.push({
+        limit: 'number_cooldown',
+        quota: 1,
+        windowSeconds: otp.resendCooldownSeconds,
+        retryAfterMs: Math.max(1000, cooldownMs),
+      });
     }
     return refusals.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a));
   }
 
   async function releaseSend(phoneNumber: string, reservation: { reservedAt: Date; shard: number }): Promise<void> {
     // Starts Sinch refused must not use up everyone's capacity under the global ceiling.
-    await statements.run(RELEASE_SEND, [phoneNumber, reservation.reservedAt, minuteOf(reservation.reservedAt), reservation.shard]);
+    await statements.run(RELEASE_SEND, [
+      phoneNumber,
+      reservation.reservedAt,
+      minuteOf(reservation.reservedAt),
+      reservation.shard,
+    ]);
   }
 
   return {
@@ -156,7 +192,10 @@ export function createUserService(statements: Statements, models: Models, otp: C
     async failureBudgetRetryAt(phoneNumber) {
       const user = await models.User.findOne({ where: { phoneNumber }, attributes: ['otpFailureTimes'] });
       const t = clock.now();
-      const recent = (user?.otpFailureTimes ?? []).map((x) => new Date(x).getTime()).filter((x) => x > t - HOUR_MS).sort((a, b) => a - b);
+      const recent = (user?.otpFailureTimes ?? [])
+        .map((x) => new Date(x).getTime())
+        .filter((x) => x > t - HOUR_MS)
+        .sort((a, b) => a - b);
       if (recent.length < otp.maxFailuresPerNumberHour) return undefined;
       return new Date((recent[recent.length - otp.maxFailuresPerNumberHour] ?? t) + HOUR_MS);
     },

@@ -95,7 +95,12 @@ export interface VerificationServiceDeps {
 }
 
 /** The Retry-After and IETF RateLimit fields for a refusal by one of our own limits. */
-export function limitHeaders(name: string, quota: number, windowSeconds: number, retryAfterMs: number): Record<string, string> {
+export function limitHeaders(
+  name: string,
+  quota: number,
+  windowSeconds: number,
+  retryAfterMs: number,
+): Record<string, string> {
   const seconds = retryAfterSeconds(retryAfterMs);
   return {
     'Retry-After': String(seconds),
@@ -106,8 +111,18 @@ export function limitHeaders(name: string, quota: number, windowSeconds: number,
 
 function refusalError(refusal: LimitRefusal): AppError {
   const retry = retryAfterSeconds(refusal.retryAfterMs);
-  const headers = limitHeaders(refusal.limit.replace('_', '-'), refusal.quota, refusal.windowSeconds, refusal.retryAfterMs);
-  const detail = { limit: refusal.limit, retryAfterSeconds: retry, quota: refusal.quota, windowSeconds: refusal.windowSeconds };
+  const headers = limitHeaders(
+    refusal.limit.replace('_', '-'),
+    refusal.quota,
+    refusal.windowSeconds,
+    refusal.retryAfterMs,
+  );
+  const detail = {
+    limit: refusal.limit,
+    retryAfterSeconds: retry,
+    quota: refusal.quota,
+    windowSeconds: refusal.windowSeconds,
+  };
   if (refusal.limit === 'global_minute') {
     return new AppError('SEND_CAPACITY_EXCEEDED', { headers, details: [detail] });
   }
@@ -217,7 +232,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       phone = normalizePhone(input.phoneNumber, otp.defaultCountry);
       assertNumberAllowed(phone, config.numberPolicy);
     } catch (error) {
-      events.refused(error instanceof AppError && error.code === 'PHONE_NUMBER_NOT_ALLOWED' ? 'number_policy' : 'invalid_number');
+      events.refused(
+        error instanceof AppError && error.code === 'PHONE_NUMBER_NOT_ALLOWED' ? 'number_policy' : 'invalid_number',
+      );
       throw error;
     }
 
@@ -230,7 +247,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         return { result: started.data, replayed: true };
       case 'mismatch':
         events.refused('idempotency_key_reused');
-        throw new AppError('IDEMPOTENCY_KEY_REUSED', { details: [{ field: 'Idempotency-Key', reason: 'different_request' }] });
+        throw new AppError('IDEMPOTENCY_KEY_REUSED', {
+          details: [{ field: 'Idempotency-Key', reason: 'different_request' }],
+        });
       case 'in_progress':
         throw new AppError('IDEMPOTENCY_REQUEST_IN_PROGRESS', { headers: { 'Retry-After': '1' } });
       case 'new':
@@ -299,11 +318,18 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     retries = otp.maxSendsPerNumberHour,
   ): Promise<number> {
     try {
-      const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [v.id, v.sinchId, v.phoneNumber, v.expiresAt, v.now]);
+      const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [
+        v.id,
+        v.sinchId,
+        v.phoneNumber,
+        v.expiresAt,
+        v.now,
+      ]);
       return row?.aborted ?? 0;
     } catch (error) {
       const { code, constraint } = sqlState(error);
-      if (retries > 0 && code === '23505' && constraint === 'Verifications_one_pending_per_number') return activate(v, retries - 1);
+      if (retries > 0 && code === '23505' && constraint === 'Verifications_one_pending_per_number')
+        return activate(v, retries - 1);
       throw error;
     }
   }
@@ -313,7 +339,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     if (!v) return new AppError('VERIFICATION_NOT_FOUND');
     switch (v.status) {
       case 'SUCCESSFUL':
-        return new AppError('ALREADY_VERIFIED', { message: 'This code has already been used to verify the number. Request a new code to verify again.' });
+        return new AppError('ALREADY_VERIFIED', {
+          message: 'This code has already been used to verify the number. Request a new code to verify again.',
+        });
       case 'ABORTED':
         return new AppError('VERIFICATION_NOT_FOUND', {
           message: 'This code was replaced by a newer one. Use the most recent code sent to this number.',
@@ -322,10 +350,12 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       case 'EXPIRED':
         return new AppError('VERIFICATION_EXPIRED');
       case 'FAILED':
-        return v.attempts >= otp.maxAttempts ? attemptsExhausted(v, now) : new AppError('VERIFICATION_EXPIRED', {
-          message: 'This code can no longer be used. Request a new code.',
-          details: [{ reason: 'ended_by_provider' }],
-        });
+        return v.attempts >= otp.maxAttempts
+          ? attemptsExhausted(v, now)
+          : new AppError('VERIFICATION_EXPIRED', {
+              message: 'This code can no longer be used. Request a new code.',
+              details: [{ reason: 'ended_by_provider' }],
+            });
       case 'PENDING':
         if (new Date(v.expiresAt).getTime() <= now) return new AppError('VERIFICATION_EXPIRED');
         if (v.attempts >= otp.maxAttempts) return attemptsExhausted(v, now);
@@ -343,19 +373,27 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     });
   }
 
-  async function settle(v: VerificationRow, status: VerificationStatus, chargedAt: Date | undefined, at: Date): Promise<void> {
+  async function settle(
+    v: VerificationRow,
+    status: VerificationStatus,
+    chargedAt: Date | undefined,
+    at: Date,
+  ): Promise<void> {
     await statements.run(SETTLE, [v.id, v.phoneNumber, status, chargedAt ?? null, at]);
   }
 
   async function claimAttempt(phoneNumber: string, verificationId: string | undefined, now: Date) {
-    const [row] = await statements.run<Partial<VerificationRow> & { charged: boolean; claimedAttempts: number | null }>(CLAIM_ATTEMPT, [
-      verificationId ?? null,
-      phoneNumber,
-      new Date(now.getTime() - HOUR_MS),
-      now,
-      otp.maxFailuresPerNumberHour,
-      otp.maxAttempts,
-    ]);
+    const [row] = await statements.run<Partial<VerificationRow> & { charged: boolean; claimedAttempts: number | null }>(
+      CLAIM_ATTEMPT,
+      [
+        verificationId ?? null,
+        phoneNumber,
+        new Date(now.getTime() - HOUR_MS),
+        now,
+        otp.maxFailuresPerNumberHour,
+        otp.maxAttempts,
+      ],
+    );
     const target = row?.id ? (row as VerificationRow) : undefined;
     return { target, charged: row?.charged === true, attempts: row?.claimedAttempts ?? null };
   }
@@ -367,7 +405,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const target = claim.target;
     const problem = unusable(target, now.getTime());
     if (problem || !target) {
-      if (target?.status === 'PENDING' && problem?.code === 'VERIFICATION_EXPIRED') await settle(target, 'EXPIRED', undefined, now);
+      if (target?.status === 'PENDING' && problem?.code === 'VERIFICATION_EXPIRED')
+        await settle(target, 'EXPIRED', undefined, now);
       events.failed(failureReason(problem));
       throw problem ?? new AppError('VERIFICATION_NOT_FOUND');
     }
@@ -378,7 +417,12 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       throw new AppError('TOO_MANY_ATTEMPTS', {
         message: `Too many wrong codes for this number in the last hour. Try again in ${retryAfterSeconds(retryAt.getTime() - now.getTime())} s.`,
         headers: limitHeaders('number-failures', otp.maxFailuresPerNumberHour, 3600, retryAt.getTime() - now.getTime()),
-        details: [{ reason: 'failure_budget_exhausted', retryAfterSeconds: retryAfterSeconds(retryAt.getTime() - now.getTime()) }],
+        details: [
+          {
+            reason: 'failure_budget_exhausted',
+            retryAfterSeconds: retryAfterSeconds(retryAt.getTime() - now.getTime()),
+          },
+        ],
       });
     }
     if (claim.attempts === null) {
@@ -416,9 +460,10 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         if (attemptsRemaining === 0) await settle(target, 'FAILED', undefined, now);
         events.failed('invalid_code');
         throw new AppError('INVALID_CODE', {
-          message: attemptsRemaining > 0
-            ? `The code is not correct. ${attemptsRemaining} attempt${attemptsRemaining === 1 ? '' : 's'} left.`
-            : 'The code is not correct and no attempts are left. Request a new code.',
+          message:
+            attemptsRemaining > 0
+              ? `The code is not correct. ${attemptsRemaining} attempt${attemptsRemaining === 1 ? '' : 's'} left.`
+              : 'The code is not correct and no attempts are left. Request a new code.',
           details: [{ field: 'code', attemptsRemaining }],
         });
       }
@@ -437,7 +482,11 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       case 'REJECTED':
         await settle(target, 'FAILED', now, now);
         events.failed('rejected');
-        logger.warn('Sinch ended the verification', { verificationId: target.id, sinchStatus: outcome.status, sinchReason: outcome.reason });
+        logger.warn('Sinch ended the verification', {
+          verificationId: target.id,
+          sinchStatus: outcome.status,
+          sinchReason: outcome.reason,
+        });
         throw new AppError('VERIFICATION_EXPIRED', {
           message: 'This code can no longer be used. Request a new code.',
           details: [{ reason: 'ended_by_provider' }],

@@ -33,10 +33,16 @@ export function normalizePhone(input: string, defaultCountry?: CountryCode): Nor
   }
   const parsed = parsePhoneNumberFromString(text, text.startsWith('+') ? undefined : defaultCountry);
   if (!parsed || !parsed.isPossible()) {
-    throw new AppError('INVALID_PHONE_NUMBER', { message: 'The phone number has the wrong length for its country.', details: [{ field: 'phoneNumber', reason: 'impossible_number' }] });
+    throw new AppError('INVALID_PHONE_NUMBER', {
+      message: 'The phone number has the wrong length for its country.',
+      details: [{ field: 'phoneNumber', reason: 'impossible_number' }],
+    });
   }
   if (!parsed.isValid()) {
-    throw new AppError('INVALID_PHONE_NUMBER', { message: 'The phone number is not a valid number in its country.', details: [{ field: 'phoneNumber', reason: 'invalid_number' }] });
+    throw new AppError('INVALID_PHONE_NUMBER', {
+      message: 'The phone number is not a valid number in its country.',
+      details: [{ field: 'phoneNumber', reason: 'invalid_number' }],
+    });
   }
   return { e164: parsed.number, country: parsed.country, type: parsed.getType() ?? 'UNKNOWN' };
 }

@@ -21,4 +21,6 @@ export const verifyOtpBody = z.strictObject({
 export type VerifyOtpBody = z.infer<typeof verifyOtpBody>;
 
 /** Idempotency-Key: what clients commonly send (UUIDs, ULIDs, random tokens): printable ASCII, 1-255 chars. */
-export const idempotencyKeyHeader = z.string().regex(/^[\x21-\x7E]{1,255}$/, 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
+export const idempotencyKeyHeader = z
+  .string()
+  .regex(/^[\x21-\x7E]{1,255}$/, 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');

@@ -28,10 +28,18 @@ export const verificationSmsDeliveredEvent = z.looseObject({
   reference: z.string().max(256).optional(),
 });
 
-export const sinchEvent = z.discriminatedUnion('event', [verificationRequestEvent, verificationResultEvent, verificationSmsDeliveredEvent]);
+export const sinchEvent = z.discriminatedUnion('event', [
+  verificationRequestEvent,
+  verificationResultEvent,
+  verificationSmsDeliveredEvent,
+]);
 
 export type VerificationRequestEvent = z.infer<typeof verificationRequestEvent>;
 export type VerificationResultEvent = z.infer<typeof verificationResultEvent>;
 export type VerificationSmsDeliveredEvent = z.infer<typeof verificationSmsDeliveredEvent>;
 export type SinchEvent = z.infer<typeof sinchEvent>;
-export const KNOWN_EVENTS = ['VerificationRequestEvent', 'VerificationResultEvent', 'VerificationSmsDeliveredEvent'] as const;
+export const KNOWN_EVENTS = [
+  'VerificationRequestEvent',
+  'VerificationResultEvent',
+  'VerificationSmsDeliveredEvent',
+] as const;

@@ -72,7 +72,9 @@ interface Phase {
 }
 
 function cpuText(cpu: Phase['cpuMsPerRequest']): string {
-  return cpu ? `; CPU ms/request: ${cpu.target} target, ${cpu.postgres} postgres, ${cpu.emulator} emulator, ${cpu.wrk} wrk` : '';
+  return cpu
+    ? `; CPU ms/request: ${cpu.target} target, ${cpu.postgres} postgres, ${cpu.emulator} emulator, ${cpu.wrk} wrk`
+    : '';
 }
 
 function log(message: string): void {
@@ -128,7 +130,8 @@ function postgresCpuMs(): Map<number, number> {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') byPid.set(Number(entry), cpuMs(Number(entry)));
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres')
+        byPid.set(Number(entry), cpuMs(Number(entry)));
     } catch {
       // exited meanwhile
     }
@@ -151,13 +154,37 @@ function toMs(value: string): number {
 }
 
 /** Runs wrk and parses its summary; samples the service's RSS meanwhile and, given cpuPid, CPU per request by process. */
-async function wrk(url: string, script: string, scriptArgs: string[], connections: number, seconds: number, rssPid?: number, cpuPid?: number) {
+async function wrk(
+  url: string,
+  script: string,
+  scriptArgs: string[],
+  connections: number,
+  seconds: number,
+  rssPid?: number,
+  cpuPid?: number,
+) {
   let peak = 0;
   let wrkCpu = 0;
-  const before = { target: cpuPid ? cpuMs(cpuPid) : 0, postgres: cpuPid ? postgresCpuMs() : new Map<number, number>(), emulator: process.cpuUsage() };
+  const before = {
+    target: cpuPid ? cpuMs(cpuPid) : 0,
+    postgres: cpuPid ? postgresCpuMs() : new Map<number, number>(),
+    emulator: process.cpuUsage(),
+  };
   let after = before;
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', [`-t${THREADS}`, `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s', '-s', path.join(BENCH_DIR, script), url, '--', ...scriptArgs]);
+    const child = spawn('wrk', [
+      `-t${THREADS}`,
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--latency',
+      '--timeout',
+      '5s',
+      '-s',
+      path.join(BENCH_DIR, script),
+      url,
+      '--',
+      ...scriptArgs,
+    ]);
     // wrk's own CPU is read while it runs (a child's /proc entry is gone once it has been reaped).
     const sampler = setInterval(() => {
       if (rssPid) peak = Math.max(peak, rssMb(rssPid));
@@ -177,7 +204,8 @@ async function wrk(url: string, script: string, scriptArgs: string[], connection
   // wrk abandons its in-flight requests at the end; let the server finish them before anyone reads
   // the database (the next verify pool must not contain numbers those requests just verified).
   await new Promise((r) => setTimeout(r, 1000));
-  if (output.includes('POOL EXHAUSTED')) throw new Error('verify pool exhausted: seed more numbers (this run is not valid)');
+  if (output.includes('POOL EXHAUSTED'))
+    throw new Error('verify pool exhausted: seed more numbers (this run is not valid)');
   const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
@@ -195,7 +223,11 @@ async function wrk(url: string, script: string, scriptArgs: string[], connection
             target: round3((after.target - before.target) / requests),
             postgres: round3(postgresDelta(before.postgres, after.postgres) / requests),
             // The emulator runs in this process; its bookkeeping while wrk runs is negligible.
-            emulator: round3((after.emulator.user + after.emulator.system - before.emulator.user - before.emulator.system) / 1000 / requests),
+            emulator: round3(
+              (after.emulator.user + after.emulator.system - before.emulator.user - before.emulator.system) /
+                1000 /
+                requests,
+            ),
             wrk: round3(wrkCpu / requests),
           }
         : undefined,
@@ -205,7 +237,11 @@ async function wrk(url: string, script: string, scriptArgs: string[], connection
 
 function start(command: string, argv: string[], env: Record<string, string>, logFile: string): ChildProcess {
   const out = fs.openSync(logFile, 'w');
-  return spawn(command, argv, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', out, out] });
+  return spawn(command, argv, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', out, out],
+  });
 }
 
 async function prepareDatabase(): Promise<Sequelize> {
@@ -228,14 +264,19 @@ function unverified(target: Target): { phone: string; from: string } {
 /** Those numbers, one per line, for verify-otp.lua. */
 async function writePool(sequelize: Sequelize, target: Target, limit: number): Promise<{ file: string; size: number }> {
   const { phone, from } = unverified(target);
-  const rows = await sequelize.query<{ phone: string }>(`SELECT ${phone} AS phone FROM ${from} ORDER BY random() LIMIT ${limit}`, { type: QueryTypes.SELECT });
+  const rows = await sequelize.query<{ phone: string }>(
+    `SELECT ${phone} AS phone FROM ${from} ORDER BY random() LIMIT ${limit}`,
+    { type: QueryTypes.SELECT },
+  );
   const file = path.join(os.tmpdir(), `bench-pool-${target.replace(' ', '-')}-${Date.now()}.txt`);
   fs.writeFileSync(file, rows.map((r) => r.phone).join('\n') + '\n');
   return { file, size: rows.length };
 }
 
 async function poolSize(sequelize: Sequelize, target: Target): Promise<number> {
-  const [row] = await sequelize.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${unverified(target).from}`, { type: QueryTypes.SELECT });
+  const [row] = await sequelize.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${unverified(target).from}`, {
+    type: QueryTypes.SELECT,
+  });
   return row?.n ?? 0;
 }
 
@@ -245,14 +286,31 @@ function nextBase(): string {
   return String(numberBase % 10_000_000);
 }
 
-async function measure(sequelize: Sequelize, target: Target, url: string, pids: { rss?: number; cpu: number }, shapes: Shape[], label?: string): Promise<Phase[]> {
+async function measure(
+  sequelize: Sequelize,
+  target: Target,
+  url: string,
+  pids: { rss?: number; cpu: number },
+  shapes: Shape[],
+  label?: string,
+): Promise<Phase[]> {
   const phases: Phase[] = [];
   const connectionsFor = (shape: Shape) => (shape === 'light' ? 4 : 32);
   for (const shape of shapes) {
     const seconds = DURATION[shape];
     const result = await wrk(url, 'request-otp.lua', [nextBase()], connectionsFor(shape), seconds, pids.rss, pids.cpu);
-    phases.push({ target, endpoint: 'request-otp', shape, label, connections: connectionsFor(shape), seconds, ...result });
-    log(`${target} request-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}${cpuText(result.cpuMsPerRequest)}`);
+    phases.push({
+      target,
+      endpoint: 'request-otp',
+      shape,
+      label,
+      connections: connectionsFor(shape),
+      seconds,
+      ...result,
+    });
+    log(
+      `${target} request-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}${cpuText(result.cpuMsPerRequest)}`,
+    );
   }
   // verify-otp needs numbers request-otp created and nobody verified yet: seed enough first, through
   // the same target's request-otp (the real path), assuming verify runs up to twice as fast.
@@ -267,10 +325,28 @@ async function measure(sequelize: Sequelize, target: Target, url: string, pids: 
   for (const shape of shapes) {
     const seconds = DURATION[shape];
     const pool = await writePool(sequelize, target, 400_000);
-    const result = await wrk(url, 'verify-otp.lua', [pool.file, CODE, String(THREADS)], connectionsFor(shape), seconds, pids.rss, pids.cpu);
+    const result = await wrk(
+      url,
+      'verify-otp.lua',
+      [pool.file, CODE, String(THREADS)],
+      connectionsFor(shape),
+      seconds,
+      pids.rss,
+      pids.cpu,
+    );
     fs.rmSync(pool.file);
-    phases.push({ target, endpoint: 'verify-otp', shape, label, connections: connectionsFor(shape), seconds, ...result });
-    log(`${target} verify-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors} (pool ${pool.size})${cpuText(result.cpuMsPerRequest)}`);
+    phases.push({
+      target,
+      endpoint: 'verify-otp',
+      shape,
+      label,
+      connections: connectionsFor(shape),
+      seconds,
+      ...result,
+    });
+    log(
+      `${target} verify-otp ${shape}${label ? ` (${label})` : ''}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors} (pool ${pool.size})${cpuText(result.cpuMsPerRequest)}`,
+    );
   }
   return phases.map(({ raw: _raw, ...p }: Phase & { raw?: string }) => p);
 }
@@ -306,7 +382,9 @@ async function explainHotPaths(emulatorUrl: string): Promise<string[]> {
   const sequelize = new Sequelize(DATABASE_URL, { logging: false, pool: { max: 2 } });
   const plans: string[] = [];
   type Query = (config: unknown, values?: unknown[]) => Promise<{ rows: Array<Record<string, string>> }>;
-  const manager = sequelize.connectionManager as unknown as { getConnection: (o?: unknown) => Promise<{ query: Query; explained?: boolean }> };
+  const manager = sequelize.connectionManager as unknown as {
+    getConnection: (o?: unknown) => Promise<{ query: Query; explained?: boolean }>;
+  };
   const getConnection = manager.getConnection.bind(manager);
   manager.getConnection = async (options?: unknown) => {
     const client = await getConnection(options);
@@ -317,7 +395,10 @@ async function explainHotPaths(emulatorUrl: string): Promise<string[]> {
         if (statement.text && /^\s*(WITH|SELECT|UPDATE|INSERT|DELETE)\b/i.test(statement.text)) {
           await query('BEGIN');
           try {
-            const { rows } = await query({ text: `EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, values: statement.values });
+            const { rows } = await query({
+              text: `EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`,
+              values: statement.values,
+            });
             plans.push(`${statement.name ?? '(unnamed)'}:\n${rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
           } finally {
             await query('ROLLBACK');
@@ -330,10 +411,21 @@ async function explainHotPaths(emulatorUrl: string): Promise<string[]> {
     return client;
   };
   const config = loadConfig({
-    NODE_ENV: 'test', DATABASE_URL, SINCH_API_BASE_URL: emulatorUrl, SINCH_APPLICATION_KEY: KEY, SINCH_APPLICATION_SECRET: SECRET,
-    OTP_RESEND_COOLDOWN_SECONDS: '0', OTP_MAX_SENDS_PER_NUMBER_HOUR: '1000000', OTP_MAX_SENDS_PER_NUMBER_DAY: '1000000', OTP_GLOBAL_SENDS_PER_MINUTE: '100000000',
+    NODE_ENV: 'test',
+    DATABASE_URL,
+    SINCH_API_BASE_URL: emulatorUrl,
+    SINCH_APPLICATION_KEY: KEY,
+    SINCH_APPLICATION_SECRET: SECRET,
+    OTP_RESEND_COOLDOWN_SECONDS: '0',
+    OTP_MAX_SENDS_PER_NUMBER_HOUR: '1000000',
+    OTP_MAX_SENDS_PER_NUMBER_DAY: '1000000',
+    OTP_GLOBAL_SENDS_PER_MINUTE: '100000000',
   });
-  const services = createServices({ config, logger: createLogger({ level: 'error', format: 'json', silent: true }), sequelize });
+  const services = createServices({
+    config,
+    logger: createLogger({ level: 'error', format: 'json', silent: true }),
+    sequelize,
+  });
   // A number from the seeded range (it has history) and a fresh one: request, a wrong code, the right code.
   for (const phone of ['+46760001234', '+46709999001']) {
     const { result } = await services.verifications.requestCode({ phoneNumber: phone });
@@ -348,7 +440,10 @@ async function explainHotPaths(emulatorUrl: string): Promise<string[]> {
 }
 
 function table(phases: Phase[]): string {
-  const baseline = (target: Target, p: Phase) => phases.find((f) => f.target === target && f.endpoint === p.endpoint && f.shape === p.shape && f.label === undefined);
+  const baseline = (target: Target, p: Phase) =>
+    phases.find(
+      (f) => f.target === target && f.endpoint === p.endpoint && f.shape === p.shape && f.label === undefined,
+    );
   const ratio = (p: Phase, target: Target) => {
     const base = p.target !== target && p.label === undefined ? baseline(target, p) : undefined;
     return base ? (p.rps / base.rps).toFixed(2) + 'x' : '';
@@ -359,9 +454,33 @@ function table(phases: Phase[]): string {
       const cpu = p.cpuMsPerRequest;
       const cpuCell = cpu ? [cpu.target, cpu.postgres, cpu.emulator, cpu.wrk].map((n) => n.toFixed(2)).join(' / ') : '';
       const vsStack = p.target === 'service' ? ratio(p, 'stack floor') : '';
-      return [p.endpoint, p.target + (p.label ? ` (${p.label})` : ''), `${p.shape} c=${p.connections}`, p.rps.toFixed(0), p.p50Ms.toFixed(2), p.p99Ms.toFixed(2), String(p.errors), p.peakRssMb !== undefined ? p.peakRssMb.toFixed(0) : '', ratio(p, 'floor'), vsStack, cpuCell];
+      return [
+        p.endpoint,
+        p.target + (p.label ? ` (${p.label})` : ''),
+        `${p.shape} c=${p.connections}`,
+        p.rps.toFixed(0),
+        p.p50Ms.toFixed(2),
+        p.p99Ms.toFixed(2),
+        String(p.errors),
+        p.peakRssMb !== undefined ? p.peakRssMb.toFixed(0) : '',
+        ratio(p, 'floor'),
+        vsStack,
+        cpuCell,
+      ];
     });
-  const header = ['endpoint', 'target', 'load', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'x floor', 'x stack floor', 'CPU ms/req: target / postgres / emulator / wrk'];
+  const header = [
+    'endpoint',
+    'target',
+    'load',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'peak RSS MB',
+    'x floor',
+    'x stack floor',
+    'CPU ms/req: target / postgres / emulator / wrk',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
@@ -372,7 +491,8 @@ async function main(): Promise<void> {
     execFileSync('wrk', ['--version'], { stdio: 'ignore' });
   } catch (error) {
     // wrk prints its version and exits 1; only a missing binary is a problem.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('wrk is not installed: apt-get install wrk');
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error('wrk is not installed: apt-get install wrk');
   }
   const artifacts = path.join(ROOT, 'artifacts', 'bench');
   fs.mkdirSync(artifacts, { recursive: true });
@@ -383,25 +503,65 @@ async function main(): Promise<void> {
 
   try {
     // The emulator runs in this process: it is shared by the floors and the service, so its cost is common to all.
-    const emulator = await createSinchEmulator({ applicationKey: KEY, applicationSecret: SECRET, fixedCode: CODE, sandbox: false, recordLimit: 10, maxVerifications: 2_000_000 });
+    const emulator = await createSinchEmulator({
+      applicationKey: KEY,
+      applicationSecret: SECRET,
+      fixedCode: CODE,
+      sandbox: false,
+      recordLimit: 10,
+      maxVerifications: 2_000_000,
+    });
     const floorPort = await freePort();
     const stackPort = await freePort();
     const servicePort = await freePort();
     const floorArgs = [DATABASE_URL, emulator.url, KEY, SECRET, '10'];
-    const floor = start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), 'plain', String(floorPort), ...floorArgs], {}, path.join(artifacts, 'floor.log'));
-    const stack = start(process.execPath, [path.join(BENCH_DIR, 'floor.mjs'), 'stack', String(stackPort), ...floorArgs], {}, path.join(artifacts, 'stack-floor.log'));
+    const floor = start(
+      process.execPath,
+      [path.join(BENCH_DIR, 'floor.mjs'), 'plain', String(floorPort), ...floorArgs],
+      {},
+      path.join(artifacts, 'floor.log'),
+    );
+    const stack = start(
+      process.execPath,
+      [path.join(BENCH_DIR, 'floor.mjs'), 'stack', String(stackPort), ...floorArgs],
+      {},
+      path.join(artifacts, 'stack-floor.log'),
+    );
     children.push(floor, stack);
     const profileDir = path.join(artifacts, 'profile');
     if (PROFILE) fs.rmSync(profileDir, { recursive: true, force: true });
     // The same V8 flags as `npm start`: explicit heap sizes keep RSS flat at no measured cost.
-    const service = start(process.execPath, ['--max-semi-space-size=8', '--max-old-space-size=256', ...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), 'dist/server.js'], {
-      NODE_ENV: 'production', PORT: String(servicePort), HOST: '127.0.0.1', DATABASE_URL, DB_POOL_MAX: '10',
-      SINCH_API_BASE_URL: emulator.url, SINCH_APPLICATION_KEY: KEY, SINCH_APPLICATION_SECRET: SECRET, SINCH_AUTH_SCHEME: 'basic',
-      // Raised so the benchmark measures work, not refusals.
-      OTP_RESEND_COOLDOWN_SECONDS: '0', OTP_MAX_SENDS_PER_NUMBER_HOUR: '1000000', OTP_MAX_SENDS_PER_NUMBER_DAY: '1000000',
-      OTP_GLOBAL_SENDS_PER_MINUTE: '100000000', RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '100000000', RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: '100000000',
-      OTP_MAX_FAILURES_PER_NUMBER_HOUR: '1000000', PURGE_INTERVAL_MINUTES: '0', LOG_LEVEL: 'info',
-    }, path.join(artifacts, 'service.log'));
+    const service = start(
+      process.execPath,
+      [
+        '--max-semi-space-size=8',
+        '--max-old-space-size=256',
+        ...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+        'dist/server.js',
+      ],
+      {
+        NODE_ENV: 'production',
+        PORT: String(servicePort),
+        HOST: '127.0.0.1',
+        DATABASE_URL,
+        DB_POOL_MAX: '10',
+        SINCH_API_BASE_URL: emulator.url,
+        SINCH_APPLICATION_KEY: KEY,
+        SINCH_APPLICATION_SECRET: SECRET,
+        SINCH_AUTH_SCHEME: 'basic',
+        // Raised so the benchmark measures work, not refusals.
+        OTP_RESEND_COOLDOWN_SECONDS: '0',
+        OTP_MAX_SENDS_PER_NUMBER_HOUR: '1000000',
+        OTP_MAX_SENDS_PER_NUMBER_DAY: '1000000',
+        OTP_GLOBAL_SENDS_PER_MINUTE: '100000000',
+        RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '100000000',
+        RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: '100000000',
+        OTP_MAX_FAILURES_PER_NUMBER_HOUR: '1000000',
+        PURGE_INTERVAL_MINUTES: '0',
+        LOG_LEVEL: 'info',
+      },
+      path.join(artifacts, 'service.log'),
+    );
     children.push(service);
     const floorUrl = `http://127.0.0.1:${floorPort}`;
     const stackUrl = `http://127.0.0.1:${stackPort}`;
@@ -409,20 +569,42 @@ async function main(): Promise<void> {
     await waitForHttp(`${floorUrl}/`);
     await waitForHttp(`${stackUrl}/`);
     await waitForHttp(`${serviceUrl}/health/live`);
-    log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; phases ${JSON.stringify(DURATION)} s`);
+    log(
+      `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; phases ${JSON.stringify(DURATION)} s`,
+    );
 
     const phases: Phase[] = [];
     if (!flag('--service-only')) {
-      phases.push(...(await measure(sequelize, 'floor', floorUrl, { cpu: floor.pid! }, ['warmup', 'saturation', 'light'])));
-      phases.push(...(await measure(sequelize, 'stack floor', stackUrl, { cpu: stack.pid! }, ['warmup', 'saturation', 'light'])));
+      phases.push(
+        ...(await measure(sequelize, 'floor', floorUrl, { cpu: floor.pid! }, ['warmup', 'saturation', 'light'])),
+      );
+      phases.push(
+        ...(await measure(sequelize, 'stack floor', stackUrl, { cpu: stack.pid! }, ['warmup', 'saturation', 'light'])),
+      );
     }
-    phases.push(...(await measure(sequelize, 'service', serviceUrl, { rss: service.pid, cpu: service.pid! }, ['warmup', 'saturation', 'light'])));
+    phases.push(
+      ...(await measure(sequelize, 'service', serviceUrl, { rss: service.pid, cpu: service.pid! }, [
+        'warmup',
+        'saturation',
+        'light',
+      ])),
+    );
 
     let growth: { emptyP50: Record<string, number>; seededP50: Record<string, number>; plans: string[] } | undefined;
     if (GROWTH) {
-      const light = (label?: string) => phases.filter((p) => p.target === 'service' && p.shape === 'light' && p.label === label);
+      const light = (label?: string) =>
+        phases.filter((p) => p.target === 'service' && p.shape === 'light' && p.label === label);
       await seedGrowth(sequelize);
-      phases.push(...(await measure(sequelize, 'service', serviceUrl, { rss: service.pid, cpu: service.pid! }, ['light'], 'seeded 1M')));
+      phases.push(
+        ...(await measure(
+          sequelize,
+          'service',
+          serviceUrl,
+          { rss: service.pid, cpu: service.pid! },
+          ['light'],
+          'seeded 1M',
+        )),
+      );
       const plans = await explainHotPaths(emulator.url);
       growth = {
         emptyP50: Object.fromEntries(light().map((p) => [p.endpoint, p.p50Ms])),
@@ -446,7 +628,9 @@ async function main(): Promise<void> {
       for (const endpoint of ['request-otp', 'verify-otp']) {
         const before = growth.emptyP50[endpoint] ?? NaN;
         const after = growth.seededP50[endpoint] ?? NaN;
-        process.stdout.write(`  ${endpoint}: ${before.toFixed(2)} ms -> ${after.toFixed(2)} ms (${(after / before).toFixed(2)}x)\n`);
+        process.stdout.write(
+          `  ${endpoint}: ${before.toFixed(2)} ms -> ${after.toFixed(2)} ms (${(after / before).toFixed(2)}x)\n`,
+        );
       }
       process.stdout.write(`\nQuery plans of the hot paths on the seeded tables:\n${growth.plans.join('\n\n')}\n`);
     }
@@ -456,7 +640,10 @@ async function main(): Promise<void> {
       service.kill('SIGTERM');
       await new Promise((resolve) => service.once('exit', resolve));
       const profile = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-      if (profile) process.stdout.write(`\nService CPU profile (${path.relative(ROOT, path.join(profileDir, profile))}):\n${summarise(path.join(profileDir, profile))}\n`);
+      if (profile)
+        process.stdout.write(
+          `\nService CPU profile (${path.relative(ROOT, path.join(profileDir, profile))}):\n${summarise(path.join(profileDir, profile))}\n`,
+        );
     }
 
     const file = path.join(artifacts, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -467,7 +654,23 @@ async function main(): Promise<void> {
         return 'unknown';
       }
     })();
-    fs.writeFileSync(file, JSON.stringify({ commit, at: new Date().toISOString(), cores: os.cpus().length, node: process.version, durations: DURATION, phases, growth: growth && { emptyP50: growth.emptyP50, seededP50: growth.seededP50 }, rss }, null, 2));
+    fs.writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          commit,
+          at: new Date().toISOString(),
+          cores: os.cpus().length,
+          node: process.version,
+          durations: DURATION,
+          phases,
+          growth: growth && { emptyP50: growth.emptyP50, seededP50: growth.seededP50 },
+          rss,
+        },
+        null,
+        2,
+      ),
+    );
     log(`results written to ${path.relative(ROOT, file)}`);
     await emulator.close();
   } finally {

@@ -28,7 +28,18 @@ function plainSinch() {
     new Promise((resolve, reject) => {
       const body = JSON.stringify(payload);
       const req = http.request(
-        { host: sinch.hostname, port: sinch.port, method, path: `/verification/v1${path}`, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: auth } },
+        {
+          host: sinch.hostname,
+          port: sinch.port,
+          method,
+          path: `/verification/v1${path}`,
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            authorization: auth,
+          },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
@@ -46,16 +57,27 @@ async function stackSinch() {
   const { default: axios } = await import('axios');
   // The built service's adapter (npm run bench builds first).
   const { leanHttpAdapter } = createRequire(import.meta.url)('../../dist/services/sinch-http-adapter.js');
-  const api = axios.create({ baseURL: `${sinchUrl}/verification/v1`, headers: { authorization: auth }, adapter: leanHttpAdapter({ http: agent, https: agent }) });
+  const api = axios.create({
+    baseURL: `${sinchUrl}/verification/v1`,
+    headers: { authorization: auth },
+    adapter: leanHttpAdapter({ http: agent, https: agent }),
+  });
   return async (method, path, payload) => (await api.request({ method, url: path, data: payload })).data;
 }
 
 const sinchCall = mode === 'plain' ? plainSinch() : await stackSinch();
 
 async function requestOtp(body) {
-  const started = await sinchCall('POST', '/verifications', { identity: { type: 'number', endpoint: body.phoneNumber }, method: 'sms' });
+  const started = await sinchCall('POST', '/verifications', {
+    identity: { type: 'number', endpoint: body.phoneNumber },
+    method: 'sms',
+  });
   const id = randomUUID();
-  await pool.query('INSERT INTO "FloorVerifications" (id, phone, sinch_id) VALUES ($1, $2, $3)', [id, body.phoneNumber, started.id]);
+  await pool.query('INSERT INTO "FloorVerifications" (id, phone, sinch_id) VALUES ($1, $2, $3)', [
+    id,
+    body.phoneNumber,
+    started.id,
+  ]);
   return [200, { verificationId: id }];
 }
 
@@ -65,7 +87,10 @@ async function verifyOtp(body) {
     [body.phoneNumber],
   );
   if (!rows[0]) return [404, { error: 'not found' }];
-  const reported = await sinchCall('PUT', `/verifications/id/${rows[0].sinch_id}`, { method: 'sms', sms: { code: body.code } });
+  const reported = await sinchCall('PUT', `/verifications/id/${rows[0].sinch_id}`, {
+    method: 'sms',
+    sms: { code: body.code },
+  });
   return reported.status === 'SUCCESSFUL' ? [200, { verified: true }] : [400, { verified: false }];
 }
 
@@ -109,7 +134,10 @@ async function stackServer() {
   app.set('etag', false);
   app.disable('x-powered-by');
   app.use(express.json({ limit: '10kb' }));
-  for (const [path, handler] of [['/api/request-otp', requestOtp], ['/api/verify-otp', verifyOtp]]) {
+  for (const [path, handler] of [
+    ['/api/request-otp', requestOtp],
+    ['/api/verify-otp', verifyOtp],
+  ]) {
     app.post(path, async (req, res) => {
       try {
         const [status, answer] = await handler(req.body);

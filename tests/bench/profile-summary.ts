@@ -46,7 +46,11 @@ export function summarise(file: string, top = 25): string {
   }
   const busy = [...buckets.values()].reduce((a, b) => a + b, 0);
   const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
-  const lines = [`busy ${(busy / 1e6).toFixed(1)} s of ${(total / 1e6).toFixed(1)} s sampled`, '', 'self time by package:'];
+  const lines = [
+    `busy ${(busy / 1e6).toFixed(1)} s of ${(total / 1e6).toFixed(1)} s sampled`,
+    '',
+    'self time by package:',
+  ];
   for (const [k, v] of [...buckets].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(v)}  ${k}`);
   lines.push('', 'top functions (self time):');
   for (const [k, v] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(v)}  ${k}`);

@@ -30,13 +30,23 @@ let service: RunningService;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   [service, browser] = await Promise.all([
     startService({ OTP_RESEND_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS), OTP_MAX_ATTEMPTS: '5' }),
     chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     }),
   ]);
 }, 120_000);
@@ -53,12 +63,17 @@ interface OpenedPage {
 }
 
 async function openPage(): Promise<OpenedPage> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 860 }, locale: 'en-GB', timezoneId: 'UTC' });
+  const context = await browser.newContext({
+    viewport: { width: 1200, height: 860 },
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text()))
+      problems.push(`console: ${message.text()}`);
   });
   await page.goto(`${service.url}/`);
   // The inbox panel appears once the page has found the emulated inbox route.
@@ -138,7 +153,9 @@ describe('Demo page in headless Chromium (zero-config service, emulated inbox)',
     await status(page, `Code sent to ${phone}`);
     await page.locator('#send:disabled', { hasText: /^Send again in [1-3] s$/ }).waitFor();
     await page.locator('#send:disabled', { hasText: /^Send again in [12] s$/ }).waitFor();
-    await page.locator('#send:enabled', { hasText: 'Send a new code' }).waitFor({ timeout: (COOLDOWN_SECONDS + 3) * 1000 });
+    await page
+      .locator('#send:enabled', { hasText: 'Send a new code' })
+      .waitFor({ timeout: (COOLDOWN_SECONDS + 3) * 1000 });
     expect(Date.now() - clickedAt).toBeGreaterThanOrEqual(COOLDOWN_SECONDS * 1000 - 500);
 
     // Unlocked exactly when the service allows it: the resend is accepted, not RATE_LIMITED.
@@ -156,14 +173,18 @@ describe('Demo page in headless Chromium (zero-config service, emulated inbox)',
 
     await phoneInput.fill('+46 12');
     await phoneInput.press('Enter');
-    expect(await status(page, 'Error INVALID_PHONE_NUMBER')).toContain('The phone number has the wrong length for its country.');
+    expect(await status(page, 'Error INVALID_PHONE_NUMBER')).toContain(
+      'The phone number has the wrong length for its country.',
+    );
     expect(await phoneInput.getAttribute('aria-invalid')).toBe('true');
     await page.locator('#phone:focus').waitFor();
 
     // A Stockholm landline: valid, but not a mobile number.
     await phoneInput.fill('+46 8 123 456 78');
     await phoneInput.press('Enter');
-    expect(await status(page, 'Error PHONE_NUMBER_NOT_ALLOWED')).toContain('Reason: only mobile numbers can receive codes.');
+    expect(await status(page, 'Error PHONE_NUMBER_NOT_ALLOWED')).toContain(
+      'Reason: only mobile numbers can receive codes.',
+    );
 
     // A code sent, then the page reloaded (its countdown forgotten): the service's own cooldown speaks.
     const phone = newPhone();
@@ -172,7 +193,9 @@ describe('Demo page in headless Chromium (zero-config service, emulated inbox)',
     await page.reload();
     await page.locator('#inbox').waitFor({ state: 'visible' });
     await sendCode(page, phone);
-    expect(await status(page, 'Error RATE_LIMITED')).toMatch(/A code was just sent to this number\. You can request a new one in \d s\./);
+    expect(await status(page, 'Error RATE_LIMITED')).toMatch(
+      /A code was just sent to this number\. You can request a new one in \d s\./,
+    );
     await page.locator('#send:disabled', { hasText: /^Send again in \d s$/ }).waitFor();
 
     // A number that never got a code.
@@ -199,7 +222,9 @@ describe('Demo page in headless Chromium (zero-config service, emulated inbox)',
     expect(inputs.length).toBeGreaterThanOrEqual(2);
     for (const input of inputs) {
       const id = await input.getAttribute('id');
-      const labelled = (id !== null && (await page.locator(`label[for="${id}"]`).count()) > 0) || (await input.getAttribute('aria-label')) !== null;
+      const labelled =
+        (id !== null && (await page.locator(`label[for="${id}"]`).count()) > 0) ||
+        (await input.getAttribute('aria-label')) !== null;
       expect({ id, labelled }).toEqual({ id, labelled: true });
     }
     for (const button of await page.locator('button').all()) {

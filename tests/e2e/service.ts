@@ -67,7 +67,10 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
     );
     return {
       url: `http://127.0.0.1:${server.port}`,
-      output: () => [...server.lines.map((l) => (typeof l.raw === 'string' ? l.raw : JSON.stringify(l))), server.stderr()].join('\n'),
+      output: () =>
+        [...server.lines.map((l) => (typeof l.raw === 'string' ? l.raw : JSON.stringify(l))), server.stderr()].join(
+          '\n',
+        ),
       async stop() {
         await server.stop();
         await rm(dataDir, { recursive: true, force: true });

@@ -3,7 +3,8 @@ import { Client } from 'pg';
 /** The database the integration suite uses; global-setup fills TEST_DATABASE_URL in for PGlite runs. */
 export function testDatabaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the suite through jest (global-setup prepares the database)');
+  if (!url)
+    throw new Error('TEST_DATABASE_URL is not set: run the suite through jest (global-setup prepares the database)');
   return url;
 }
 

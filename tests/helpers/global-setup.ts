@@ -28,7 +28,9 @@ export default async function globalSetup(): Promise<void> {
     // Workers are started after global setup and inherit this environment.
     process.env.TEST_DATABASE_URL = url;
     process.env.TEST_DATABASE_EMBEDDED = '1';
-    process.stdout.write(`\n[tests] no TEST_DATABASE_URL: using embedded PostgreSQL (PGlite) on ${embedded.host}:${embedded.port}\n`);
+    process.stdout.write(
+      `\n[tests] no TEST_DATABASE_URL: using embedded PostgreSQL (PGlite) on ${embedded.host}:${embedded.port}\n`,
+    );
   }
   const sequelize = new Sequelize(url, { logging: false });
   try {

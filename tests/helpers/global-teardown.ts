@@ -8,7 +8,12 @@ export default async function globalTeardown(): Promise<void> {
   const findings = auditRun(dir);
   fs.rmSync(dir, { recursive: true, force: true });
   if (findings.length) {
-    const sample = findings.slice(0, 10).map((f) => `  - ${f.problem}: ${f.line.slice(0, 300)}`).join('\n');
-    throw new Error(`Log hygiene: ${findings.length} log line(s) of this run hold a code, a secret or a full phone number:\n${sample}`);
+    const sample = findings
+      .slice(0, 10)
+      .map((f) => `  - ${f.problem}: ${f.line.slice(0, 300)}`)
+      .join('\n');
+    throw new Error(
+      `Log hygiene: ${findings.length} log line(s) of this run hold a code, a secret or a full phone number:\n${sample}`,
+    );
   }
 }

@@ -41,7 +41,10 @@ const FULL_PHONE = /(?:\+|%2B)\d{8,15}\b|(?<![\w.-])46\d{9}(?!\w)/i;
 export function auditRun(dir: string): AuditFinding[] {
   const files = fs.readdirSync(dir);
   const read = (prefix: string) =>
-    files.filter((f) => f.startsWith(prefix)).flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n')).filter(Boolean);
+    files
+      .filter((f) => f.startsWith(prefix))
+      .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n'))
+      .filter(Boolean);
   const lines = read('logs-');
   const forbidden = [...new Set(read('forbidden-'))];
   const findings: AuditFinding[] = [];
@@ -49,7 +52,8 @@ export function auditRun(dir: string): AuditFinding[] {
     if (FULL_PHONE.test(line)) findings.push({ line, problem: 'full phone number' });
     for (const value of forbidden) {
       const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      if (new RegExp(`(^|[^A-Za-z0-9])${escaped}([^A-Za-z0-9]|$)`).test(line)) findings.push({ line, problem: `forbidden value ${value.slice(0, 2)}…` });
+      if (new RegExp(`(^|[^A-Za-z0-9])${escaped}([^A-Za-z0-9]|$)`).test(line))
+        findings.push({ line, problem: `forbidden value ${value.slice(0, 2)}…` });
     }
   }
   return findings;

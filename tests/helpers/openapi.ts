@@ -46,7 +46,9 @@ function retarget(value: unknown): unknown {
     return Object.fromEntries(
       Object.entries(value).map(([key, child]) => [
         key,
-        key === '$ref' && typeof child === 'string' && child.startsWith(COMPONENT_REF) ? `${COMPONENTS_ID}#/$defs/${child.slice(COMPONENT_REF.length)}` : retarget(child),
+        key === '$ref' && typeof child === 'string' && child.startsWith(COMPONENT_REF)
+          ? `${COMPONENTS_ID}#/$defs/${child.slice(COMPONENT_REF.length)}`
+          : retarget(child),
       ]),
     );
   }
@@ -56,10 +58,14 @@ function retarget(value: unknown): unknown {
 function formatErrors(where: string, errors: ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((e) => {
     const at = `${where}${e.instancePath}`;
-    const params = e.keyword === 'enum' ? ` (allowed: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`
-      : e.keyword === 'additionalProperties' ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
-      : e.keyword === 'const' ? ` (${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)})`
-      : '';
+    const params =
+      e.keyword === 'enum'
+        ? ` (allowed: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`
+        : e.keyword === 'additionalProperties'
+          ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
+          : e.keyword === 'const'
+            ? ` (${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)})`
+            : '';
     return `${at}: ${e.message ?? e.keyword}${params} [schema ${e.schemaPath}]`;
   });
 }
@@ -115,7 +121,8 @@ export class SpecValidator {
         count += 1;
       }
       for (const [key, child] of Object.entries(record)) {
-        if (key !== 'schema' && key !== 'examples') visit(child, forHeaders || key === 'headers' || key === 'parameters');
+        if (key !== 'schema' && key !== 'examples')
+          visit(child, forHeaders || key === 'headers' || key === 'parameters');
       }
     };
     visit(this.document.paths, false);
@@ -130,7 +137,10 @@ export class SpecValidator {
   private resolve<T>(value: T | Reference): T {
     if (!isReference(value)) return value;
     const [, section, name] = /^#\/components\/([^/]+)\/([^/]+)$/.exec(value.$ref) ?? [];
-    const target = section && name ? (this.document.components as unknown as Record<string, Record<string, unknown>>)[section]?.[name] : undefined;
+    const target =
+      section && name
+        ? (this.document.components as unknown as Record<string, Record<string, unknown>>)[section]?.[name]
+        : undefined;
     if (target === undefined) throw new Error(`OpenAPI document has a dangling reference ${value.$ref}`);
     return target as T;
   }
@@ -139,32 +149,54 @@ export class SpecValidator {
   private findPath(path: string): string | undefined {
     const clean = path.split('?')[0]!.replace(/(.)\/+$/, '$1');
     if (this.document.paths[clean]) return clean;
-    return Object.keys(this.document.paths).find((template) => template.includes('{') && templateMatcher(template).test(clean));
+    return Object.keys(this.document.paths).find(
+      (template) => template.includes('{') && templateMatcher(template).test(clean),
+    );
   }
 
   /**
    * The documented response for `status` on `method path`, or a problem explaining why there is none.
    * Undocumented paths fall back to components.responses.NotFound, undocumented methods to MethodNotAllowed.
    */
-  expectedResponse(method: string, path: string, status: number): { response: ResponseObject; label: string } | { problem: string } {
+  expectedResponse(
+    method: string,
+    path: string,
+    status: number,
+  ): { response: ResponseObject; label: string } | { problem: string } {
     const verb = method.toLowerCase() as HttpMethod;
     const template = this.findPath(path);
     if (!template) {
-      if (status === 404) return { response: this.resolve(this.document.components.responses.NotFound!), label: `undocumented path ${path} -> components.responses.NotFound` };
-      return { problem: `the spec has no path ${path} (only a 404 NOT_FOUND would match an undocumented path), but the response status is ${status}` };
+      if (status === 404)
+        return {
+          response: this.resolve(this.document.components.responses.NotFound!),
+          label: `undocumented path ${path} -> components.responses.NotFound`,
+        };
+      return {
+        problem: `the spec has no path ${path} (only a 404 NOT_FOUND would match an undocumented path), but the response status is ${status}`,
+      };
     }
     const item = this.document.paths[template]!;
     // Express answers HEAD with the GET handler (without a body).
     const operation: OperationObject | undefined = item[verb] ?? (verb === 'head' ? item.get : undefined);
     if (!operation) {
-      if (status === 405) return { response: this.resolve(this.document.components.responses.MethodNotAllowed!), label: `${method.toUpperCase()} ${template} -> components.responses.MethodNotAllowed` };
-      const documented = Object.keys(item).filter((k) => k !== 'summary' && k !== 'description').map((k) => k.toUpperCase());
-      return { problem: `the spec documents ${template} only for ${documented.join(', ')}; ${method.toUpperCase()} can only answer 405 METHOD_NOT_ALLOWED, but the response status is ${status}` };
+      if (status === 405)
+        return {
+          response: this.resolve(this.document.components.responses.MethodNotAllowed!),
+          label: `${method.toUpperCase()} ${template} -> components.responses.MethodNotAllowed`,
+        };
+      const documented = Object.keys(item)
+        .filter((k) => k !== 'summary' && k !== 'description')
+        .map((k) => k.toUpperCase());
+      return {
+        problem: `the spec documents ${template} only for ${documented.join(', ')}; ${method.toUpperCase()} can only answer 405 METHOD_NOT_ALLOWED, but the response status is ${status}`,
+      };
     }
     const responses = operation.responses;
     const entry = responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default;
     if (!entry) {
-      return { problem: `status ${status} is not documented for ${method.toUpperCase()} ${template} (documented: ${Object.keys(responses).join(', ')})` };
+      return {
+        problem: `status ${status} is not documented for ${method.toUpperCase()} ${template} (documented: ${Object.keys(responses).join(', ')})`,
+      };
     }
     return { response: this.resolve(entry), label: `${method.toUpperCase()} ${template} -> ${status}` };
   }
@@ -184,19 +216,29 @@ export class SpecValidator {
         continue;
       }
       const validate = this.validator(header.schema, true);
-      if (!validate(value)) problems.push(...formatErrors(`header ${name} (${JSON.stringify(value)})`, validate.errors));
+      if (!validate(value))
+        problems.push(...formatErrors(`header ${name} (${JSON.stringify(value)})`, validate.errors));
     }
 
     const contentType = headerValue(res.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
     const content = response.content;
     if (!content) {
-      if (res.text) problems.push(`body: the spec documents no body for this response, but one was sent (${contentType ?? 'no content type'})`);
+      if (res.text)
+        problems.push(
+          `body: the spec documents no body for this response, but one was sent (${contentType ?? 'no content type'})`,
+        );
       return problems;
     }
     if (method.toUpperCase() === 'HEAD') return problems;
-    const mediaType = contentType && Object.keys(content).find((m) => m.toLowerCase() === contentType || (m.endsWith('/*') && contentType.startsWith(m.slice(0, -1))));
+    const mediaType =
+      contentType &&
+      Object.keys(content).find(
+        (m) => m.toLowerCase() === contentType || (m.endsWith('/*') && contentType.startsWith(m.slice(0, -1))),
+      );
     if (!mediaType) {
-      problems.push(`content-type: ${contentType ?? '(none)'} is not documented (documented: ${Object.keys(content).join(', ')})`);
+      problems.push(
+        `content-type: ${contentType ?? '(none)'} is not documented (documented: ${Object.keys(content).join(', ')})`,
+      );
       return problems;
     }
     const schema = content[mediaType]!.schema;
@@ -212,9 +254,11 @@ export class SpecValidator {
   expectMatches(res: ResponseLike, method: string, path: string): void {
     const problems = this.problems(res, method, path);
     if (problems.length === 0) return;
-    const body = res.body !== undefined && !(typeof res.body === 'object' && res.body !== null && Object.keys(res.body).length === 0 && res.text)
-      ? JSON.stringify(res.body)
-      : (res.text ?? '');
+    const body =
+      res.body !== undefined &&
+      !(typeof res.body === 'object' && res.body !== null && Object.keys(res.body).length === 0 && res.text)
+        ? JSON.stringify(res.body)
+        : (res.text ?? '');
     throw new Error(
       [
         `Response does not match the OpenAPI spec for ${method.toUpperCase()} ${path} (status ${res.status}):`,
@@ -272,8 +316,14 @@ function joinPath(prefix: string, path: string): string {
 /** Express path syntax to an OpenAPI template; anything that has no OpenAPI equivalent is refused loudly. */
 function toTemplates(path: unknown, where: string): string[] {
   if (Array.isArray(path)) return path.flatMap((p) => toTemplates(p, where));
-  if (typeof path !== 'string') throw new Error(`${where}: a ${path instanceof RegExp ? 'RegExp' : typeof path} path cannot be mapped to an OpenAPI path; use a string path`);
-  if (/[{}*()?]/.test(path)) throw new Error(`${where}: the path ${path} uses optional or wildcard syntax, which has no OpenAPI equivalent; register plain paths`);
+  if (typeof path !== 'string')
+    throw new Error(
+      `${where}: a ${path instanceof RegExp ? 'RegExp' : typeof path} path cannot be mapped to an OpenAPI path; use a string path`,
+    );
+  if (/[{}*()?]/.test(path))
+    throw new Error(
+      `${where}: the path ${path} uses optional or wildcard syntax, which has no OpenAPI equivalent; register plain paths`,
+    );
   return [path.replace(/:(\w+)/g, '{$1}')];
 }
 
@@ -289,8 +339,12 @@ function walk(stack: ExpressLayer[], prefix: string): RegisteredRoute[] {
       }
     } else if (Array.isArray(layer.handle?.stack)) {
       const mount = layer.rawPath ?? (layer.slash ? '/' : undefined);
-      if (mount === undefined) throw new Error(`a router mounted under ${prefix || '/'} has no readable mount path (router >= 2.3 sets layer.rawPath)`);
-      for (const template of toTemplates(mount, `router under ${prefix || '/'}`)) routes.push(...walk(layer.handle.stack as ExpressLayer[], joinPath(prefix, template)));
+      if (mount === undefined)
+        throw new Error(
+          `a router mounted under ${prefix || '/'} has no readable mount path (router >= 2.3 sets layer.rawPath)`,
+        );
+      for (const template of toTemplates(mount, `router under ${prefix || '/'}`))
+        routes.push(...walk(layer.handle.stack as ExpressLayer[], joinPath(prefix, template)));
     }
     // Any other layer is middleware (parsers, static files, the 404 and error handlers): not a route.
   }
@@ -303,6 +357,7 @@ function walk(stack: ExpressLayer[], prefix: string): RegisteredRoute[] {
  */
 export function registeredRoutes(app: unknown): RegisteredRoute[] {
   const router = (app as { router?: { stack?: unknown } }).router;
-  if (!router || !Array.isArray(router.stack)) throw new Error('app.router.stack is missing: an Express 5 app was expected');
+  if (!router || !Array.isArray(router.stack))
+    throw new Error('app.router.stack is missing: an Express 5 app was expected');
   return walk(router.stack as ExpressLayer[], '');
 }

@@ -23,7 +23,10 @@ export function verifyOtp(t: Pick<TestApp, 'app'>, body: Record<string, unknown>
 /** The start requests the emulator received for one number. */
 export function startsFor(emulator: SinchEmulator, e164: string) {
   return emulator.requests.filter(
-    (r) => r.method === 'POST' && r.path === START_PATH && (r.json as { identity?: { endpoint?: string } } | undefined)?.identity?.endpoint === e164,
+    (r) =>
+      r.method === 'POST' &&
+      r.path === START_PATH &&
+      (r.json as { identity?: { endpoint?: string } } | undefined)?.identity?.endpoint === e164,
   );
 }
 
@@ -35,7 +38,10 @@ export function reportsFor(emulator: SinchEmulator, sinchId: string) {
 /** The User and Verification rows of one number, oldest verification first. */
 export async function rowsFor(t: Pick<TestApp, 'models'>, e164: string) {
   const user = await t.models.User.findOne({ where: { phoneNumber: e164 } });
-  const verifications = await t.models.Verification.findAll({ where: { phoneNumber: e164 }, order: [['createdAt', 'ASC']] });
+  const verifications = await t.models.Verification.findAll({
+    where: { phoneNumber: e164 },
+    order: [['createdAt', 'ASC']],
+  });
   return { user: user?.toJSON(), verifications: verifications.map((v) => v.toJSON()) };
 }
 
@@ -84,7 +90,11 @@ export function rateLimitFields(header: string | string[] | undefined): Record<s
 }
 
 /** Polls `condition` every 20 ms until it holds, failing after `timeoutMs` with `what`. */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);

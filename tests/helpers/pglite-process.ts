@@ -29,16 +29,23 @@ export function pgliteProcess(dataDir: string, port: number): PgliteProcess {
 
   async function start(): Promise<void> {
     // tsx, not ts-node: esbuild starts it in about a second on this 2-core machine.
-    const proc = spawn(process.execPath, ['--import', 'tsx', path.join('tests', 'helpers', 'pglite-process.ts'), dataDir, String(port)], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join('tests', 'helpers', 'pglite-process.ts'), dataDir, String(port)],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = proc;
     exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     let output = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`PGlite did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`PGlite did not start within ${START_TIMEOUT_MS} ms:\n${output}`)),
+        START_TIMEOUT_MS,
+      );
       const onData = (chunk: Buffer) => {
         output += chunk.toString('utf8');
         if (output.includes('ready\n')) {

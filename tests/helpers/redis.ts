@@ -36,10 +36,16 @@ socket.on('error', (error) => fail(error.code || error.message));
  * spawnSync waits for it (tens of ms; at most 3 s when the host does not answer).
  */
 function probe(url: string): { ok: true } | { ok: false; why: string } {
-  if (!/^redis:\/\//.test(url)) return { ok: false, why: 'TEST_REDIS_URL is not a redis:// URL (the probe speaks plain TCP)' };
+  if (!/^redis:\/\//.test(url))
+    return { ok: false, why: 'TEST_REDIS_URL is not a redis:// URL (the probe speaks plain TCP)' };
   const result = spawnSync(process.execPath, ['-e', PROBE, url], { timeout: 3000, encoding: 'utf8' });
   if (result.status === 0) return { ok: true };
-  return { ok: false, why: result.error ? result.error.message : result.stdout.trim() || `probe exited ${String(result.status ?? result.signal)}` };
+  return {
+    ok: false,
+    why: result.error
+      ? result.error.message
+      : result.stdout.trim() || `probe exited ${String(result.status ?? result.signal)}`,
+  };
 }
 
 export const redisAvailability = probe(TEST_REDIS_URL);
@@ -99,13 +105,16 @@ export async function adminClient(url = TEST_REDIS_URL) {
     async keys(prefix: string): Promise<Array<{ key: string; value: string | null; pttl: number }>> {
       const keys: string[] = [];
       for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) keys.push(...batch);
-      return Promise.all(keys.map(async (key) => ({ key, value: await client.get(key), pttl: await client.pTTL(key) })));
+      return Promise.all(
+        keys.map(async (key) => ({ key, value: await client.get(key), pttl: await client.pTTL(key) })),
+      );
     },
     async pexpire(key: string, ms: number): Promise<void> {
       await client.pExpire(key, ms);
     },
     async deleteAll(prefix: string): Promise<void> {
-      for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) if (batch.length) await client.del(batch);
+      for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 }))
+        if (batch.length) await client.del(batch);
     },
     close(): void {
       client.destroy();

@@ -12,7 +12,10 @@ export interface ServerProcess {
   /** Resolves when the process has exited, with the moment it did (`at`, epoch ms). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
   /** Resolves with the first line matching `predicate`, waiting up to `timeoutMs`. */
-  waitForLine(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLine(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** SIGTERM, then SIGKILL if the process is still there after `killAfterMs`; resolves once it has exited. */
   stop(): Promise<void>;
 }
@@ -33,8 +36,13 @@ export interface ServerProcessOptions {
  * from the developer's shell or a local .env leaks in) and resolves once it logs its port.
  * If it exits or stays silent instead, the process is killed and the promise rejects with its output.
  */
-export async function startServerProcess(env: Record<string, string>, options: ServerProcessOptions = {}): Promise<ServerProcess> {
-  const entry = options.built ? [path.join(ROOT, 'dist', 'server.js')] : ['--import', 'tsx', path.join(ROOT, 'src', 'server.ts')];
+export async function startServerProcess(
+  env: Record<string, string>,
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
+  const entry = options.built
+    ? [path.join(ROOT, 'dist', 'server.js')]
+    : ['--import', 'tsx', path.join(ROOT, 'src', 'server.ts')];
   const child = spawn(process.execPath, entry, {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -73,7 +81,11 @@ export async function startServerProcess(env: Record<string, string>, options: S
           resolve(found);
         } else if (Date.now() - started > timeoutMs || !running()) {
           clearInterval(timer);
-          reject(new Error(`no matching line (exit ${child.exitCode}):\n${stderr}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`));
+          reject(
+            new Error(
+              `no matching line (exit ${child.exitCode}):\n${stderr}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`,
+            ),
+          );
         }
       }, 25);
     });
@@ -88,7 +100,10 @@ export async function startServerProcess(env: Record<string, string>, options: S
 
   let listening: Record<string, unknown>;
   try {
-    listening = await waitForLine((l) => typeof l.message === 'string' && l.message.startsWith('listening on'), options.timeoutMs ?? 60_000);
+    listening = await waitForLine(
+      (l) => typeof l.message === 'string' && l.message.startsWith('listening on'),
+      options.timeoutMs ?? 60_000,
+    );
   } catch (error) {
     // A process that never listened must not outlive the test that started it.
     if (running()) child.kill('SIGKILL');

@@ -42,7 +42,12 @@ describe('PostgreSQL crashes and restarts while the service runs', () => {
     await migrateUp(migrating);
     await migrating.close();
 
-    emulator = await createSinchEmulator({ applicationKey: SINCH_KEY, applicationSecret: SINCH_SECRET, codeLength: 6, onMessage: (m) => audit.forbidden(m.code) });
+    emulator = await createSinchEmulator({
+      applicationKey: SINCH_KEY,
+      applicationSecret: SINCH_SECRET,
+      codeLength: 6,
+      onMessage: (m) => audit.forbidden(m.code),
+    });
     const config = loadConfig({
       NODE_ENV: 'test',
       DATABASE_URL: pg.url,
@@ -57,7 +62,13 @@ describe('PostgreSQL crashes and restarts while the service runs', () => {
     const logger = createLogger({ level: 'info', format: 'json', secrets: secretValues(config), stream: logs });
     sequelize = createSequelize(config.database, logger);
     const services = createServices({ config, logger, sequelize });
-    app = createApp({ config, logger, sequelize, verifications: services.verifications, healthChecks: services.healthChecks });
+    app = createApp({
+      config,
+      logger,
+      sequelize,
+      verifications: services.verifications,
+      healthChecks: services.healthChecks,
+    });
 
     const res = await request(app).post('/api/request-otp').send({ phoneNumber: before });
     expect(res.status).toBe(200);
@@ -117,8 +128,16 @@ describe('PostgreSQL crashes and restarts while the service runs', () => {
     expect(verify.body).toMatchObject({ status: 'success', data: { phoneNumber: before, verified: true } });
     expect(res.status).toBe(200);
     expect(startsFor(emulator, phone)).toHaveLength(1);
-    const [rows] = await sequelize.query(`SELECT "phoneNumber", "isVerified" FROM "Users" WHERE "phoneNumber" IN ($1, $2) ORDER BY "isVerified" DESC`, { bind: [before, phone] });
-    expect(rows).toEqual([{ phoneNumber: before, isVerified: true }, { phoneNumber: phone, isVerified: false }]);
-    expect(logs.entries()).toContainEqual(expect.objectContaining({ level: 'error', errorCode: 'SERVICE_UNAVAILABLE' }));
+    const [rows] = await sequelize.query(
+      `SELECT "phoneNumber", "isVerified" FROM "Users" WHERE "phoneNumber" IN ($1, $2) ORDER BY "isVerified" DESC`,
+      { bind: [before, phone] },
+    );
+    expect(rows).toEqual([
+      { phoneNumber: before, isVerified: true },
+      { phoneNumber: phone, isVerified: false },
+    ]);
+    expect(logs.entries()).toContainEqual(
+      expect.objectContaining({ level: 'error', errorCode: 'SERVICE_UNAVAILABLE' }),
+    );
   }, 30_000);
 });

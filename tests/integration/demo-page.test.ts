@@ -92,7 +92,9 @@ describe('GET /api/emulator/inbox (emulator mode)', () => {
     expect(res.body).toEqual({
       status: 'success',
       message: expect.stringMatching(/emulat/i),
-      data: { messages: [{ to: phone, code: emulator.lastCodeFor(phone), sentAt: expect.any(String), delivered: true }] },
+      data: {
+        messages: [{ to: phone, code: emulator.lastCodeFor(phone), sentAt: expect.any(String), delivered: true }],
+      },
     });
   });
 
@@ -100,7 +102,9 @@ describe('GET /api/emulator/inbox (emulator mode)', () => {
     const phone = uniquePhone();
     await requestCode(phone);
 
-    const res = await request(t.app).get('/api/emulator/inbox').query({ phoneNumber: formatted(phone) });
+    const res = await request(t.app)
+      .get('/api/emulator/inbox')
+      .query({ phoneNumber: formatted(phone) });
 
     expect(res.status).toBe(200);
     expect(res.body.data.messages).toEqual([expect.objectContaining({ to: phone, code: emulator.lastCodeFor(phone) })]);
@@ -154,14 +158,22 @@ describe('GET /api/emulator/inbox (emulator mode)', () => {
     const res = await request(t.app).get('/api/emulator/inbox').query({ phoneNumber: '+46 12' });
 
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ status: 'error', code: 'INVALID_PHONE_NUMBER', details: [{ field: 'phoneNumber', reason: 'impossible_number' }] });
+    expect(res.body).toMatchObject({
+      status: 'error',
+      code: 'INVALID_PHONE_NUMBER',
+      details: [{ field: 'phoneNumber', reason: 'impossible_number' }],
+    });
   });
 
   test('When phoneNumber is missing, then 400 VALIDATION_ERROR naming the field', async () => {
     const res = await request(t.app).get('/api/emulator/inbox');
 
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ status: 'error', code: 'VALIDATION_ERROR', details: [{ field: 'phoneNumber', message: expect.any(String) }] });
+    expect(res.body).toMatchObject({
+      status: 'error',
+      code: 'VALIDATION_ERROR',
+      details: [{ field: 'phoneNumber', message: expect.any(String) }],
+    });
   });
 
   test('When the inbox is read, then no log line carries the code', async () => {

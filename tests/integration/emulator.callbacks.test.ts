@@ -1,7 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { applicationAuthorization, verifyApplicationSignature } from '../../src/services/sinch-signature';
-import { createSinchEmulator, sandboxNumber, type EmulatorOptions, type SinchEmulator } from '../../src/emulator/sinch-emulator';
+import {
+  createSinchEmulator,
+  sandboxNumber,
+  type EmulatorOptions,
+  type SinchEmulator,
+} from '../../src/emulator/sinch-emulator';
 
 const KEY = 'callback-test-key';
 const SECRET = Buffer.from('callback-test-secret').toString('base64');
@@ -93,7 +98,8 @@ async function call(
       ...headers,
       'content-type': contentType,
       'x-timestamp': timestamp,
-      authorization: authorization ?? applicationAuthorization({ method, path, contentType, timestamp, body: text }, KEY, SECRET),
+      authorization:
+        authorization ?? applicationAuthorization({ method, path, contentType, timestamp, body: text }, KEY, SECRET),
     },
     ...(body === undefined ? {} : { body: text }),
   });
@@ -114,7 +120,14 @@ function start(
   authorization?: string,
   headers: Record<string, string> = {},
 ) {
-  return call(emulator, 'POST', API, { identity: { type: 'number', endpoint }, method: 'sms', ...extra }, authorization, headers);
+  return call(
+    emulator,
+    'POST',
+    API,
+    { identity: { type: 'number', endpoint }, method: 'sms', ...extra },
+    authorization,
+    headers,
+  );
 }
 
 function eventsOf(receiver: Receiver, name: string): ParsedJson[] {
@@ -127,7 +140,9 @@ describe('Callbacks', () => {
     const emulator = await startEmulator({ callbackUrl: `${receiver.url}?tenant=1` });
     const endpoint = phone();
 
-    const answer = await start(emulator, endpoint, { reference: 'cb-ref', custom: 'cb-custom' }, undefined, { 'accept-language': 'sv-SE, en' });
+    const answer = await start(emulator, endpoint, { reference: 'cb-ref', custom: 'cb-custom' }, undefined, {
+      'accept-language': 'sv-SE, en',
+    });
 
     expect(answer.status).toBe(200);
     const first = receiver.received[0]!;
@@ -136,7 +151,13 @@ describe('Callbacks', () => {
     expect(first.headers['x-timestamp']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const check = verifyApplicationSignature(
       first.headers.authorization,
-      { method: 'POST', path: CALLBACK_PATH, contentType: String(first.headers['content-type']), timestamp: String(first.headers['x-timestamp']), body: first.rawBody },
+      {
+        method: 'POST',
+        path: CALLBACK_PATH,
+        contentType: String(first.headers['content-type']),
+        timestamp: String(first.headers['x-timestamp']),
+        body: first.rawBody,
+      },
       { applicationKey: KEY, applicationSecret: SECRET },
       { nowMs: Date.now(), maxSkewSeconds: 60 },
     );
@@ -164,7 +185,13 @@ describe('Callbacks', () => {
     const first = receiver.received[0]!;
     const check = verifyApplicationSignature(
       first.headers.authorization,
-      { method: 'POST', path: CALLBACK_PATH, contentType: String(first.headers['content-type']), timestamp: String(first.headers['x-timestamp']), body: first.rawBody },
+      {
+        method: 'POST',
+        path: CALLBACK_PATH,
+        contentType: String(first.headers['content-type']),
+        timestamp: String(first.headers['x-timestamp']),
+        body: first.rawBody,
+      },
       { applicationKey: 'cb-key', applicationSecret: callbackSecret },
       { nowMs: Date.now(), maxSkewSeconds: 60 },
     );
@@ -172,7 +199,9 @@ describe('Callbacks', () => {
   });
 
   test('When the callback answers deny, then the start answers 200 with an id, no SMS is sent, and the verification is DENIED', async () => {
-    const receiver = await startReceiver((event) => (event.event === 'VerificationRequestEvent' ? { body: '{"action":"deny"}' } : {}));
+    const receiver = await startReceiver((event) =>
+      event.event === 'VerificationRequestEvent' ? { body: '{"action":"deny"}' } : {},
+    );
     const emulator = await startEmulator({ callbackUrl: receiver.url });
     const endpoint = phone();
 
@@ -191,7 +220,9 @@ describe('Callbacks', () => {
   });
 
   test('When the callback answers allow with its own code, then that code is sent and verifies', async () => {
-    const receiver = await startReceiver(() => ({ body: JSON.stringify({ action: 'allow', sms: { code: '9876', expiry: '00:00:30' } }) }));
+    const receiver = await startReceiver(() => ({
+      body: JSON.stringify({ action: 'allow', sms: { code: '9876', expiry: '00:00:30' } }),
+    }));
     const emulator = await startEmulator({ callbackUrl: receiver.url });
     const endpoint = phone();
 
@@ -212,8 +243,21 @@ describe('Callbacks', () => {
     await emulator.flushCallbacks();
 
     expect(eventsOf(receiver, 'VerificationSmsDeliveredEvent')).toEqual([
-      { id: delivered.json.id, event: 'VerificationSmsDeliveredEvent', method: 'sms', identity: { type: 'number', endpoint }, smsResult: 'Successful', reference: 'sms-ok' },
-      { id: lost.json.id, event: 'VerificationSmsDeliveredEvent', method: 'sms', identity: { type: 'number', endpoint: sandboxNumber('undelivered', 4) }, smsResult: 'Failed' },
+      {
+        id: delivered.json.id,
+        event: 'VerificationSmsDeliveredEvent',
+        method: 'sms',
+        identity: { type: 'number', endpoint },
+        smsResult: 'Successful',
+        reference: 'sms-ok',
+      },
+      {
+        id: lost.json.id,
+        event: 'VerificationSmsDeliveredEvent',
+        method: 'sms',
+        identity: { type: 'number', endpoint: sandboxNumber('undelivered', 4) },
+        smsResult: 'Failed',
+      },
     ]);
   });
 
@@ -223,7 +267,10 @@ describe('Callbacks', () => {
     const endpoint = phone();
     const answer = await start(emulator, endpoint, { reference: 'result-ref', custom: 'c' });
 
-    await call(emulator, 'PUT', `${API}/id/${answer.json.id}`, { method: 'sms', sms: { code: emulator.lastCodeFor(endpoint) } });
+    await call(emulator, 'PUT', `${API}/id/${answer.json.id}`, {
+      method: 'sms',
+      sms: { code: emulator.lastCodeFor(endpoint) },
+    });
     await emulator.flushCallbacks();
 
     expect(eventsOf(receiver, 'VerificationResultEvent')).toEqual([
@@ -254,7 +301,9 @@ describe('Callbacks', () => {
     await call(emulator, 'PUT', `${API}/id/${answer.json.id}`, { method: 'sms', sms: { code: wrong } });
     await emulator.flushCallbacks();
 
-    expect(eventsOf(receiver, 'VerificationResultEvent')).toEqual([expect.objectContaining({ status: 'FAIL', reason: 'Invalid code' })]);
+    expect(eventsOf(receiver, 'VerificationResultEvent')).toEqual([
+      expect.objectContaining({ status: 'FAIL', reason: 'Invalid code' }),
+    ]);
   });
 
   test('When a report finds the verification expired, then a VerificationResultEvent FAIL "Expired"', async () => {
@@ -265,10 +314,15 @@ describe('Callbacks', () => {
     await start(emulator, endpoint);
     now += 601_000;
 
-    await call(emulator, 'PUT', `${API}/number/${endpoint}`, { method: 'sms', sms: { code: emulator.lastCodeFor(endpoint) } });
+    await call(emulator, 'PUT', `${API}/number/${endpoint}`, {
+      method: 'sms',
+      sms: { code: emulator.lastCodeFor(endpoint) },
+    });
     await emulator.flushCallbacks();
 
-    expect(eventsOf(receiver, 'VerificationResultEvent')).toEqual([expect.objectContaining({ status: 'FAIL', reason: 'Expired' })]);
+    expect(eventsOf(receiver, 'VerificationResultEvent')).toEqual([
+      expect.objectContaining({ status: 'FAIL', reason: 'Expired' }),
+    ]);
   });
 
   test('When the callback receiver is unreachable, then the start still succeeds and the failed deliveries are recorded', async () => {
@@ -283,7 +337,11 @@ describe('Callbacks', () => {
     expect(answer.status).toBe(200);
     expect(emulator.lastCodeFor(endpoint)).toMatch(/^\d{4}$/);
     expect(emulator.callbackDeliveries).toEqual([
-      expect.objectContaining({ event: 'VerificationRequestEvent', verificationId: answer.json.id, error: expect.stringMatching(/ECONNREFUSED|fetch failed/) }),
+      expect.objectContaining({
+        event: 'VerificationRequestEvent',
+        verificationId: answer.json.id,
+        error: expect.stringMatching(/ECONNREFUSED|fetch failed/),
+      }),
       expect.objectContaining({ event: 'VerificationSmsDeliveredEvent', error: expect.any(String) }),
     ]);
     expect(emulator.callbackDeliveries[0]!.status).toBeUndefined();
@@ -297,7 +355,10 @@ describe('Callbacks', () => {
 
     expect(emulator.inbox).toEqual([]);
     expect(emulator.callbackDeliveries[0]).toMatchObject({ status: 500, responseBody: 'oops' });
-    expect((await call(emulator, 'GET', `${API}/id/${answer.json.id}`)).json).toMatchObject({ status: 'DENIED', reason: 'Invalid callback' });
+    expect((await call(emulator, 'GET', `${API}/id/${answer.json.id}`)).json).toMatchObject({
+      status: 'DENIED',
+      reason: 'Invalid callback',
+    });
   });
 
   test('When the receiver is slower than callbackTimeoutMs, then the start goes on after the timeout and the attempt is recorded as failed', async () => {
@@ -309,7 +370,10 @@ describe('Callbacks', () => {
 
     expect(Date.now() - began).toBeLessThan(1500);
     expect(emulator.inbox).toHaveLength(1);
-    expect(emulator.callbackDeliveries[0]).toMatchObject({ event: 'VerificationRequestEvent', error: expect.stringMatching(/timeout|abort/i) });
+    expect(emulator.callbackDeliveries[0]).toMatchObject({
+      event: 'VerificationRequestEvent',
+      error: expect.stringMatching(/timeout|abort/i),
+    });
     expect((await call(emulator, 'GET', `${API}/id/${answer.json.id}`)).json.status).toBe('PENDING');
   });
 

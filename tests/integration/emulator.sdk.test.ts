@@ -5,7 +5,12 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RequestFailedError, SinchClient, VerificationCallbackWebhooks } from '@sinch/sdk-core';
-import { createSinchEmulator, sandboxNumber, type EmulatorOptions, type SinchEmulator } from '../../src/emulator/sinch-emulator';
+import {
+  createSinchEmulator,
+  sandboxNumber,
+  type EmulatorOptions,
+  type SinchEmulator,
+} from '../../src/emulator/sinch-emulator';
 
 const applicationKey = 'sdk-conformance-key';
 const applicationSecret = Buffer.from('sdk-conformance-secret').toString('base64');
@@ -45,7 +50,7 @@ async function sdkFailure(fn: () => Promise<unknown>): Promise<{ statusCode: num
 }
 
 describe('Sinch Node SDK against the emulator', () => {
-  test('When the SDK runs start, wrong code, right code and every status query, then each answer has Sinch\'s shape', async () => {
+  test("When the SDK runs start, wrong code, right code and every status query, then each answer has Sinch's shape", async () => {
     const { emulator, sinch } = await setup();
     const { verifications, verificationStatus } = sinch.verification;
     const endpoint = phone();
@@ -68,7 +73,10 @@ describe('Sinch Node SDK against the emulator', () => {
     const byId = await verificationStatus.getById({ id });
     const byIdentity = await verificationStatus.getByIdentity({ method: 'sms', endpoint });
     const wrongByIdentity = await sdkFailure(() =>
-      verifications.reportSmsByIdentity({ endpoint, reportSmsVerificationByIdentityRequestBody: { sms: { code: 'nope' } } }),
+      verifications.reportSmsByIdentity({
+        endpoint,
+        reportSmsVerificationByIdentityRequestBody: { sms: { code: 'nope' } },
+      }),
     );
     const byReference = await verificationStatus.getByReference({ reference });
 
@@ -82,8 +90,16 @@ describe('Sinch Node SDK against the emulator', () => {
       ],
     });
     expect(emulator.requests[0]).toMatchObject({
-      json: { identity: { endpoint }, reference, method: 'sms', smsOptions: { expiry: '00:05:00', codeType: 'Numeric' } },
-      headers: { 'accept-language': 'sv-SE', authorization: expect.stringMatching(/^Application sdk-conformance-key:/) },
+      json: {
+        identity: { endpoint },
+        reference,
+        method: 'sms',
+        smsOptions: { expiry: '00:05:00', codeType: 'Numeric' },
+      },
+      headers: {
+        'accept-language': 'sv-SE',
+        authorization: expect.stringMatching(/^Application sdk-conformance-key:/),
+      },
     });
     expect(wrong).toEqual({ id, method: 'sms', status: 'FAIL', reason: 'Invalid code' });
     expect(right).toEqual({ id, method: 'sms', status: 'SUCCESSFUL' });
@@ -109,10 +125,12 @@ describe('Sinch Node SDK against the emulator', () => {
     expect(emulator.requests.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 400, 200]);
   });
 
-  test('When wrongCodeById is 40003, then the SDK\'s reportSmsById throws RequestFailedError 400 40003', async () => {
+  test("When wrongCodeById is 40003, then the SDK's reportSmsById throws RequestFailedError 400 40003", async () => {
     const { emulator, sinch } = await setup({ wrongCodeById: '40003' });
     const endpoint = phone();
-    const started = await sinch.verification.verifications.startSms({ startVerificationWithSmsRequestBody: { identity: { type: 'number', endpoint } } });
+    const started = await sinch.verification.verifications.startSms({
+      startVerificationWithSmsRequestBody: { identity: { type: 'number', endpoint } },
+    });
     const code = emulator.lastCodeFor(endpoint)!;
 
     const failure = await sdkFailure(() =>
@@ -122,14 +140,20 @@ describe('Sinch Node SDK against the emulator', () => {
       }),
     );
 
-    expect(failure).toEqual({ statusCode: 400, body: { errorCode: 40003, message: 'Invalid identity or code.', reference: expect.any(String) } });
+    expect(failure).toEqual({
+      statusCode: 400,
+      body: { errorCode: 40003, message: 'Invalid identity or code.', reference: expect.any(String) },
+    });
   });
 
   test('When the SDK passes smsOptions.expiry as a Date, then the emulator applies the HH:MM:SS it sends', async () => {
     const { emulator, sinch } = await setup();
 
     const started = await sinch.verification.verifications.startSms({
-      startVerificationWithSmsRequestBody: { identity: { type: 'number', endpoint: phone() }, smsOptions: { expiry: new Date('2024-01-01T00:02:03Z') } },
+      startVerificationWithSmsRequestBody: {
+        identity: { type: 'number', endpoint: phone() },
+        smsOptions: { expiry: new Date('2024-01-01T00:02:03Z') },
+      },
     });
 
     expect(started.sms?.interceptionTimeout).toBe(123);
@@ -142,14 +166,20 @@ describe('Sinch Node SDK against the emulator', () => {
     const [flash, call, whatsapp] = [phone(), phone(), phone()];
 
     const flashStart = await verifications.startFlashCall({
-      startVerificationWithFlashCallRequestBody: { identity: { type: 'number', endpoint: flash }, flashCallOptions: { dialTimeout: 10 } },
+      startVerificationWithFlashCallRequestBody: {
+        identity: { type: 'number', endpoint: flash },
+        flashCallOptions: { dialTimeout: 10 },
+      },
     });
     const flashReport = await verifications.reportFlashCallById({
       id: flashStart.id!,
       reportFlashCallVerificationByIdRequestBody: { flashCall: { cli: emulator.lastCodeFor(flash)! } },
     });
     const callStart = await verifications.startPhoneCall({
-      startVerificationWithPhoneCallRequestBody: { identity: { type: 'number', endpoint: call }, phoneCallOptions: { speech: { locale: 'sv-SE' } } },
+      startVerificationWithPhoneCallRequestBody: {
+        identity: { type: 'number', endpoint: call },
+        phoneCallOptions: { speech: { locale: 'sv-SE' } },
+      },
     });
     const callReport = await verifications.reportPhoneCallByIdentity({
       endpoint: call,
@@ -175,15 +205,20 @@ describe('Sinch Node SDK against the emulator', () => {
     const { sinch } = await setup();
 
     const unavailable = await sdkFailure(() =>
-      sinch.verification.verifications.startSms({ startVerificationWithSmsRequestBody: { identity: { type: 'number', endpoint: sandboxNumber('unavailable') } } }),
+      sinch.verification.verifications.startSms({
+        startVerificationWithSmsRequestBody: { identity: { type: 'number', endpoint: sandboxNumber('unavailable') } },
+      }),
     );
     const unknown = await sdkFailure(() => sinch.verification.verificationStatus.getById({ id: 'no-such-id' }));
 
     expect(unavailable).toMatchObject({ statusCode: 503, body: { errorCode: 50300 } });
-    expect(unknown).toMatchObject({ statusCode: 404, body: { errorCode: 40400, message: 'Requested resource was not found.' } });
+    expect(unknown).toMatchObject({
+      statusCode: 404,
+      body: { errorCode: 40400, message: 'Requested resource was not found.' },
+    });
   });
 
-  test('When the emulator delivers a callback, then the SDK\'s VerificationCallbackWebhooks validates and parses it', async () => {
+  test("When the emulator delivers a callback, then the SDK's VerificationCallbackWebhooks validates and parses it", async () => {
     const received: { headers: IncomingHttpHeaders; rawBody: string; path: string }[] = [];
     const receiver = createServer((req, res) => {
       let rawBody = '';
@@ -203,13 +238,20 @@ describe('Sinch Node SDK against the emulator', () => {
           receiver.closeAllConnections();
         }),
     );
-    const { emulator, sinch } = await setup({ callbackUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/sinch/verification` });
+    const { emulator, sinch } = await setup({
+      callbackUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/sinch/verification`,
+    });
     const webhooks = new VerificationCallbackWebhooks({ applicationKey, applicationSecret });
 
-    await sinch.verification.verifications.startSms({ startVerificationWithSmsRequestBody: { identity: { type: 'number', endpoint: phone() } } });
+    await sinch.verification.verifications.startSms({
+      startVerificationWithSmsRequestBody: { identity: { type: 'number', endpoint: phone() } },
+    });
     await emulator.flushCallbacks();
 
-    expect(received.map((r) => webhooks.parseEvent(r.rawBody).event)).toEqual(['VerificationRequestEvent', 'VerificationSmsDeliveredEvent']);
+    expect(received.map((r) => webhooks.parseEvent(r.rawBody).event)).toEqual([
+      'VerificationRequestEvent',
+      'VerificationSmsDeliveredEvent',
+    ]);
     for (const r of received) {
       expect(webhooks.validateAuthenticationHeader(r.headers, r.rawBody, r.path, 'POST')).toBe(true);
       expect(webhooks.validateAuthenticationHeader(r.headers, `${r.rawBody} `, r.path, 'POST')).toBe(false);

@@ -101,7 +101,12 @@ function phone(): string {
   return `+4676${String(process.pid % 1000).padStart(3, '0')}${String(phoneCounter).padStart(4, '0')}`;
 }
 
-function startSms(emulator: SinchEmulator, endpoint: string, extra: Record<string, unknown> = {}, options: CallOptions = {}) {
+function startSms(
+  emulator: SinchEmulator,
+  endpoint: string,
+  extra: Record<string, unknown> = {},
+  options: CallOptions = {},
+) {
   return call(emulator, 'POST', API, {
     body: { identity: { type: 'number', endpoint }, method: 'sms', ...extra },
     ...options,
@@ -136,7 +141,12 @@ function expectSinchError(answer: Answer, status: number, errorCode: number, mes
   expect(answer.headers.get('www-authenticate')).toBeNull();
   expect(answer.json).toEqual({
     errorCode,
-    message: message === undefined ? expect.any(String) : typeof message === 'string' ? message : expect.stringMatching(message),
+    message:
+      message === undefined
+        ? expect.any(String)
+        : typeof message === 'string'
+          ? message
+          : expect.stringMatching(message),
     reference: expect.any(String),
   });
 }
@@ -154,7 +164,11 @@ describe('POST /verification/v1/verifications (start)', () => {
     expect(answer.json).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       method: 'sms',
-      sms: { template: 'Your verification code is {{CODE}}. Verified by Sinch', interceptionTimeout: 600, codeType: 'Numeric' },
+      sms: {
+        template: 'Your verification code is {{CODE}}. Verified by Sinch',
+        interceptionTimeout: 600,
+        codeType: 'Numeric',
+      },
       _links: [
         { rel: 'status', href: `${emulator.url}${API}/id/${id}`, method: 'GET' },
         { rel: 'report', href: `${emulator.url}${API}/id/${id}`, method: 'PUT' },
@@ -208,9 +222,21 @@ describe('POST /verification/v1/verifications (start)', () => {
     ['no method', 40002, { identity: { type: 'number', endpoint: '+46701234567' } }],
     ['an unknown method', 40001, { identity: { type: 'number', endpoint: '+46701234567' }, method: 'pigeon' }],
     ['an email identity', 40001, { identity: { type: 'email', endpoint: 'a@b.c' }, method: 'sms' }],
-    ['a malformed expiry', 40001, { identity: { type: 'number', endpoint: '+46701234567' }, method: 'sms', smsOptions: { expiry: '10 minutes' } }],
-    ['an unknown codeType', 40001, { identity: { type: 'number', endpoint: '+46701234567' }, method: 'sms', smsOptions: { codeType: 'Emoji' } }],
-    ['a numeric reference', 40001, { identity: { type: 'number', endpoint: '+46701234567' }, method: 'sms', reference: 7 }],
+    [
+      'a malformed expiry',
+      40001,
+      { identity: { type: 'number', endpoint: '+46701234567' }, method: 'sms', smsOptions: { expiry: '10 minutes' } },
+    ],
+    [
+      'an unknown codeType',
+      40001,
+      { identity: { type: 'number', endpoint: '+46701234567' }, method: 'sms', smsOptions: { codeType: 'Emoji' } },
+    ],
+    [
+      'a numeric reference',
+      40001,
+      { identity: { type: 'number', endpoint: '+46701234567' }, method: 'sms', reference: 7 },
+    ],
   ])('When the body has %s, then 400 %s', async (_what, errorCode, body) => {
     const emulator = await startEmulator();
 
@@ -234,12 +260,19 @@ describe('POST /verification/v1/verifications (start)', () => {
     const emulator = await startEmulator();
     const endpoint = phone();
 
-    const answer = await call(emulator, 'POST', API, { body: { identity: { type: 'number', endpoint }, method: 'flashCall' } });
+    const answer = await call(emulator, 'POST', API, {
+      body: { identity: { type: 'number', endpoint }, method: 'flashCall' },
+    });
 
     expect(answer.status).toBe(200);
     expect(answer.json).toMatchObject({
       method: 'flashcall',
-      flashCall: { cliFilter: expect.stringMatching(/^\(\.\*\)\d{4}\(\.\*\)$/), interceptionTimeout: 45, reportTimeout: 75, denyCallAfter: 0 },
+      flashCall: {
+        cliFilter: expect.stringMatching(/^\(\.\*\)\d{4}\(\.\*\)$/),
+        interceptionTimeout: 45,
+        reportTimeout: 75,
+        denyCallAfter: 0,
+      },
     });
     const cli = emulator.lastCodeFor(endpoint)!;
     expect(cli).toMatch(/^\+\d+$/);
@@ -252,7 +285,9 @@ describe('POST /verification/v1/verifications (start)', () => {
   test('When a callout is started, then the code can be reported under the callout key', async () => {
     const emulator = await startEmulator();
     const endpoint = phone();
-    const start = await call(emulator, 'POST', API, { body: { identity: { type: 'number', endpoint }, method: 'callout' } });
+    const start = await call(emulator, 'POST', API, {
+      body: { identity: { type: 'number', endpoint }, method: 'callout' },
+    });
     expect(start.json).toEqual({ id: expect.any(String), method: 'callout', _links: expect.any(Array) });
 
     const report = await call(emulator, 'PUT', `${API}/id/${start.json.id}`, {
@@ -282,8 +317,13 @@ describe('POST /verification/v1/verifications (start)', () => {
   test('When a seamless verification is started, then fetching its targetUri completes it', async () => {
     const emulator = await startEmulator();
     const endpoint = phone();
-    const start = await call(emulator, 'POST', API, { body: { identity: { type: 'number', endpoint }, method: 'seamless' } });
-    expect(start.json).toMatchObject({ method: 'seamless', seamless: { targetUri: `${emulator.url}/_emulator/seamless/${start.json.id}` } });
+    const start = await call(emulator, 'POST', API, {
+      body: { identity: { type: 'number', endpoint }, method: 'seamless' },
+    });
+    expect(start.json).toMatchObject({
+      method: 'seamless',
+      seamless: { targetUri: `${emulator.url}/_emulator/seamless/${start.json.id}` },
+    });
 
     await fetch(start.json.seamless.targetUri as string);
 
@@ -457,7 +497,10 @@ describe('PUT /verification/v1/verifications/{id|number} (report)', () => {
     const answer = await reportById(emulator, start.json.id as string, emulator.lastCodeFor(endpoint)!);
 
     expect(answer.json).toEqual({ id: start.json.id, method: 'sms', status: 'FAIL', reason: 'Expired' });
-    expect((await call(emulator, 'GET', `${API}/id/${start.json.id}`)).json).toMatchObject({ status: 'FAIL', reason: 'Expired' });
+    expect((await call(emulator, 'GET', `${API}/id/${start.json.id}`)).json).toMatchObject({
+      status: 'FAIL',
+      reason: 'Expired',
+    });
   });
 
   test('When smsOptions.expiry is 00:01:30, then the code works at 89 s and is expired at 90 s', async () => {
@@ -505,7 +548,10 @@ describe('PUT /verification/v1/verifications/{id|number} (report)', () => {
 
     expectSinchError(third, 400, 40003);
     expect(right.json).toEqual({ id, method: 'sms', status: 'FAIL', reason: 'Invalid code' });
-    expect((await call(emulator, 'GET', `${API}/id/${id}`)).json).toMatchObject({ status: 'FAIL', reason: 'Invalid code' });
+    expect((await call(emulator, 'GET', `${API}/id/${id}`)).json).toMatchObject({
+      status: 'FAIL',
+      reason: 'Invalid code',
+    });
   });
 
   test('When the id is unknown, then 404 40400 "Requested resource was not found."', async () => {
@@ -613,16 +659,19 @@ describe('GET /verification/v1/verifications/... (status)', () => {
     });
   });
 
-  test.each(['sms', 'SMS'])('When read by method %s and number, then the latest verification of that method', async (method) => {
-    const emulator = await startEmulator();
-    const endpoint = phone();
-    await startSms(emulator, endpoint);
-    const latest = await startSms(emulator, endpoint);
+  test.each(['sms', 'SMS'])(
+    'When read by method %s and number, then the latest verification of that method',
+    async (method) => {
+      const emulator = await startEmulator();
+      const endpoint = phone();
+      await startSms(emulator, endpoint);
+      const latest = await startSms(emulator, endpoint);
 
-    const answer = await call(emulator, 'GET', `${API}/${method}/number/${endpoint}`);
+      const answer = await call(emulator, 'GET', `${API}/${method}/number/${endpoint}`);
 
-    expect(answer.json).toMatchObject({ id: latest.json.id, status: 'PENDING', identity: { endpoint } });
-  });
+      expect(answer.json).toMatchObject({ id: latest.json.id, status: 'PENDING', identity: { endpoint } });
+    },
+  );
 
   test('When read by identity with another method than was started, then 404 40400', async () => {
     const emulator = await startEmulator();
@@ -636,7 +685,9 @@ describe('GET /verification/v1/verifications/... (status)', () => {
     const emulator = await startEmulator();
     const start = await startSms(emulator, phone(), { reference: 'ref with space' });
 
-    const answer = await call(emulator, 'GET', `${API}/reference/ref%20with%20space`, { signedPath: `${API}/reference/ref with space` });
+    const answer = await call(emulator, 'GET', `${API}/reference/ref%20with%20space`, {
+      signedPath: `${API}/reference/ref with space`,
+    });
 
     expect(answer.json).toMatchObject({ id: start.json.id, reference: 'ref with space' });
   });
@@ -684,9 +735,18 @@ describe('Authentication', () => {
   test('When an Application-signed request has no x-timestamp, then 401 40101', async () => {
     const emulator = await startEmulator();
     const body = JSON.stringify({ identity: { type: 'number', endpoint: phone() }, method: 'sms' });
-    const header = applicationAuthorization({ method: 'POST', path: API, contentType: 'application/json', timestamp: '', body }, KEY, SECRET);
+    const header = applicationAuthorization(
+      { method: 'POST', path: API, contentType: 'application/json', timestamp: '', body },
+      KEY,
+      SECRET,
+    );
 
-    expectSinchError(await call(emulator, 'POST', API, { rawBody: body, auth: { header } }), 401, 40101, 'X-Timestamp required.');
+    expectSinchError(
+      await call(emulator, 'POST', API, { rawBody: body, auth: { header } }),
+      401,
+      40101,
+      'X-Timestamp required.',
+    );
   });
 
   test('When the signed body was changed in transit, then 401 40102 "Invalid signature."', async () => {
@@ -694,9 +754,17 @@ describe('Authentication', () => {
     const timestamp = new Date().toISOString();
     const signed = JSON.stringify({ identity: { type: 'number', endpoint: phone() }, method: 'sms' });
     const sent = signed.replace('sms', 'callout');
-    const header = applicationAuthorization({ method: 'POST', path: API, contentType: 'application/json', timestamp, body: signed }, KEY, SECRET);
+    const header = applicationAuthorization(
+      { method: 'POST', path: API, contentType: 'application/json', timestamp, body: signed },
+      KEY,
+      SECRET,
+    );
 
-    const answer = await call(emulator, 'POST', API, { rawBody: sent, auth: { header }, headers: { 'x-timestamp': timestamp } });
+    const answer = await call(emulator, 'POST', API, {
+      rawBody: sent,
+      auth: { header },
+      headers: { 'x-timestamp': timestamp },
+    });
 
     expectSinchError(answer, 401, 40102, 'Invalid signature.');
   });
@@ -711,7 +779,11 @@ describe('Authentication', () => {
       applicationAuthorization(req, 'other-key', SECRET),
       applicationAuthorization(req, KEY, Buffer.from('other').toString('base64')),
     ]) {
-      expectSinchError(await call(emulator, 'POST', API, { rawBody: body, auth: { header }, headers: { 'x-timestamp': timestamp } }), 401, 40102);
+      expectSinchError(
+        await call(emulator, 'POST', API, { rawBody: body, auth: { header }, headers: { 'x-timestamp': timestamp } }),
+        401,
+        40102,
+      );
     }
   });
 
@@ -737,19 +809,22 @@ describe('Authentication', () => {
   test.each([
     ['the encoded path', (p: string) => p.replace('+', '%2B')],
     ['the decoded path', (p: string) => p],
-  ])('When a report by number is sent %%2B-encoded and signed over %s, then it is accepted', async (_what, signedPath) => {
-    const emulator = await startEmulator();
-    const endpoint = phone();
-    await startSms(emulator, endpoint);
-    const path = `${API}/number/${endpoint}`;
+  ])(
+    'When a report by number is sent %%2B-encoded and signed over %s, then it is accepted',
+    async (_what, signedPath) => {
+      const emulator = await startEmulator();
+      const endpoint = phone();
+      await startSms(emulator, endpoint);
+      const path = `${API}/number/${endpoint}`;
 
-    const answer = await call(emulator, 'PUT', path.replace('+', '%2B'), {
-      body: { method: 'sms', sms: { code: emulator.lastCodeFor(endpoint) } },
-      signedPath: signedPath(path),
-    });
+      const answer = await call(emulator, 'PUT', path.replace('+', '%2B'), {
+        body: { method: 'sms', sms: { code: emulator.lastCodeFor(endpoint) } },
+        signedPath: signedPath(path),
+      });
 
-    expect(answer.json).toMatchObject({ status: 'SUCCESSFUL' });
-  });
+      expect(answer.json).toMatchObject({ status: 'SUCCESSFUL' });
+    },
+  );
 
   test('When the Content-Type carries a charset, then it is signed verbatim and accepted', async () => {
     const emulator = await startEmulator();
@@ -840,7 +915,9 @@ describe('Sandbox numbers', () => {
       expect(answer.status).toBe(200);
       expect(emulator.inbox).toEqual([expect.objectContaining({ to: endpoint, code: '', delivered: false })]);
       expect(emulator.lastCodeFor(endpoint)).toBeUndefined();
-      expect(stdout.lines).toEqual(['[sinch-emulator] EMULATED SMS (not sent) to +4670*****62: never delivered (sandbox)\n']);
+      expect(stdout.lines).toEqual([
+        '[sinch-emulator] EMULATED SMS (not sent) to +4670*****62: never delivered (sandbox)\n',
+      ]);
       expect((await call(emulator, 'GET', `${API}/id/${answer.json.id}`)).json.status).toBe('PENDING');
     } finally {
       stdout.restore();
@@ -877,7 +954,11 @@ describe('Fault injection', () => {
     const start = await startSms(emulator, phone());
     const path = `${API}/id/${start.json.id}`;
 
-    const answers = [await call(emulator, 'GET', path), await call(emulator, 'GET', path), await call(emulator, 'GET', path)];
+    const answers = [
+      await call(emulator, 'GET', path),
+      await call(emulator, 'GET', path),
+      await call(emulator, 'GET', path),
+    ];
 
     expect(answers.map((a) => a.status)).toEqual([500, 500, 200]);
     expect(answers[0]!.json).toEqual({ errorCode: 50000, message: 'boom' });
@@ -986,7 +1067,7 @@ describe('Control API /_emulator', () => {
     expect(emulator.requests).toEqual([]);
   });
 
-  test('When the inbox is read with ?to= (encoded or not), then only that number\'s messages', async () => {
+  test("When the inbox is read with ?to= (encoded or not), then only that number's messages", async () => {
     const emulator = await startEmulator();
     const endpoint = phone();
     await startSms(emulator, endpoint);
@@ -1016,7 +1097,11 @@ describe('Control API /_emulator', () => {
   test('When a fault is posted, then the next matching request gets it; DELETE clears faults', async () => {
     const emulator = await startEmulator();
     const post = (body: unknown) =>
-      fetch(`${emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${emulator.url}/_emulator/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
 
     const posted = await post({ op: 'start', fault: { kind: 'status', status: 429 }, times: 5 });
     const faulted = await startSms(emulator, phone());
@@ -1117,7 +1202,11 @@ describe('Robustness', () => {
     const answer = await call(emulator, 'POST', API, { rawBody });
 
     expect(answer.status).toBe(400);
-    expect(answer.json).toEqual({ errorCode: expect.any(Number), message: expect.any(String), reference: expect.any(String) });
+    expect(answer.json).toEqual({
+      errorCode: expect.any(Number),
+      message: expect.any(String),
+      reference: expect.any(String),
+    });
   });
 
   test('When arbitrary JSON is posted to start and report, then the answer is always JSON and never 5xx', async () => {
@@ -1125,11 +1214,15 @@ describe('Robustness', () => {
     const start = await startSms(emulator, phone());
 
     await fc.assert(
-      fc.asyncProperty(fc.jsonValue(), fc.constantFrom(API, `${API}/id/${start.json.id}`, `${API}/number/+46701234567`), async (value, path) => {
-        const answer = await call(emulator, path === API ? 'POST' : 'PUT', path, { rawBody: JSON.stringify(value) });
-        expect(answer.status).toBeLessThan(500);
-        expect(answer.json).toEqual(expect.any(Object));
-      }),
+      fc.asyncProperty(
+        fc.jsonValue(),
+        fc.constantFrom(API, `${API}/id/${start.json.id}`, `${API}/number/+46701234567`),
+        async (value, path) => {
+          const answer = await call(emulator, path === API ? 'POST' : 'PUT', path, { rawBody: JSON.stringify(value) });
+          expect(answer.status).toBeLessThan(500);
+          expect(answer.json).toEqual(expect.any(Object));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -1183,7 +1276,9 @@ describe('Lifecycle and memory', () => {
 
     expect(emulator.requests).toHaveLength(3);
     expect(emulator.inbox.map((m) => m.to)).toEqual(numbers.slice(2));
-    expect(emulator.requests.map((r) => (r.json as { identity: { endpoint: string } }).identity.endpoint)).toEqual(numbers.slice(2));
+    expect(emulator.requests.map((r) => (r.json as { identity: { endpoint: string } }).identity.endpoint)).toEqual(
+      numbers.slice(2),
+    );
   });
 
   test('When a verification is past expiry plus the grace period, then it is pruned (404)', async () => {
@@ -1238,7 +1333,9 @@ describe('Lifecycle and memory', () => {
   test('When the port is taken, then createSinchEmulator rejects', async () => {
     const emulator = await startEmulator();
 
-    await expect(createSinchEmulator({ applicationKey: KEY, applicationSecret: SECRET, port: emulator.port })).rejects.toThrow(/EADDRINUSE/);
+    await expect(
+      createSinchEmulator({ applicationKey: KEY, applicationSecret: SECRET, port: emulator.port }),
+    ).rejects.toThrow(/EADDRINUSE/);
   });
 
   test.each([

@@ -20,21 +20,24 @@ describe('Security headers (helmet)', () => {
     ['a refusal', () => request(t.app).post('/api/request-otp').send({ phoneNumber: 'nope' }), 400],
     ['an unknown route', () => request(t.app).get('/no-such-route'), 404],
     ['/health', () => request(t.app).get('/health'), 200],
-  ])('When the service answers %s, then helmet\'s headers are set and X-Powered-By is not', async (_what, send, status) => {
-    const res = await send();
+  ])(
+    "When the service answers %s, then helmet's headers are set and X-Powered-By is not",
+    async (_what, send, status) => {
+      const res = await send();
 
-    expect(res.status).toBe(status);
-    expect(res.headers).toMatchObject({
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'SAMEORIGIN',
-      'strict-transport-security': expect.stringMatching(/max-age=\d+/),
-      'content-security-policy': expect.stringContaining("default-src 'self'"),
-      'referrer-policy': 'no-referrer',
-      'cross-origin-resource-policy': 'same-origin',
-      'x-dns-prefetch-control': 'off',
-    });
-    expect(res.headers['x-powered-by']).toBeUndefined();
-  });
+      expect(res.status).toBe(status);
+      expect(res.headers).toMatchObject({
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'SAMEORIGIN',
+        'strict-transport-security': expect.stringMatching(/max-age=\d+/),
+        'content-security-policy': expect.stringContaining("default-src 'self'"),
+        'referrer-policy': 'no-referrer',
+        'cross-origin-resource-policy': 'same-origin',
+        'x-dns-prefetch-control': 'off',
+      });
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    },
+  );
 });
 
 describe('CORS with no CORS_ORIGINS (the default)', () => {
@@ -49,7 +52,10 @@ describe('CORS with no CORS_ORIGINS (the default)', () => {
   });
 
   test('When a page from any origin calls the API, then no Access-Control-Allow-Origin is sent (the browser blocks it)', async () => {
-    const res = await request(t.app).post('/api/request-otp').set('Origin', 'https://app.example').send({ phoneNumber: uniquePhone() });
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .set('Origin', 'https://app.example')
+      .send({ phoneNumber: uniquePhone() });
 
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
@@ -77,13 +83,19 @@ describe('CORS with CORS_ORIGINS=https://app.example,https://admin.example', () 
     await t.close();
   });
 
-  test.each(['https://app.example', 'https://admin.example'])('When %s calls the API, then it is allowed by name (never *)', async (origin) => {
-    const res = await request(t.app).post('/api/request-otp').set('Origin', origin).send({ phoneNumber: uniquePhone() });
+  test.each(['https://app.example', 'https://admin.example'])(
+    'When %s calls the API, then it is allowed by name (never *)',
+    async (origin) => {
+      const res = await request(t.app)
+        .post('/api/request-otp')
+        .set('Origin', origin)
+        .send({ phoneNumber: uniquePhone() });
 
-    expect(res.status).toBe(200);
-    expect(res.headers['access-control-allow-origin']).toBe(origin);
-    expect(res.headers.vary).toMatch(/Origin/);
-  });
+      expect(res.status).toBe(200);
+      expect(res.headers['access-control-allow-origin']).toBe(origin);
+      expect(res.headers.vary).toMatch(/Origin/);
+    },
+  );
 
   test('When an allowed origin sends a preflight, then POST with a JSON body and an Idempotency-Key is granted', async () => {
     const res = await request(t.app)
@@ -101,11 +113,17 @@ describe('CORS with CORS_ORIGINS=https://app.example,https://admin.example', () 
     });
   });
 
-  test.each(['https://evil.example', 'https://app.example.evil.example', 'http://app.example'])('When another origin (%s) calls, then it is not allowed', async (origin) => {
-    const res = await request(t.app).post('/api/request-otp').set('Origin', origin).send({ phoneNumber: uniquePhone() });
+  test.each(['https://evil.example', 'https://app.example.evil.example', 'http://app.example'])(
+    'When another origin (%s) calls, then it is not allowed',
+    async (origin) => {
+      const res = await request(t.app)
+        .post('/api/request-otp')
+        .set('Origin', origin)
+        .send({ phoneNumber: uniquePhone() });
 
-    expect(res.headers['access-control-allow-origin']).toBeUndefined();
-  });
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    },
+  );
 });
 
 describe('Body limits and strict schemas', () => {
@@ -122,10 +140,17 @@ describe('Body limits and strict schemas', () => {
   test('When the JSON body is over 10 kB, then 413 PAYLOAD_TOO_LARGE and nothing reaches Sinch', async () => {
     const phone = uniquePhone();
 
-    const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json').send(JSON.stringify({ phoneNumber: phone, pad: 'x'.repeat(11 * 1024) }));
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ phoneNumber: phone, pad: 'x'.repeat(11 * 1024) }));
 
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ status: 'error', code: 'PAYLOAD_TOO_LARGE', requestId: res.headers['x-request-id'] });
+    expect(res.body).toMatchObject({
+      status: 'error',
+      code: 'PAYLOAD_TOO_LARGE',
+      requestId: res.headers['x-request-id'],
+    });
     expect(startsFor(t.emulator, phone)).toHaveLength(0);
   });
 
@@ -135,7 +160,10 @@ describe('Body limits and strict schemas', () => {
     const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone, isAdmin: true });
 
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ field: 'isAdmin', message: 'isAdmin is not a recognised field' }] });
+    expect(res.body).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: [{ field: 'isAdmin', message: 'isAdmin is not a recognised field' }],
+    });
     expect(startsFor(t.emulator, phone)).toHaveLength(0);
   });
 });
@@ -174,12 +202,18 @@ describe('Request timeout (REQUEST_TIMEOUT_MS=1000, SINCH_TIMEOUT_MS=5000)', () 
     await until(async () => (await rowsFor(t, phone)).verifications.length === 1, 5000, 'late verification row');
     const next = await request(t.app).post('/api/request-otp').send({ phoneNumber: uniquePhone() });
     expect(next.status).toBe(200);
-    expect(t.logs.entries().filter((l) => l.requestId === res.headers['x-request-id'] && l.message === 'request completed')).toEqual([
-      expect.objectContaining({ status: 503, route: '/api/request-otp' }),
-    ]);
+    expect(
+      t.logs.entries().filter((l) => l.requestId === res.headers['x-request-id'] && l.message === 'request completed'),
+    ).toEqual([expect.objectContaining({ status: 503, route: '/api/request-otp' })]);
   });
 
   test('When REQUEST_TIMEOUT_MS is below 1000, then the configuration is refused', () => {
-    expect(() => loadConfig({ SINCH_APPLICATION_KEY: SINCH_KEY, SINCH_APPLICATION_SECRET: SINCH_SECRET, REQUEST_TIMEOUT_MS: '999' })).toThrow(/REQUEST_TIMEOUT_MS: must be a whole number between 1000 and 120000/);
+    expect(() =>
+      loadConfig({
+        SINCH_APPLICATION_KEY: SINCH_KEY,
+        SINCH_APPLICATION_SECRET: SINCH_SECRET,
+        REQUEST_TIMEOUT_MS: '999',
+      }),
+    ).toThrow(/REQUEST_TIMEOUT_MS: must be a whole number between 1000 and 120000/);
   });
 });

@@ -63,7 +63,10 @@ describe('GET /health when the database is unreachable', () => {
   let deadDb: Sequelize;
 
   beforeAll(async () => {
-    deadDb = new Sequelize(`postgres://postgres@127.0.0.1:${await closedPort()}/otp_test`, { logging: false, pool: { max: 1, acquire: 2000 } });
+    deadDb = new Sequelize(`postgres://postgres@127.0.0.1:${await closedPort()}/otp_test`, {
+      logging: false,
+      pool: { max: 1, acquire: 2000 },
+    });
     t = await createTestApp({ deps: { sequelize: deadDb } });
   });
 
@@ -76,7 +79,11 @@ describe('GET /health when the database is unreachable', () => {
     const res = await request(t.app).get('/health');
 
     expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ status: 'DOWN', timestamp: expect.stringMatching(ISO_TIMESTAMP), checks: { database: 'DOWN' } });
+    expect(res.body).toMatchObject({
+      status: 'DOWN',
+      timestamp: expect.stringMatching(ISO_TIMESTAMP),
+      checks: { database: 'DOWN' },
+    });
     expect(res.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/i);
   });
 
@@ -95,7 +102,10 @@ describe('GET /health when the database hangs', () => {
 
   beforeAll(async () => {
     silent = await silentServer();
-    hangingDb = new Sequelize(`postgres://postgres@127.0.0.1:${silent.port}/otp_test`, { logging: false, pool: { max: 1, acquire: 10_000 } });
+    hangingDb = new Sequelize(`postgres://postgres@127.0.0.1:${silent.port}/otp_test`, {
+      logging: false,
+      pool: { max: 1, acquire: 10_000 },
+    });
     t = await createTestApp({ deps: { sequelize: hangingDb } });
   });
 

@@ -11,18 +11,31 @@ import { createTestApp, type TestApp } from '../helpers/test-app';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The error envelope, exactly: nothing beyond status, code, message, requestId (and details when given). */
-function expectEnvelope(res: Response, httpStatus: number, code: keyof typeof ERROR_CATALOGUE, extra: Record<string, unknown> = {}): void {
+function expectEnvelope(
+  res: Response,
+  httpStatus: number,
+  code: keyof typeof ERROR_CATALOGUE,
+  extra: Record<string, unknown> = {},
+): void {
   expect(res.status).toBe(httpStatus);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   expect(res.headers['x-request-id']).toEqual(expect.any(String));
-  expect(res.body).toEqual({ status: 'error', code, message: expect.any(String), requestId: res.headers['x-request-id'], ...extra });
+  expect(res.body).toEqual({
+    status: 'error',
+    code,
+    message: expect.any(String),
+    requestId: res.headers['x-request-id'],
+    ...extra,
+  });
 }
 
 /** A 5xx answer shows nothing of how the service is built: no stack, SQL, axios config or addresses. */
 function expectNoInternals(res: Response): void {
   expect(res.status).toBeGreaterThanOrEqual(500);
   expect(Object.keys(res.body).sort()).toEqual(['code', 'message', 'requestId', 'status']);
-  expect(res.text).not.toMatch(/stack|sequelize|select |insert |update |axios|ECONN|ETIMEDOUT|socket|127\.0\.0\.1|localhost|verification\/v1|\.ts:\d+|at \S+ \(/i);
+  expect(res.text).not.toMatch(
+    /stack|sequelize|select |insert |update |axios|ECONN|ETIMEDOUT|socket|127\.0\.0\.1|localhost|verification\/v1|\.ts:\d+|at \S+ \(/i,
+  );
 }
 
 async function verificationsFor(t: TestApp, phone: string) {
@@ -41,7 +54,10 @@ describe('Errors at the HTTP edge', () => {
   });
 
   test('When the JSON is malformed, then 400 INVALID_JSON in the error envelope', async () => {
-    const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json').send('{"phoneNumber": "+4670');
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .set('Content-Type', 'application/json')
+      .send('{"phoneNumber": "+4670');
 
     expectEnvelope(res, 400, 'INVALID_JSON', { message: ERROR_CATALOGUE.INVALID_JSON.message });
   });
@@ -60,7 +76,10 @@ describe('Errors at the HTTP edge', () => {
   });
 
   test('When the JSON body declares a charset other than UTF-8, then 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json; charset=latin1').send('{"phoneNumber":"+46701234567"}');
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .set('Content-Type', 'application/json; charset=latin1')
+      .send('{"phoneNumber":"+46701234567"}');
 
     expectEnvelope(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
@@ -68,7 +87,10 @@ describe('Errors at the HTTP edge', () => {
   test('When the JSON body declares UTF-8 explicitly, then it is accepted', async () => {
     const phone = uniquePhone();
 
-    const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json; charset=UTF-8').send(JSON.stringify({ phoneNumber: phone }));
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .set('Content-Type', 'application/json; charset=UTF-8')
+      .send(JSON.stringify({ phoneNumber: phone }));
 
     expect(res.status).toBe(200);
   });
@@ -80,13 +102,17 @@ describe('Errors at the HTTP edge', () => {
   });
 
   test('When the JSON body is larger than 10 kB, then 413 PAYLOAD_TOO_LARGE', async () => {
-    const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: '+46701234567', padding: 'x'.repeat(11 * 1024) });
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .send({ phoneNumber: '+46701234567', padding: 'x'.repeat(11 * 1024) });
 
     expectEnvelope(res, 413, 'PAYLOAD_TOO_LARGE');
   });
 
   test('When the JSON body is just under 10 kB, then it is parsed (and refused for its unknown field, not its size)', async () => {
-    const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: '+46701234567', padding: 'x'.repeat(9 * 1024) });
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .send({ phoneNumber: '+46701234567', padding: 'x'.repeat(9 * 1024) });
 
     expectEnvelope(res, 400, 'VALIDATION_ERROR', { details: [{ field: 'padding', message: expect.any(String) }] });
   });
@@ -109,12 +135,15 @@ describe('Errors at the HTTP edge', () => {
     ['DELETE', '/api/verify-otp', 'POST'],
     ['POST', '/health', 'GET'],
     ['POST', '/health/live', 'GET'],
-  ])('When %s %s uses the wrong method, then 405 METHOD_NOT_ALLOWED with an Allow header', async (method, path, allow) => {
-    const res = await request(t.app)[method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'](path);
+  ])(
+    'When %s %s uses the wrong method, then 405 METHOD_NOT_ALLOWED with an Allow header',
+    async (method, path, allow) => {
+      const res = await request(t.app)[method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'](path);
 
-    expectEnvelope(res, 405, 'METHOD_NOT_ALLOWED');
-    expect(res.headers.allow).toBe(allow);
-  });
+      expectEnvelope(res, 405, 'METHOD_NOT_ALLOWED');
+      expect(res.headers.allow).toBe(allow);
+    },
+  );
 
   test('When the client sends no X-Request-Id, then a UUID is generated and returned in the header and the error body', async () => {
     const res = await request(t.app).get('/api/unknown');
@@ -123,15 +152,21 @@ describe('Errors at the HTTP edge', () => {
     expect(res.body.requestId).toBe(res.headers['x-request-id']);
   });
 
-  test.each(['abc-123', 'req_2026.11.25:0001', 'A'.repeat(128)])('When the client sends the sane X-Request-Id %s, then it is echoed in the header and the body', async (id) => {
-    const res = await request(t.app).get('/api/unknown').set('X-Request-Id', id);
+  test.each(['abc-123', 'req_2026.11.25:0001', 'A'.repeat(128)])(
+    'When the client sends the sane X-Request-Id %s, then it is echoed in the header and the body',
+    async (id) => {
+      const res = await request(t.app).get('/api/unknown').set('X-Request-Id', id);
 
-    expect(res.headers['x-request-id']).toBe(id);
-    expect(res.body.requestId).toBe(id);
-  });
+      expect(res.headers['x-request-id']).toBe(id);
+      expect(res.body.requestId).toBe(id);
+    },
+  );
 
   test('When the client sends a sane X-Request-Id on a success, then it is echoed too', async () => {
-    const res = await request(t.app).post('/api/request-otp').set('X-Request-Id', 'client-req-42').send({ phoneNumber: uniquePhone() });
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .set('X-Request-Id', 'client-req-42')
+      .send({ phoneNumber: uniquePhone() });
 
     expect(res.status).toBe(200);
     expect(res.headers['x-request-id']).toBe('client-req-42');
@@ -151,17 +186,20 @@ describe('Errors at the HTTP edge', () => {
     expect(res.body.requestId).toBe(res.headers['x-request-id']);
   });
 
-  test.each([500, 502, 503, 504])('When Sinch answers %i to the start, then 503 SMS_PROVIDER_UNAVAILABLE with Retry-After and no Verification row', async (status) => {
-    const phone = uniquePhone();
-    t.emulator.injectFault('start', { kind: 'status', status });
+  test.each([500, 502, 503, 504])(
+    'When Sinch answers %i to the start, then 503 SMS_PROVIDER_UNAVAILABLE with Retry-After and no Verification row',
+    async (status) => {
+      const phone = uniquePhone();
+      t.emulator.injectFault('start', { kind: 'status', status });
 
-    const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
+      const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
 
-    expectEnvelope(res, 503, 'SMS_PROVIDER_UNAVAILABLE');
-    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
-    expectNoInternals(res);
-    expect(await verificationsFor(t, phone)).toEqual([]);
-  });
+      expectEnvelope(res, 503, 'SMS_PROVIDER_UNAVAILABLE');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expectNoInternals(res);
+      expect(await verificationsFor(t, phone)).toEqual([]);
+    },
+  );
 
   test('When the start answer is a sandbox 503, then 503 SMS_PROVIDER_UNAVAILABLE and no Verification row', async () => {
     const phone = sandboxNumber('unavailable', 3);
@@ -189,22 +227,32 @@ describe('Errors at the HTTP edge', () => {
     ['a non-JSON page', { kind: 'malformed' as const }],
     ['an empty JSON object (no id)', { kind: 'empty' as const }],
     ['a 400 with a text body', { kind: 'status' as const, status: 400, body: 'Bad Request' }],
-    ['a 400 with an unexpected error code', { kind: 'status' as const, status: 400, body: { errorCode: 40002, message: 'Missing parameter.' } }],
+    [
+      'a 400 with an unexpected error code',
+      { kind: 'status' as const, status: 400, body: { errorCode: 40002, message: 'Missing parameter.' } },
+    ],
     ['a 200 with an id that is not a string', { kind: 'status' as const, status: 200, body: { id: 12345 } }],
-  ])('When Sinch answers the start with %s, then 502 SMS_PROVIDER_ERROR and no Verification row', async (_what, fault) => {
-    const phone = uniquePhone();
-    t.emulator.injectFault('start', fault);
+  ])(
+    'When Sinch answers the start with %s, then 502 SMS_PROVIDER_ERROR and no Verification row',
+    async (_what, fault) => {
+      const phone = uniquePhone();
+      t.emulator.injectFault('start', fault);
 
-    const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
+      const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
 
-    expectEnvelope(res, 502, 'SMS_PROVIDER_ERROR', { message: ERROR_CATALOGUE.SMS_PROVIDER_ERROR.message });
-    expectNoInternals(res);
-    expect(await verificationsFor(t, phone)).toEqual([]);
-  });
+      expectEnvelope(res, 502, 'SMS_PROVIDER_ERROR', { message: ERROR_CATALOGUE.SMS_PROVIDER_ERROR.message });
+      expectNoInternals(res);
+      expect(await verificationsFor(t, phone)).toEqual([]);
+    },
+  );
 
   test('When Sinch answers 429 to the start, then 429 RATE_LIMITED with Retry-After and no Verification row', async () => {
     const phone = uniquePhone();
-    t.emulator.injectFault('start', { kind: 'status', status: 429, body: { errorCode: 42900, message: 'Request capacity exceeded.' } });
+    t.emulator.injectFault('start', {
+      kind: 'status',
+      status: 429,
+      body: { errorCode: 42900, message: 'Request capacity exceeded.' },
+    });
 
     const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
 
@@ -218,11 +266,16 @@ describe('Errors at the HTTP edge', () => {
     const started = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
     t.emulator.injectFault('report', { kind: 'status', status: 503 });
 
-    const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+    const res = await request(t.app)
+      .post('/api/verify-otp')
+      .send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
 
     expectEnvelope(res, 503, 'SMS_PROVIDER_UNAVAILABLE');
     expectNoInternals(res);
-    expect((await t.models.Verification.findByPk(started.body.data.verificationId))?.toJSON()).toMatchObject({ status: 'PENDING', attempts: 0 });
+    expect((await t.models.Verification.findByPk(started.body.data.verificationId))?.toJSON()).toMatchObject({
+      status: 'PENDING',
+      attempts: 0,
+    });
   });
 
   test('When Sinch answers 429 while a code is checked, then 429 RATE_LIMITED', async () => {
@@ -230,7 +283,9 @@ describe('Errors at the HTTP edge', () => {
     await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
     t.emulator.injectFault('report', { kind: 'status', status: 429 });
 
-    const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+    const res = await request(t.app)
+      .post('/api/verify-otp')
+      .send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
 
     expectEnvelope(res, 429, 'RATE_LIMITED');
     expect(res.headers['retry-after']).toMatch(/^\d+$/);
@@ -241,7 +296,9 @@ describe('Errors at the HTTP edge', () => {
     await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
     t.emulator.injectFault('report', { kind: 'malformed' });
 
-    const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+    const res = await request(t.app)
+      .post('/api/verify-otp')
+      .send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
 
     expectEnvelope(res, 502, 'SMS_PROVIDER_ERROR');
     expectNoInternals(res);
@@ -252,7 +309,9 @@ describe('Errors at the HTTP edge', () => {
     await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
     t.emulator.injectFault('report', { kind: 'empty' });
 
-    const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+    const res = await request(t.app)
+      .post('/api/verify-otp')
+      .send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
 
     expectEnvelope(res, 502, 'SMS_PROVIDER_ERROR');
   });
@@ -300,7 +359,10 @@ describe('Errors when Sinch is slow (SINCH_TIMEOUT_MS=200)', () => {
     const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: '0000' });
 
     expectEnvelope(res, 503, 'SMS_PROVIDER_UNAVAILABLE');
-    expect((await t.models.Verification.findByPk(started.body.data.verificationId))?.toJSON()).toMatchObject({ status: 'PENDING', attempts: 1 });
+    expect((await t.models.Verification.findByPk(started.body.data.verificationId))?.toJSON()).toMatchObject({
+      status: 'PENDING',
+      attempts: 1,
+    });
   });
 });
 
@@ -310,7 +372,9 @@ describe('Errors when Sinch cannot be reached or refuses our credentials', () =>
 
   beforeAll(async () => {
     refused = await createTestApp({ env: { SINCH_API_BASE_URL: `http://127.0.0.1:${await closedPort()}` } });
-    badSecret = await createTestApp({ env: { SINCH_APPLICATION_SECRET: Buffer.from('not-the-emulator-secret').toString('base64') } });
+    badSecret = await createTestApp({
+      env: { SINCH_APPLICATION_SECRET: Buffer.from('not-the-emulator-secret').toString('base64') },
+    });
   });
 
   afterAll(async () => {
@@ -348,9 +412,15 @@ describe('Errors when the database is unreachable', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    deadDb = new Sequelize(`postgres://postgres@127.0.0.1:${await closedPort()}/otp_test`, { logging: false, pool: { max: 2, acquire: 2000 } });
+    deadDb = new Sequelize(`postgres://postgres@127.0.0.1:${await closedPort()}/otp_test`, {
+      logging: false,
+      pool: { max: 2, acquire: 2000 },
+    });
     const services = createServices({ config: t.config, logger: t.logger, sequelize: deadDb, clock: t.clock });
-    down = await createTestApp({ sharedEmulator: t.emulator, deps: { sequelize: deadDb, verifications: services.verifications } });
+    down = await createTestApp({
+      sharedEmulator: t.emulator,
+      deps: { sequelize: deadDb, verifications: services.verifications },
+    });
   });
 
   afterAll(async () => {
@@ -362,16 +432,19 @@ describe('Errors when the database is unreachable', () => {
   test.each([
     ['/api/request-otp', { phoneNumber: '+46701234567' }],
     ['/api/verify-otp', { phoneNumber: '+46701234567', code: '1234' }],
-  ])('When POST %s cannot reach the database, then 503 SERVICE_UNAVAILABLE with Retry-After and no internals', async (path, body) => {
-    const before = t.emulator.requests.length;
+  ])(
+    'When POST %s cannot reach the database, then 503 SERVICE_UNAVAILABLE with Retry-After and no internals',
+    async (path, body) => {
+      const before = t.emulator.requests.length;
 
-    const res = await request(down.app).post(path).send(body);
+      const res = await request(down.app).post(path).send(body);
 
-    expectEnvelope(res, 503, 'SERVICE_UNAVAILABLE', { message: ERROR_CATALOGUE.SERVICE_UNAVAILABLE.message });
-    expect(res.headers['retry-after']).toMatch(/^\d+$/);
-    expectNoInternals(res);
-    expect(t.emulator.requests).toHaveLength(before);
-  });
+      expectEnvelope(res, 503, 'SERVICE_UNAVAILABLE', { message: ERROR_CATALOGUE.SERVICE_UNAVAILABLE.message });
+      expect(res.headers['retry-after']).toMatch(/^\d+$/);
+      expectNoInternals(res);
+      expect(t.emulator.requests).toHaveLength(before);
+    },
+  );
 });
 
 describe('Errors nobody planned for', () => {
@@ -392,20 +465,30 @@ describe('Errors nobody planned for', () => {
     await t.close();
   });
 
-  test.each(['/api/request-otp', '/api/verify-otp'])('When POST %s fails unexpectedly, then 500 INTERNAL_ERROR with the generic message only', async (path) => {
-    const res = await request(t.app).post(path).send({ phoneNumber: '+46701234567', ...(path.endsWith('verify-otp') ? { code: '1234' } : {}) });
+  test.each(['/api/request-otp', '/api/verify-otp'])(
+    'When POST %s fails unexpectedly, then 500 INTERNAL_ERROR with the generic message only',
+    async (path) => {
+      const res = await request(t.app)
+        .post(path)
+        .send({ phoneNumber: '+46701234567', ...(path.endsWith('verify-otp') ? { code: '1234' } : {}) });
 
-    expectEnvelope(res, 500, 'INTERNAL_ERROR', { message: ERROR_CATALOGUE.INTERNAL_ERROR.message });
-    expectNoInternals(res);
-    expect(res.text).not.toContain('hunter2');
-  });
+      expectEnvelope(res, 500, 'INTERNAL_ERROR', { message: ERROR_CATALOGUE.INTERNAL_ERROR.message });
+      expectNoInternals(res);
+      expect(res.text).not.toContain('hunter2');
+    },
+  );
 
   test('When an unexpected error is answered, then it is logged once at error level with its request id and stack', async () => {
     const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: '+46701234567' });
 
     const requestId = res.headers['x-request-id'];
-    const errors = t.logs.entries().filter((e) => e.requestId === requestId && e.level === 'error' && e.message !== 'request completed');
+    const errors = t.logs
+      .entries()
+      .filter((e) => e.requestId === requestId && e.level === 'error' && e.message !== 'request completed');
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ errorCode: 'INTERNAL_ERROR', cause: { message: expect.stringContaining('relation "Users"'), stack: expect.any(String) } });
+    expect(errors[0]).toMatchObject({
+      errorCode: 'INTERNAL_ERROR',
+      cause: { message: expect.stringContaining('relation "Users"'), stack: expect.any(String) },
+    });
   });
 });

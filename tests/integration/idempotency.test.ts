@@ -8,7 +8,10 @@ import { createTestApp, type TestApp } from '../helpers/test-app';
 const TTL_SECONDS = 600;
 
 async function keyRows(t: TestApp, key: string) {
-  return t.sequelize.query<{ state: string }>(`SELECT "state" FROM "IdempotencyKeys" WHERE "key" = $1`, { bind: [key], type: QueryTypes.SELECT });
+  return t.sequelize.query<{ state: string }>(`SELECT "state" FROM "IdempotencyKeys" WHERE "key" = $1`, {
+    bind: [key],
+    type: QueryTypes.SELECT,
+  });
 }
 
 describe('Idempotency-Key on POST /api/request-otp', () => {
@@ -35,7 +38,10 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     expect(replay.status).toBe(200);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toEqual(first.body);
-    expect(replay.body).toMatchObject({ status: 'success', data: { verificationId: first.body.data.verificationId, phoneNumber: phone } });
+    expect(replay.body).toMatchObject({
+      status: 'success',
+      data: { verificationId: first.body.data.verificationId, phoneNumber: phone },
+    });
     expect(startsFor(t.emulator, phone)).toHaveLength(1);
     expect(t.emulator.inbox.filter((m) => m.to === phone)).toHaveLength(1);
     expect((await rowsFor(t, phone)).verifications).toHaveLength(1);
@@ -81,7 +87,9 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     // A slow Sinch keeps the first request in flight while the others arrive.
     t.emulator.injectFault('start', { kind: 'delay', ms: 300 });
 
-    const responses = await Promise.all(Array.from({ length: 10 }, () => requestOtp(t, phone, { 'Idempotency-Key': key })));
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => requestOtp(t, phone, { 'Idempotency-Key': key })),
+    );
 
     expect(startsFor(t.emulator, phone)).toHaveLength(1);
     expect(t.emulator.inbox.filter((m) => m.to === phone)).toHaveLength(1);
@@ -170,7 +178,9 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     expect(retry.status).toBe(200);
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
     expect(startsFor(t.emulator, phone).map((r) => r.status)).toEqual([503, 200]);
-    expect((await rowsFor(t, phone)).verifications).toEqual([expect.objectContaining({ id: retry.body.data.verificationId, status: 'PENDING' })]);
+    expect((await rowsFor(t, phone)).verifications).toEqual([
+      expect.objectContaining({ id: retry.body.data.verificationId, status: 'PENDING' }),
+    ]);
   });
 
   test('When the request is refused before sending (invalid number), then the key is not used up', async () => {
@@ -191,22 +201,30 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     ['is longer than 255 characters', 'k'.repeat(256)],
     ['holds a non-ASCII character', 'cl\u00e9'],
     ['holds a control character', 'a\tb'],
-  ])('When the key %s, then 400 VALIDATION_ERROR for Idempotency-Key and nothing is sent or stored', async (_what, key) => {
-    const phone = uniquePhone();
+  ])(
+    'When the key %s, then 400 VALIDATION_ERROR for Idempotency-Key and nothing is sent or stored',
+    async (_what, key) => {
+      const phone = uniquePhone();
 
-    const res = await requestOtp(t, phone, { 'Idempotency-Key': key });
+      const res = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({
-      status: 'error',
-      code: 'VALIDATION_ERROR',
-      message: expect.any(String),
-      requestId: res.headers['x-request-id'],
-      details: [{ field: 'Idempotency-Key', message: 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces' }],
-    });
-    expect(startsFor(t.emulator, phone)).toHaveLength(0);
-    expect(await rowsFor(t, phone)).toEqual({ user: undefined, verifications: [] });
-  });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        status: 'error',
+        code: 'VALIDATION_ERROR',
+        message: expect.any(String),
+        requestId: res.headers['x-request-id'],
+        details: [
+          {
+            field: 'Idempotency-Key',
+            message: 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces',
+          },
+        ],
+      });
+      expect(startsFor(t.emulator, phone)).toHaveLength(0);
+      expect(await rowsFor(t, phone)).toEqual({ user: undefined, verifications: [] });
+    },
+  );
 
   test('When the key is 255 printable characters, then it is accepted', async () => {
     const phone = uniquePhone();

@@ -1,7 +1,24 @@
 import { loadConfig } from '../../src/config';
 import { uniquePhone } from '../factories/phone.factory';
-import { isolateMinute, rateLimitFields, requestCode, requestOtp, reportsFor, rowsFor, startsFor, verifyOtp, wrongCode } from '../helpers/otp-flow';
-import { adminClient, connectTestRedis, describeWithRedis, uniqueRedisPrefix, whenReady, type TestRedisConnection } from '../helpers/redis';
+import {
+  isolateMinute,
+  rateLimitFields,
+  requestCode,
+  requestOtp,
+  reportsFor,
+  rowsFor,
+  startsFor,
+  verifyOtp,
+  wrongCode,
+} from '../helpers/otp-flow';
+import {
+  adminClient,
+  connectTestRedis,
+  describeWithRedis,
+  uniqueRedisPrefix,
+  whenReady,
+  type TestRedisConnection,
+} from '../helpers/redis';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
 
 const SECOND = 1000;
@@ -37,7 +54,7 @@ describe('Resend cooldown per number (OTP_RESEND_COOLDOWN_SECONDS=30)', () => {
     await t.close();
   });
 
-  test('When a code is sent, then resendAvailableAt is the verification\'s createdAt plus the cooldown', async () => {
+  test("When a code is sent, then resendAvailableAt is the verification's createdAt plus the cooldown", async () => {
     const phone = uniquePhone();
 
     const res = await requestOtp(t, phone);
@@ -46,7 +63,10 @@ describe('Resend cooldown per number (OTP_RESEND_COOLDOWN_SECONDS=30)', () => {
     const { verifications } = await rowsFor(t, phone);
     expect(verifications).toHaveLength(1);
     const createdAt = new Date(verifications[0]!.createdAt).getTime();
-    expect(res.body).toMatchObject({ status: 'success', data: { resendAvailableAt: new Date(createdAt + 30 * SECOND).toISOString() } });
+    expect(res.body).toMatchObject({
+      status: 'success',
+      data: { resendAvailableAt: new Date(createdAt + 30 * SECOND).toISOString() },
+    });
   });
 
   test('When a second code is requested 29 s later, then 429 RATE_LIMITED with Retry-After 1, RateLimit headers, and Sinch is not asked again', async () => {
@@ -126,7 +146,13 @@ describe('Sends per number per hour and per day (5/hour, 10/day, cooldown 30 s)'
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { OTP_RESEND_COOLDOWN_SECONDS: '30', OTP_MAX_SENDS_PER_NUMBER_HOUR: '5', OTP_MAX_SENDS_PER_NUMBER_DAY: '10' } });
+    t = await createTestApp({
+      env: {
+        OTP_RESEND_COOLDOWN_SECONDS: '30',
+        OTP_MAX_SENDS_PER_NUMBER_HOUR: '5',
+        OTP_MAX_SENDS_PER_NUMBER_DAY: '10',
+      },
+    });
   });
 
   afterAll(async () => {
@@ -250,11 +276,19 @@ describe('Global send ceiling (OTP_GLOBAL_SENDS_PER_MINUTE=3)', () => {
     // The refused send is given back: it does not count against the number's own limits.
     expect(user?.otpSendTimes ?? []).toHaveLength(0);
     expect(t.logs.entries()).toContainEqual(
-      expect.objectContaining({ level: 'error', message: 'Global send ceiling reached: refusing to send codes (possible SMS pumping)', ceilingPerMinute: 3 }),
+      expect.objectContaining({
+        level: 'error',
+        message: 'Global send ceiling reached: refusing to send codes (possible SMS pumping)',
+        ceilingPerMinute: 3,
+      }),
     );
 
     // More refusals in the same minute (an attack in progress) do not repeat the error line.
-    const alerts = () => t.logs.entries().filter((e) => e.message === 'Global send ceiling reached: refusing to send codes (possible SMS pumping)').length;
+    const alerts = () =>
+      t.logs
+        .entries()
+        .filter((e) => e.message === 'Global send ceiling reached: refusing to send codes (possible SMS pumping)')
+        .length;
     const before = alerts();
     for (let i = 0; i < 3; i += 1) expect((await requestOtp(t, uniquePhone())).status).toBe(503);
     expect(alerts()).toBe(before);
@@ -263,9 +297,14 @@ describe('Global send ceiling (OTP_GLOBAL_SENDS_PER_MINUTE=3)', () => {
   test('When Sinch answers starts with errors (nothing sent), then they do not use up the ceiling', async () => {
     isolateMinute(t.clock);
     t.emulator.injectFault('start', { kind: 'status', status: 503 }, 3);
-    for (let i = 0; i < 3; i += 1) expect((await requestOtp(t, uniquePhone())).body.code).toBe('SMS_PROVIDER_UNAVAILABLE');
+    for (let i = 0; i < 3; i += 1)
+      expect((await requestOtp(t, uniquePhone())).body.code).toBe('SMS_PROVIDER_UNAVAILABLE');
 
-    const sent = [await requestOtp(t, uniquePhone()), await requestOtp(t, uniquePhone()), await requestOtp(t, uniquePhone())];
+    const sent = [
+      await requestOtp(t, uniquePhone()),
+      await requestOtp(t, uniquePhone()),
+      await requestOtp(t, uniquePhone()),
+    ];
     const over = await requestOtp(t, uniquePhone());
 
     expect(sent.map((r) => r.status)).toEqual([200, 200, 200]);
@@ -445,67 +484,77 @@ describe('Per-IP limit on verify-otp (RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR=3, in me
   });
 });
 
-describeWithRedis('Per-IP windows with Redis (RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR=2, RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR=2)', () => {
-  let t: TestApp;
-  let redis: TestRedisConnection;
-  let admin: Awaited<ReturnType<typeof adminClient>>;
-  const prefix = uniqueRedisPrefix('limits');
+describeWithRedis(
+  'Per-IP windows with Redis (RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR=2, RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR=2)',
+  () => {
+    let t: TestApp;
+    let redis: TestRedisConnection;
+    let admin: Awaited<ReturnType<typeof adminClient>>;
+    const prefix = uniqueRedisPrefix('limits');
 
-  beforeAll(async () => {
-    redis = connectTestRedis();
-    await whenReady(redis.connection);
-    admin = await adminClient();
-    t = await createTestApp({ env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '2', RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: '2', REDIS_KEY_PREFIX: prefix }, redis: redis.connection });
-  });
+    beforeAll(async () => {
+      redis = connectTestRedis();
+      await whenReady(redis.connection);
+      admin = await adminClient();
+      t = await createTestApp({
+        env: {
+          RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '2',
+          RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: '2',
+          REDIS_KEY_PREFIX: prefix,
+        },
+        redis: redis.connection,
+      });
+    });
 
-  afterAll(async () => {
-    await t.close();
-    await admin.deleteAll(prefix);
-    admin.close();
-    await redis.connection.close();
-  });
+    afterAll(async () => {
+      await t.close();
+      await admin.deleteAll(prefix);
+      admin.close();
+      await redis.connection.close();
+    });
 
-  // express-rate-limit's window is one hour of wall-clock time, which no fake clock moves. With
-  // Redis the window IS the counter key's time to live: the test checks that TTL is the hour, then
-  // shortens it so Redis itself expires the key, and shows the next request starts a fresh window.
-  test('When the hour is over (the counter key expires in Redis), then the address may request codes again', async () => {
-    expect((await requestOtp(t, uniquePhone())).status).toBe(200);
-    expect((await requestOtp(t, uniquePhone())).status).toBe(200);
-    expect((await requestOtp(t, uniquePhone())).status).toBe(429);
-    const keys = await admin.keys(`${prefix}rl:ip-request-otp:`);
-    expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatchObject({ value: '3' });
-    expect(keys[0]!.pttl).toBeGreaterThan(HOUR - MINUTE);
-    expect(keys[0]!.pttl).toBeLessThanOrEqual(HOUR);
+    // express-rate-limit's window is one hour of wall-clock time, which no fake clock moves. With
+    // Redis the window IS the counter key's time to live: the test checks that TTL is the hour, then
+    // shortens it so Redis itself expires the key, and shows the next request starts a fresh window.
+    test('When the hour is over (the counter key expires in Redis), then the address may request codes again', async () => {
+      expect((await requestOtp(t, uniquePhone())).status).toBe(200);
+      expect((await requestOtp(t, uniquePhone())).status).toBe(200);
+      expect((await requestOtp(t, uniquePhone())).status).toBe(429);
+      const keys = await admin.keys(`${prefix}rl:ip-request-otp:`);
+      expect(keys).toHaveLength(1);
+      expect(keys[0]).toMatchObject({ value: '3' });
+      expect(keys[0]!.pttl).toBeGreaterThan(HOUR - MINUTE);
+      expect(keys[0]!.pttl).toBeLessThanOrEqual(HOUR);
 
-    await admin.pexpire(keys[0]!.key, 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const phone = uniquePhone();
-    const res = await requestOtp(t, phone);
+      await admin.pexpire(keys[0]!.key, 1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const phone = uniquePhone();
+      const res = await requestOtp(t, phone);
 
-    expect(res.status).toBe(200);
-    expect(rateLimitFields(res.headers.ratelimit)['ip-request-otp']).toEqual({ r: '1', t: '3600' });
-    expect(startsFor(t.emulator, phone)).toHaveLength(1);
-    expect(await admin.keys(`${prefix}rl:ip-request-otp:`)).toEqual([expect.objectContaining({ value: '1' })]);
-  });
+      expect(res.status).toBe(200);
+      expect(rateLimitFields(res.headers.ratelimit)['ip-request-otp']).toEqual({ r: '1', t: '3600' });
+      expect(startsFor(t.emulator, phone)).toHaveLength(1);
+      expect(await admin.keys(`${prefix}rl:ip-request-otp:`)).toEqual([expect.objectContaining({ value: '1' })]);
+    });
 
-  test('When the hour is over for verify-otp, then the address may check codes again', async () => {
-    const body = { phoneNumber: uniquePhone(), code: '123456' };
-    expect((await verifyOtp(t, body)).status).toBe(404);
-    expect((await verifyOtp(t, body)).status).toBe(404);
-    const refused = await verifyOtp(t, body);
-    expect(refused.status).toBe(429);
-    expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', details: [{ limit: 'ip-verify-otp' }] });
-    const keys = await admin.keys(`${prefix}rl:ip-verify-otp:`);
-    expect(keys).toEqual([expect.objectContaining({ value: '3' })]);
-    expect(keys[0]!.pttl).toBeGreaterThan(HOUR - MINUTE);
+    test('When the hour is over for verify-otp, then the address may check codes again', async () => {
+      const body = { phoneNumber: uniquePhone(), code: '123456' };
+      expect((await verifyOtp(t, body)).status).toBe(404);
+      expect((await verifyOtp(t, body)).status).toBe(404);
+      const refused = await verifyOtp(t, body);
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', details: [{ limit: 'ip-verify-otp' }] });
+      const keys = await admin.keys(`${prefix}rl:ip-verify-otp:`);
+      expect(keys).toEqual([expect.objectContaining({ value: '3' })]);
+      expect(keys[0]!.pttl).toBeGreaterThan(HOUR - MINUTE);
 
-    await admin.pexpire(keys[0]!.key, 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const res = await verifyOtp(t, body);
+      await admin.pexpire(keys[0]!.key, 1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const res = await verifyOtp(t, body);
 
-    expect(res.status).toBe(404);
-    expect(res.body).toMatchObject({ code: 'VERIFICATION_NOT_FOUND' });
-    expect(rateLimitFields(res.headers.ratelimit)['ip-verify-otp']).toEqual({ r: '1', t: '3600' });
-  });
-});
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ code: 'VERIFICATION_NOT_FOUND' });
+      expect(rateLimitFields(res.headers.ratelimit)['ip-verify-otp']).toEqual({ r: '1', t: '3600' });
+    });
+  },
+);

@@ -30,7 +30,12 @@ describe('Logs of a full request-and-verify flow', () => {
     responses.push(await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong }));
     responses.push(await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code }));
     responses.push(await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code }));
-    responses.push(await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json').send(`{"phoneNumber":"${phone}",`));
+    responses.push(
+      await request(t.app)
+        .post('/api/request-otp')
+        .set('Content-Type', 'application/json')
+        .send(`{"phoneNumber":"${phone}",`),
+    );
     responses.push(await request(t.app).get('/api/nowhere'));
     t.emulator.injectFault('start', { kind: 'status', status: 503 });
     responses.push(await request(t.app).post('/api/request-otp').send({ phoneNumber: phone }));
@@ -68,7 +73,11 @@ describe('Logs of a full request-and-verify flow', () => {
   test('When the flow ran, then every log line is JSON with a level, a timestamp and the request id of its request', () => {
     const ids = new Set(responses.map((r) => r.headers['x-request-id']));
     for (const entry of t.logs.entries()) {
-      expect(entry).toMatchObject({ level: expect.any(String), message: expect.any(String), timestamp: expect.any(String) });
+      expect(entry).toMatchObject({
+        level: expect.any(String),
+        message: expect.any(String),
+        timestamp: expect.any(String),
+      });
       expect(ids).toContain(entry.requestId);
     }
   });
@@ -88,7 +97,14 @@ describe('Logs of a full request-and-verify flow', () => {
       const [method, route, status, level] = expected[i]!;
       const completed = linesOf(t, res).filter((e) => e.message === 'request completed');
       expect(completed).toHaveLength(1);
-      expect(completed[0]).toMatchObject({ level, method, route, status, durationMs: expect.any(Number), requestId: res.headers['x-request-id'] });
+      expect(completed[0]).toMatchObject({
+        level,
+        method,
+        route,
+        status,
+        durationMs: expect.any(Number),
+        requestId: res.headers['x-request-id'],
+      });
       expect(completed[0]!.durationMs).toBeGreaterThanOrEqual(0);
     });
   });
@@ -106,12 +122,17 @@ describe('Logs of a full request-and-verify flow', () => {
     expect(refused[0]).toMatchObject({ errorCode: 'INVALID_CODE', method: 'POST' });
   });
 
-  test('When Sinch failed during a request, then the client\'s own log line carries that request\'s id too', () => {
+  test("When Sinch failed during a request, then the client's own log line carries that request's id too", () => {
     const lines = linesOf(t, responses[6]!);
 
     expect(lines).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ level: 'warn', message: 'Sinch answered with a server error', operation: 'start', httpStatus: 503 }),
+        expect.objectContaining({
+          level: 'warn',
+          message: 'Sinch answered with a server error',
+          operation: 'start',
+          httpStatus: 503,
+        }),
         expect.objectContaining({ level: 'error', errorCode: 'SMS_PROVIDER_UNAVAILABLE' }),
       ]),
     );
@@ -182,6 +203,12 @@ describe('Logs when the client hangs up before the answer', () => {
 
     const completed = ours().filter((e) => e.message === 'request completed');
     expect(completed).toHaveLength(1);
-    expect(completed[0]).toMatchObject({ level: 'info', method: 'POST', route: '/api/request-otp', status: 499, durationMs: expect.any(Number) });
+    expect(completed[0]).toMatchObject({
+      level: 'info',
+      method: 'POST',
+      route: '/api/request-otp',
+      status: 499,
+      durationMs: expect.any(Number),
+    });
   });
 });

@@ -25,7 +25,10 @@ describe('GET /metrics', () => {
     await request(t.app).post('/api/request-otp').send({ phoneNumber: '+4612' }).expect(400); // invalid number
     await request(t.app).post('/api/request-otp').send({ phoneNumber: '+449098790000' }).expect(422); // premium rate
     await request(t.app).post('/api/verify-otp').send({ phoneNumber: a, code: '000000' }).expect(400);
-    await request(t.app).post('/api/verify-otp').send({ phoneNumber: a, code: t.emulator.lastCodeFor(a)! }).expect(200);
+    await request(t.app)
+      .post('/api/verify-otp')
+      .send({ phoneNumber: a, code: t.emulator.lastCodeFor(a)! })
+      .expect(200);
     await request(t.app).post('/api/request-otp').send({ phoneNumber: b }).expect(200);
     t.clock.advance((t.config.otp.ttlSeconds + 1) * 1000);
     await request(t.app).post('/api/verify-otp').send({ phoneNumber: b, code: '123456' }).expect(410);
@@ -45,7 +48,17 @@ describe('GET /metrics', () => {
       failedInvalidCode: sample(text, 'otp_verify_failed_total{reason="invalid_code"}'),
       failedExpired: sample(text, 'otp_verify_failed_total{reason="expired"}'),
       expired: sample(text, 'otp_expired_total'),
-    }).toEqual({ requested: 5, sent: 2, refusedCooldown: 1, refusedInvalid: 1, refusedPolicy: 1, verified: 1, failedInvalidCode: 1, failedExpired: 1, expired: 1 });
+    }).toEqual({
+      requested: 5,
+      sent: 2,
+      refusedCooldown: 1,
+      refusedInvalid: 1,
+      refusedPolicy: 1,
+      verified: 1,
+      failedInvalidCode: 1,
+      failedExpired: 1,
+      expired: 1,
+    });
   });
 
   test('When requests are served, then counts and latency are recorded per route and status, and Sinch calls per operation and outcome', async () => {
@@ -55,10 +68,16 @@ describe('GET /metrics', () => {
 
     const text = (await request(t.app).get('/metrics')).text;
 
-    expect(sample(text, 'http_requests_total{method="POST",route="/api/request-otp",status="200"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'http_requests_total{method="POST",route="/api/request-otp",status="200"}'),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'http_requests_total{method="GET",route="unmatched",status="404"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'http_request_duration_seconds_count{method="POST",route="/api/request-otp",status="200"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'sinch_request_duration_seconds_count{operation="start",outcome="200"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'http_request_duration_seconds_count{method="POST",route="/api/request-otp",status="200"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'sinch_request_duration_seconds_count{operation="start",outcome="200"}'),
+    ).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^db_pool_connections\{state="used"\} \d+$/m);
     expect(text).toMatch(/^db_pool_connections\{state="total"\} [1-9]\d*$/m);
   });
@@ -72,8 +91,14 @@ describe('GET /metrics', () => {
 
     expect(labelValues.length).toBeGreaterThan(10);
     expect(labelValues.filter((v) => /\+?46\d{7,}/.test(v))).toEqual([]);
-    expect(labelValues.filter((v) => /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.test(v))).toEqual([]);
-    expect(labelValues.filter((v) => v.startsWith('route=') && !['route=unmatched'].includes(v) && !/^route=\/[a-z0-9/._-]*$/.test(v))).toEqual([]);
+    expect(labelValues.filter((v) => /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.test(v))).toEqual(
+      [],
+    );
+    expect(
+      labelValues.filter(
+        (v) => v.startsWith('route=') && !['route=unmatched'].includes(v) && !/^route=\/[a-z0-9/._-]*$/.test(v),
+      ),
+    ).toEqual([]);
   });
 
   test('When METRICS_TOKEN is set, then only a matching bearer token may scrape', async () => {

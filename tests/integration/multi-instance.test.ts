@@ -5,8 +5,26 @@ import { uniquePhone } from '../factories/phone.factory';
 import { FakeClock } from '../helpers/clock';
 import { audit } from '../helpers/log-audit';
 import { closedPort } from '../helpers/net';
-import { isolateMinute, rateLimitFields, requestCode, requestOtp, rowsFor, startsFor, until, verifyOtp, wrongCode } from '../helpers/otp-flow';
-import { adminClient, connectTestRedis, describeWithRedis, TEST_REDIS_URL, uniqueRedisPrefix, whenReady, type TestRedisConnection } from '../helpers/redis';
+import {
+  isolateMinute,
+  rateLimitFields,
+  requestCode,
+  requestOtp,
+  rowsFor,
+  startsFor,
+  until,
+  verifyOtp,
+  wrongCode,
+} from '../helpers/otp-flow';
+import {
+  adminClient,
+  connectTestRedis,
+  describeWithRedis,
+  TEST_REDIS_URL,
+  uniqueRedisPrefix,
+  whenReady,
+  type TestRedisConnection,
+} from '../helpers/redis';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
 
 const SECOND = 1000;
@@ -38,7 +56,11 @@ async function twoInstances(env: Record<string, string>): Promise<Instances> {
   const prefix = uniqueRedisPrefix('multi');
   const connections: TestRedisConnection[] = [connectTestRedis(), connectTestRedis()];
   await Promise.all(connections.map((c) => whenReady(c.connection)));
-  const [a, b] = await Promise.all(connections.map((c) => createTestApp({ env: { ...env, REDIS_KEY_PREFIX: prefix }, sharedEmulator: emulator, redis: c.connection }))) as [TestApp, TestApp];
+  const [a, b] = (await Promise.all(
+    connections.map((c) =>
+      createTestApp({ env: { ...env, REDIS_KEY_PREFIX: prefix }, sharedEmulator: emulator, redis: c.connection }),
+    ),
+  )) as [TestApp, TestApp];
   // One "now" for everything, as synchronised servers have: the apps' clocks were made a few ms apart.
   const now = Math.max(a.clock.now(), b.clock.now(), emulatorClock.now());
   for (const clock of [a.clock, b.clock, emulatorClock]) clock.advance(now - clock.now());
@@ -86,7 +108,11 @@ describeWithRedis('Two instances sharing one Redis: per-IP limits (request-otp 4
     expect(served.map((r) => rateLimitFields(r.headers.ratelimit)['ip-request-otp']?.r)).toEqual(['3', '2', '1', '0']);
     for (const res of [refusedByA, refusedByB]) {
       expect(res.status).toBe(429);
-      expect(res.body).toMatchObject({ status: 'error', code: 'RATE_LIMITED', details: [{ limit: 'ip-request-otp', quota: 4 }] });
+      expect(res.body).toMatchObject({
+        status: 'error',
+        code: 'RATE_LIMITED',
+        details: [{ limit: 'ip-request-otp', quota: 4 }],
+      });
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(3500);
     }
     expect(startsFor(i.emulator, phone)).toHaveLength(0);
@@ -100,7 +126,10 @@ describeWithRedis('Two instances sharing one Redis: per-IP limits (request-otp 4
 
   test('When verify calls alternate between the instances, then the third is refused', async () => {
     const phone = uniquePhone();
-    const statuses = [(await verifyOtp(i.a, { phoneNumber: phone, code: '123456' })).status, (await verifyOtp(i.b, { phoneNumber: phone, code: '123456' })).status];
+    const statuses = [
+      (await verifyOtp(i.a, { phoneNumber: phone, code: '123456' })).status,
+      (await verifyOtp(i.b, { phoneNumber: phone, code: '123456' })).status,
+    ];
 
     const res = await verifyOtp(i.a, { phoneNumber: phone, code: '123456' });
 
@@ -110,60 +139,70 @@ describeWithRedis('Two instances sharing one Redis: per-IP limits (request-otp 4
   });
 });
 
-describeWithRedis('Two instances sharing one database: per-number limits (cooldown 30 s, 3/hour, failure budget 3/hour)', () => {
-  let i: Instances;
+describeWithRedis(
+  'Two instances sharing one database: per-number limits (cooldown 30 s, 3/hour, failure budget 3/hour)',
+  () => {
+    let i: Instances;
 
-  beforeAll(async () => {
-    i = await twoInstances({ OTP_RESEND_COOLDOWN_SECONDS: '30', OTP_MAX_SENDS_PER_NUMBER_HOUR: '3', OTP_MAX_FAILURES_PER_NUMBER_HOUR: '3' });
-  });
+    beforeAll(async () => {
+      i = await twoInstances({
+        OTP_RESEND_COOLDOWN_SECONDS: '30',
+        OTP_MAX_SENDS_PER_NUMBER_HOUR: '3',
+        OTP_MAX_FAILURES_PER_NUMBER_HOUR: '3',
+      });
+    });
 
-  afterAll(async () => {
-    await i.close();
-  });
+    afterAll(async () => {
+      await i.close();
+    });
 
-  test('When one number asks instance A and then instance B, then the cooldown and the hourly limit hold across both', async () => {
-    const phone = uniquePhone();
-    expect((await requestOtp(i.a, phone)).status).toBe(200);
+    test('When one number asks instance A and then instance B, then the cooldown and the hourly limit hold across both', async () => {
+      const phone = uniquePhone();
+      expect((await requestOtp(i.a, phone)).status).toBe(200);
 
-    const cooldown = await requestOtp(i.b, phone);
-    i.advance(30 * SECOND);
-    const afterCooldown = await requestOtp(i.b, phone);
-    i.advance(30 * SECOND);
-    const third = await requestOtp(i.a, phone);
-    i.advance(30 * SECOND);
-    const overHour = await requestOtp(i.b, phone);
+      const cooldown = await requestOtp(i.b, phone);
+      i.advance(30 * SECOND);
+      const afterCooldown = await requestOtp(i.b, phone);
+      i.advance(30 * SECOND);
+      const third = await requestOtp(i.a, phone);
+      i.advance(30 * SECOND);
+      const overHour = await requestOtp(i.b, phone);
 
-    expect(cooldown.status).toBe(429);
-    expect(cooldown.body).toMatchObject({ code: 'RATE_LIMITED', details: [{ limit: 'number_cooldown', retryAfterSeconds: 30 }] });
-    expect(afterCooldown.status).toBe(200);
-    expect(third.status).toBe(200);
-    expect(overHour.status).toBe(429);
-    expect(overHour.body).toMatchObject({ code: 'RATE_LIMITED', details: [{ limit: 'number_hour', quota: 3 }] });
-    expect(startsFor(i.emulator, phone)).toHaveLength(3);
-    expect((await rowsFor(i.a, phone)).verifications.map((v) => v.status)).toEqual(['ABORTED', 'ABORTED', 'PENDING']);
-  });
+      expect(cooldown.status).toBe(429);
+      expect(cooldown.body).toMatchObject({
+        code: 'RATE_LIMITED',
+        details: [{ limit: 'number_cooldown', retryAfterSeconds: 30 }],
+      });
+      expect(afterCooldown.status).toBe(200);
+      expect(third.status).toBe(200);
+      expect(overHour.status).toBe(429);
+      expect(overHour.body).toMatchObject({ code: 'RATE_LIMITED', details: [{ limit: 'number_hour', quota: 3 }] });
+      expect(startsFor(i.emulator, phone)).toHaveLength(3);
+      expect((await rowsFor(i.a, phone)).verifications.map((v) => v.status)).toEqual(['ABORTED', 'ABORTED', 'PENDING']);
+    });
 
-  test('When wrong codes are spread over both instances, then the failure budget counts them together', async () => {
-    const sent = await requestCode(i.a, uniquePhone());
-    await verifyOtp(i.a, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
-    await verifyOtp(i.b, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
-    await verifyOtp(i.a, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
+    test('When wrong codes are spread over both instances, then the failure budget counts them together', async () => {
+      const sent = await requestCode(i.a, uniquePhone());
+      await verifyOtp(i.a, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
+      await verifyOtp(i.b, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
+      await verifyOtp(i.a, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
 
-    const res = await verifyOtp(i.b, { phoneNumber: sent.phone, code: sent.code });
+      const res = await verifyOtp(i.b, { phoneNumber: sent.phone, code: sent.code });
 
-    expect(res.status).toBe(429);
-    expect(res.body).toMatchObject({ code: 'TOO_MANY_ATTEMPTS', details: [{ reason: 'failure_budget_exhausted' }] });
-  });
+      expect(res.status).toBe(429);
+      expect(res.body).toMatchObject({ code: 'TOO_MANY_ATTEMPTS', details: [{ reason: 'failure_budget_exhausted' }] });
+    });
 
-  test('When a code is sent by instance A, then instance B verifies it', async () => {
-    const sent = await requestCode(i.a, uniquePhone());
+    test('When a code is sent by instance A, then instance B verifies it', async () => {
+      const sent = await requestCode(i.a, uniquePhone());
 
-    const res = await verifyOtp(i.b, { phoneNumber: sent.phone, code: sent.code });
+      const res = await verifyOtp(i.b, { phoneNumber: sent.phone, code: sent.code });
 
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'success', data: { phoneNumber: sent.phone, verified: true } });
-  });
-});
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'success', data: { phoneNumber: sent.phone, verified: true } });
+    });
+  },
+);
 
 describeWithRedis('Two instances: the global send ceiling (OTP_GLOBAL_SENDS_PER_MINUTE=3)', () => {
   let i: Instances;
@@ -183,7 +222,10 @@ describeWithRedis('Two instances: the global send ceiling (OTP_GLOBAL_SENDS_PER_
     const refused = [await requestOtp(i.b), await requestOtp(i.a)];
 
     expect(served.map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(refused.map((r) => `${r.status} ${r.body.code as string}`)).toEqual(['503 SEND_CAPACITY_EXCEEDED', '503 SEND_CAPACITY_EXCEEDED']);
+    expect(refused.map((r) => `${r.status} ${r.body.code as string}`)).toEqual([
+      '503 SEND_CAPACITY_EXCEEDED',
+      '503 SEND_CAPACITY_EXCEEDED',
+    ]);
     expect(i.emulator.requests).toHaveLength(3);
   });
 });
@@ -194,7 +236,10 @@ describe('Redis unreachable from the start (REDIS_URL points at a closed port)',
 
   beforeAll(async () => {
     redis = connectTestRedis(`redis://127.0.0.1:${await closedPort()}`);
-    t = await createTestApp({ env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '2', REDIS_KEY_PREFIX: uniqueRedisPrefix('down') }, redis: redis.connection });
+    t = await createTestApp({
+      env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '2', REDIS_KEY_PREFIX: uniqueRedisPrefix('down') },
+      redis: redis.connection,
+    });
   });
 
   afterAll(async () => {
@@ -218,10 +263,16 @@ describe('Redis unreachable from the start (REDIS_URL points at a closed port)',
     await new Promise((resolve) => setTimeout(resolve, 800));
     await requestOtp(t);
 
-    const fallback = redis.logs.entries().filter((l) => typeof l.message === 'string' && l.message.startsWith('redis: unavailable'));
+    const fallback = redis.logs
+      .entries()
+      .filter((l) => typeof l.message === 'string' && l.message.startsWith('redis: unavailable'));
 
     expect(fallback).toEqual([
-      expect.objectContaining({ level: 'error', message: "redis: unavailable; per-IP limits fall back to this instance's memory until it returns", error: 'ECONNREFUSED' }),
+      expect.objectContaining({
+        level: 'error',
+        message: "redis: unavailable; per-IP limits fall back to this instance's memory until it returns",
+        error: 'ECONNREFUSED',
+      }),
     ]);
   });
 
@@ -303,7 +354,10 @@ describeWithRedis('Redis lost and back while serving (through a proxy the test c
     proxy = await redisProxy(new URL(TEST_REDIS_URL));
     redis = connectTestRedis(proxy.url);
     await whenReady(redis.connection);
-    t = await createTestApp({ env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '100', REDIS_KEY_PREFIX: prefix }, redis: redis.connection });
+    t = await createTestApp({
+      env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '100', REDIS_KEY_PREFIX: prefix },
+      redis: redis.connection,
+    });
   });
 
   afterAll(async () => {
@@ -333,11 +387,20 @@ describeWithRedis('Redis lost and back while serving (through a proxy the test c
 
       await proxy.restore();
       await until(() => redis.connection.isReady(), 10_000, 'redis reconnected');
-      await until(async () => (await requestOtp(t)).status === 200 && (await counter()) === '2', 3000, 'counting in Redis again');
+      await until(
+        async () => (await requestOtp(t)).status === 200 && (await counter()) === '2',
+        3000,
+        'counting in Redis again',
+      );
       const healthy = await request(t.app).get('/health');
 
       expect(healthy.body).toMatchObject({ status: 'UP', checks: { redis: 'UP' } });
-      expect(redis.logs.entries().map((l) => l.message).filter((m) => typeof m === 'string' && m.startsWith('redis:'))).toEqual([
+      expect(
+        redis.logs
+          .entries()
+          .map((l) => l.message)
+          .filter((m) => typeof m === 'string' && m.startsWith('redis:')),
+      ).toEqual([
         'redis: connected; per-IP limits are shared across instances',
         "redis: unavailable; per-IP limits fall back to this instance's memory until it returns",
         'redis: connected; per-IP limits are shared across instances',
@@ -352,7 +415,11 @@ describeWithRedis('Redis lost and back while serving (through a proxy the test c
     const admin = await adminClient();
     const counter = async () => Number((await admin.keys(`${prefix}rl:ip-request-otp:`))[0]?.value ?? 0);
     let logsBefore = t.logs.lines.length;
-    const redisLines = () => t.logs.entries().slice(logsBefore).filter((l) => typeof l.message === 'string' && l.message.startsWith('redis:'));
+    const redisLines = () =>
+      t.logs
+        .entries()
+        .slice(logsBefore)
+        .filter((l) => typeof l.message === 'string' && l.message.startsWith('redis:'));
     try {
       // Both limiters have their scripts in Redis before it hangs (each limiter has its own store).
       expect((await requestOtp(t)).status).toBe(200);
@@ -373,13 +440,26 @@ describeWithRedis('Redis lost and back while serving (through a proxy the test c
       expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
       expect(took[0]).toBeGreaterThanOrEqual(250);
       expect(took.slice(1).reduce((a, b) => a + b, 0)).toBeLessThan(4 * 250);
-      expect(redisLines()).toEqual([expect.objectContaining({ level: 'warn', message: 'redis: rate-limit command failed; counting in memory for now' })]);
+      expect(redisLines()).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          message: 'redis: rate-limit command failed; counting in memory for now',
+        }),
+      ]);
       const health = await request(t.app).get('/health');
       expect(health.status).toBe(200);
-      expect(health.body).toMatchObject({ status: 'DEGRADED', checks: { database: 'UP', redis: 'DOWN' }, details: { redis: { fallback: expect.stringMatching(/memory/) } } });
+      expect(health.body).toMatchObject({
+        status: 'DEGRADED',
+        checks: { database: 'UP', redis: 'DOWN' },
+        details: { redis: { fallback: expect.stringMatching(/memory/) } },
+      });
 
       proxy.freeze(false);
-      await until(async () => (await requestOtp(t)).status === 200 && redisLines().length === 2, 5000, 'counting in Redis again');
+      await until(
+        async () => (await requestOtp(t)).status === 200 && redisLines().length === 2,
+        5000,
+        'counting in Redis again',
+      );
       const shared = await counter();
       expect(shared).toBeGreaterThan(countBefore);
       expect((await requestOtp(t)).status).toBe(200);
@@ -400,14 +480,26 @@ describeWithRedis('Redis lost and back while serving (through a proxy the test c
     const ownPrefix = uniqueRedisPrefix('late');
     const admin = await adminClient();
     proxy.freeze(true);
-    const late = await createTestApp({ env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '100', REDIS_KEY_PREFIX: ownPrefix }, redis: redis.connection });
+    const late = await createTestApp({
+      env: { RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '100', REDIS_KEY_PREFIX: ownPrefix },
+      redis: redis.connection,
+    });
     try {
       expect((await requestOtp(late)).status).toBe(200);
       // The script load gives up after the command timeout while Redis stays silent.
-      await until(() => late.logs.text().includes('redis: rate-limit scripts not loaded'), 2000, 'failed script load logged');
+      await until(
+        () => late.logs.text().includes('redis: rate-limit scripts not loaded'),
+        2000,
+        'failed script load logged',
+      );
 
       proxy.freeze(false);
-      await until(async () => (await requestOtp(late)).status === 200 && (await admin.keys(`${ownPrefix}rl:ip-request-otp:`)).length === 1, 5000, 'counting in Redis');
+      await until(
+        async () =>
+          (await requestOtp(late)).status === 200 && (await admin.keys(`${ownPrefix}rl:ip-request-otp:`)).length === 1,
+        5000,
+        'counting in Redis',
+      );
 
       expect(redis.connection.isReady()).toBe(true);
     } finally {

@@ -44,22 +44,25 @@ describe('Number policy: number types (default: MOBILE and FIXED_LINE_OR_MOBILE 
     }
   });
 
-  test.each(REFUSED_TYPES)('When the number is %s (%s), then 422 PHONE_NUMBER_NOT_ALLOWED number_type_not_allowed, Sinch is not called and nothing is stored', async (type, number) => {
-    const before = t.emulator.requests.length;
+  test.each(REFUSED_TYPES)(
+    'When the number is %s (%s), then 422 PHONE_NUMBER_NOT_ALLOWED number_type_not_allowed, Sinch is not called and nothing is stored',
+    async (type, number) => {
+      const before = t.emulator.requests.length;
 
-    const res = await requestOtp(t, number);
+      const res = await requestOtp(t, number);
 
-    expect(res.status).toBe(422);
-    expect(res.body).toEqual({
-      status: 'error',
-      code: 'PHONE_NUMBER_NOT_ALLOWED',
-      message: 'Codes can only be sent to mobile phone numbers.',
-      requestId: res.headers['x-request-id'],
-      details: [{ field: 'phoneNumber', reason: 'number_type_not_allowed', numberType: type }],
-    });
-    expect(t.emulator.requests.length).toBe(before);
-    expect(await rowsFor(t, number)).toEqual({ user: undefined, verifications: [] });
-  });
+      expect(res.status).toBe(422);
+      expect(res.body).toEqual({
+        status: 'error',
+        code: 'PHONE_NUMBER_NOT_ALLOWED',
+        message: 'Codes can only be sent to mobile phone numbers.',
+        requestId: res.headers['x-request-id'],
+        details: [{ field: 'phoneNumber', reason: 'number_type_not_allowed', numberType: type }],
+      });
+      expect(t.emulator.requests.length).toBe(before);
+      expect(await rowsFor(t, number)).toEqual({ user: undefined, verifications: [] });
+    },
+  );
 
   test.each([
     ['MOBILE', ukMobile()],
@@ -89,41 +92,61 @@ describe('Number policy: ALLOWED_NUMBER_TYPES=MOBILE,FIXED_LINE', () => {
 
     expect(fixed.status).toBe(200);
     expect(premium.status).toBe(422);
-    expect(premium.body).toMatchObject({ details: [{ reason: 'number_type_not_allowed', numberType: 'PREMIUM_RATE' }] });
+    expect(premium.body).toMatchObject({
+      details: [{ reason: 'number_type_not_allowed', numberType: 'PREMIUM_RATE' }],
+    });
   });
 });
 
 describe('Number policy: countries and prefixes', () => {
   const cases = [
-    { env: { ALLOWED_COUNTRIES: 'se,NO' }, refused: ukMobile(), reason: 'country_not_allowed', message: 'Codes cannot be sent to phone numbers in this country.' },
-    { env: { BLOCKED_COUNTRIES: 'GB,FR' }, refused: frMobile(), reason: 'country_not_allowed', message: 'Codes cannot be sent to phone numbers in this country.' },
-    { env: { BLOCKED_PREFIXES: '+447400,+3361' }, refused: ukMobile(), reason: 'prefix_blocked', message: 'Codes cannot be sent to this phone number range.' },
+    {
+      env: { ALLOWED_COUNTRIES: 'se,NO' },
+      refused: ukMobile(),
+      reason: 'country_not_allowed',
+      message: 'Codes cannot be sent to phone numbers in this country.',
+    },
+    {
+      env: { BLOCKED_COUNTRIES: 'GB,FR' },
+      refused: frMobile(),
+      reason: 'country_not_allowed',
+      message: 'Codes cannot be sent to phone numbers in this country.',
+    },
+    {
+      env: { BLOCKED_PREFIXES: '+447400,+3361' },
+      refused: ukMobile(),
+      reason: 'prefix_blocked',
+      message: 'Codes cannot be sent to this phone number range.',
+    },
   ];
 
-  test.each(cases)('When $env is set, then $refused gets 422 PHONE_NUMBER_NOT_ALLOWED $reason, nothing is sent or stored, and a Swedish mobile is still served', async ({ env, refused, reason, message }) => {
-    const t = await createTestApp({ env });
-    try {
-      const allowed = uniquePhone();
+  test.each(cases)(
+    'When $env is set, then $refused gets 422 PHONE_NUMBER_NOT_ALLOWED $reason, nothing is sent or stored, and a Swedish mobile is still served',
+    async ({ env, refused, reason, message }) => {
+      const t = await createTestApp({ env });
+      try {
+        const allowed = uniquePhone();
 
-      const res = await requestOtp(t, refused);
-      const ok = await requestOtp(t, allowed);
+        const res = await requestOtp(t, refused);
+        const ok = await requestOtp(t, allowed);
 
-      expect(res.status).toBe(422);
-      expect(res.body).toEqual({
-        status: 'error',
-        code: 'PHONE_NUMBER_NOT_ALLOWED',
-        message,
-        requestId: res.headers['x-request-id'],
-        details: [{ field: 'phoneNumber', reason }],
-      });
-      expect(startsFor(t.emulator, refused)).toHaveLength(0);
-      expect(await rowsFor(t, refused)).toEqual({ user: undefined, verifications: [] });
-      expect(ok.status).toBe(200);
-      expect(startsFor(t.emulator, allowed)).toHaveLength(1);
-    } finally {
-      await t.close();
-    }
-  });
+        expect(res.status).toBe(422);
+        expect(res.body).toEqual({
+          status: 'error',
+          code: 'PHONE_NUMBER_NOT_ALLOWED',
+          message,
+          requestId: res.headers['x-request-id'],
+          details: [{ field: 'phoneNumber', reason }],
+        });
+        expect(startsFor(t.emulator, refused)).toHaveLength(0);
+        expect(await rowsFor(t, refused)).toEqual({ user: undefined, verifications: [] });
+        expect(ok.status).toBe(200);
+        expect(startsFor(t.emulator, allowed)).toHaveLength(1);
+      } finally {
+        await t.close();
+      }
+    },
+  );
 
   test('When a blocked prefix is given, then a number written with spaces and dashes is still matched after normalisation', async () => {
     const t = await createTestApp({ env: { BLOCKED_PREFIXES: '+447400' } });
@@ -153,28 +176,31 @@ describe('Number policy: Sinch refusals (OTP_RESEND_COOLDOWN_SECONDS=30)', () =>
   test.each([
     ['blacklisted', 40300, 'blocked_by_provider'],
     ['noRoute', 42201, 'no_route'],
-  ] as const)('When Sinch refuses a %s number (%i), then 422 PHONE_NUMBER_NOT_ALLOWED %s, no verification is stored and the send is not counted', async (behaviour, _errorCode, reason) => {
-    const phone = sandboxNumber(behaviour, 7);
+  ] as const)(
+    'When Sinch refuses a %s number (%i), then 422 PHONE_NUMBER_NOT_ALLOWED %s, no verification is stored and the send is not counted',
+    async (behaviour, _errorCode, reason) => {
+      const phone = sandboxNumber(behaviour, 7);
 
-    const res = await requestOtp(t, phone);
-    const again = await requestOtp(t, phone);
+      const res = await requestOtp(t, phone);
+      const again = await requestOtp(t, phone);
 
-    expect(res.status).toBe(422);
-    expect(res.body).toEqual({
-      status: 'error',
-      code: 'PHONE_NUMBER_NOT_ALLOWED',
-      message: 'Codes cannot be sent to this phone number.',
-      requestId: res.headers['x-request-id'],
-      details: [{ field: 'phoneNumber', reason }],
-    });
-    const sinchStatus = behaviour === 'noRoute' ? 422 : 403;
-    expect(startsFor(t.emulator, phone).map((r) => r.status)).toEqual([sinchStatus, sinchStatus]);
-    // Sinch refused, so nothing was sent: the cooldown does not hold the retry back (it reaches Sinch again).
-    expect(again.status).toBe(422);
-    const { user, verifications } = await rowsFor(t, phone);
-    expect(verifications).toEqual([]);
-    expect(user?.otpSendTimes ?? []).toEqual([]);
-  });
+      expect(res.status).toBe(422);
+      expect(res.body).toEqual({
+        status: 'error',
+        code: 'PHONE_NUMBER_NOT_ALLOWED',
+        message: 'Codes cannot be sent to this phone number.',
+        requestId: res.headers['x-request-id'],
+        details: [{ field: 'phoneNumber', reason }],
+      });
+      const sinchStatus = behaviour === 'noRoute' ? 422 : 403;
+      expect(startsFor(t.emulator, phone).map((r) => r.status)).toEqual([sinchStatus, sinchStatus]);
+      // Sinch refused, so nothing was sent: the cooldown does not hold the retry back (it reaches Sinch again).
+      expect(again.status).toBe(422);
+      const { user, verifications } = await rowsFor(t, phone);
+      expect(verifications).toEqual([]);
+      expect(user?.otpSendTimes ?? []).toEqual([]);
+    },
+  );
 });
 
 describe('Number policy: no account enumeration through request-otp', () => {
@@ -190,14 +216,25 @@ describe('Number policy: no account enumeration through request-otp', () => {
 
   /** The shape of a response with the values that must differ per number or request masked. */
   function shape(res: request.Response) {
-    const headers = Object.keys(res.headers).filter((h) => h !== 'date').sort();
+    const headers = Object.keys(res.headers)
+      .filter((h) => h !== 'date')
+      .sort();
     const data = res.body.data as Record<string, unknown>;
-    return { status: res.status, headers, bodyKeys: Object.keys(res.body).sort(), message: res.body.message as string, dataKeys: Object.keys(data).sort(), method: data.method };
+    return {
+      status: res.status,
+      headers,
+      bodyKeys: Object.keys(res.body).sort(),
+      message: res.body.message as string,
+      dataKeys: Object.keys(data).sort(),
+      method: data.method,
+    };
   }
 
   test('When a number that has verified before and one never seen request a code, then the answers are identical but for the number, ids and times', async () => {
     const known = await requestCode(t, uniquePhone());
-    expect((await request(t.app).post('/api/verify-otp').send({ phoneNumber: known.phone, code: known.code })).status).toBe(200);
+    expect(
+      (await request(t.app).post('/api/verify-otp').send({ phoneNumber: known.phone, code: known.code })).status,
+    ).toBe(200);
     expect((await rowsFor(t, known.phone)).user).toMatchObject({ isVerified: true });
     const unknown = uniquePhone();
 
@@ -206,7 +243,11 @@ describe('Number policy: no account enumeration through request-otp', () => {
 
     expect(shape(forKnown)).toEqual(shape(forUnknown));
     expect(forKnown.status).toBe(200);
-    expect(forKnown.body.data).toMatchObject({ phoneNumber: known.phone, resendAvailableAt: expect.any(String), expiresAt: forUnknown.body.data.expiresAt });
+    expect(forKnown.body.data).toMatchObject({
+      phoneNumber: known.phone,
+      resendAvailableAt: expect.any(String),
+      expiresAt: forUnknown.body.data.expiresAt,
+    });
     expect(forKnown.text.length - known.phone.length).toBe(forUnknown.text.length - unknown.length);
   });
 });

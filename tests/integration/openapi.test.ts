@@ -10,7 +10,13 @@
  * routes whose last segment is a static file (`/demo/demo.css`, `/demo/demo.js`).
  */
 import request from 'supertest';
-import { documentedRoutes, HTTP_METHODS, openApiDocument, type JsonSchema, type OpenApiDocument } from '../../src/docs/openapi';
+import {
+  documentedRoutes,
+  HTTP_METHODS,
+  openApiDocument,
+  type JsonSchema,
+  type OpenApiDocument,
+} from '../../src/docs/openapi';
 import { createSinchEmulator, type SinchEmulator } from '../../src/emulator/sinch-emulator';
 import { applicationAuthorization } from '../../src/services/sinch-signature';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../src/utils/app-error';
@@ -46,7 +52,10 @@ function resolvePointer(document: OpenApiDocument, ref: string): unknown {
     .slice(2)
     .split('/')
     .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), document);
+    .reduce<unknown>(
+      (node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined),
+      document,
+    );
 }
 
 /** Each documented response as [label, response], refs resolved. */
@@ -88,10 +97,17 @@ describe('OpenAPI document', () => {
     const misplaced: string[] = [];
     const responses = [
       ...documentedResponses(document),
-      ...Object.entries(document.components.responses).map(([name, response]) => ({ label: name, status: name === 'NotFound' ? '404' : '405', response })),
+      ...Object.entries(document.components.responses).map(([name, response]) => ({
+        label: name,
+        status: name === 'NotFound' ? '404' : '405',
+        response,
+      })),
     ];
     for (const { label, status, response } of responses) {
-      const code = (response.content?.['application/json']?.schema?.properties as { code?: { enum?: string[]; const?: string } } | undefined)?.code;
+      const code = (
+        response.content?.['application/json']?.schema?.properties as
+          { code?: { enum?: string[]; const?: string } } | undefined
+      )?.code;
       for (const c of code?.enum ?? (code?.const ? [code.const] : [])) {
         seen.add(c);
         if (String(ERROR_CATALOGUE[c as ErrorCode]?.status) !== status) misplaced.push(`${label}: ${c}`);
@@ -105,7 +121,11 @@ describe('OpenAPI document', () => {
   test('When the examples are validated against their own schemas, then every one matches', () => {
     const validator = specValidator();
     const wrong: string[] = [];
-    const check = (label: string, schema: JsonSchema | undefined, examples: Record<string, { value: unknown }> | undefined) => {
+    const check = (
+      label: string,
+      schema: JsonSchema | undefined,
+      examples: Record<string, { value: unknown }> | undefined,
+    ) => {
       if (!schema) return;
       const validate = validator.validator(schema);
       for (const [name, example] of Object.entries(examples ?? {})) {
@@ -113,7 +133,8 @@ describe('OpenAPI document', () => {
       }
     };
     for (const { label, response } of documentedResponses(document)) {
-      for (const [media, content] of Object.entries(response.content ?? {})) check(`${label} ${media}`, content.schema, content.examples);
+      for (const [media, content] of Object.entries(response.content ?? {}))
+        check(`${label} ${media}`, content.schema, content.examples);
     }
     for (const [path, item] of Object.entries(document.paths)) {
       for (const method of HTTP_METHODS) {
@@ -122,14 +143,22 @@ describe('OpenAPI document', () => {
       }
     }
     for (const [name, schema] of Object.entries(document.components.schemas)) {
-      check(`schema ${name}`, { $ref: `#/components/schemas/${name}` }, Object.fromEntries(((schema.examples as unknown[] | undefined) ?? []).map((value, i) => [String(i), { value }])));
+      check(
+        `schema ${name}`,
+        { $ref: `#/components/schemas/${name}` },
+        Object.fromEntries(
+          ((schema.examples as unknown[] | undefined) ?? []).map((value, i) => [String(i), { value }]),
+        ),
+      );
     }
 
     expect(wrong).toEqual([]);
   });
 
   test('When a response is documented, then it declares the X-Request-Id header', () => {
-    const without = documentedResponses(document).filter(({ response }) => !response.headers?.['X-Request-Id']).map(({ label }) => label);
+    const without = documentedResponses(document)
+      .filter(({ response }) => !response.headers?.['X-Request-Id'])
+      .map(({ label }) => label);
 
     expect(without).toEqual([]);
   });
@@ -143,23 +172,39 @@ describe('OpenAPI document', () => {
     ['request-otp', { phoneNumber: 'x'.repeat(33) }, false, requestOtpBody],
     ['request-otp', {}, false, requestOtpBody],
     ['verify-otp', { phoneNumber: '+46701234567', code: '1234' }, true, verifyOtpBody],
-    ['verify-otp', { phoneNumber: '+46701234567', code: 'AB12cd90', verificationId: '0b5c2b9e-7c1d-4a8e-9f3a-5d2e6c7b8a91' }, true, verifyOtpBody],
+    [
+      'verify-otp',
+      { phoneNumber: '+46701234567', code: 'AB12cd90', verificationId: '0b5c2b9e-7c1d-4a8e-9f3a-5d2e6c7b8a91' },
+      true,
+      verifyOtpBody,
+    ],
     ['verify-otp', { phoneNumber: '+46701234567', code: '123' }, false, verifyOtpBody],
     ['verify-otp', { phoneNumber: '+46701234567', code: '12345678901' }, false, verifyOtpBody],
     ['verify-otp', { phoneNumber: '+46701234567', code: '12-4' }, false, verifyOtpBody],
     ['verify-otp', { phoneNumber: '+46701234567', code: '1234', verificationId: 'not-a-uuid' }, false, verifyOtpBody],
     ['verify-otp', { phoneNumber: '+46701234567', code: 1234 }, false, verifyOtpBody],
-  ])('When the %s body %j is checked by the documented schema and by the zod schema, then both say valid=%s', (route, body, valid, zodSchema) => {
-    const schema = document.paths[`/api/${route}`]!.post!.requestBody!.content['application/json']!.schema!;
+  ])(
+    'When the %s body %j is checked by the documented schema and by the zod schema, then both say valid=%s',
+    (route, body, valid, zodSchema) => {
+      const schema = document.paths[`/api/${route}`]!.post!.requestBody!.content['application/json']!.schema!;
 
-    expect(specValidator().validator(schema)(body)).toBe(valid);
-    expect(zodSchema.safeParse(body).success).toBe(valid);
-  });
+      expect(specValidator().validator(schema)(body)).toBe(valid);
+      expect(zodSchema.safeParse(body).success).toBe(valid);
+    },
+  );
 
-  test.each([['5b0c9c1e-2f4a-4d0e-8a51-6f1c3e2d9b77', true], ['01HZY8J3K4Q5R6S7T8V9W0X1Y2', true], ['', false], ['has space', false], ['x'.repeat(256), false]])(
+  test.each([
+    ['5b0c9c1e-2f4a-4d0e-8a51-6f1c3e2d9b77', true],
+    ['01HZY8J3K4Q5R6S7T8V9W0X1Y2', true],
+    ['', false],
+    ['has space', false],
+    ['x'.repeat(256), false],
+  ])(
     'When the Idempotency-Key %j is checked by the documented schema and by the zod schema, then both say valid=%s',
     (value, valid) => {
-      const parameter = document.paths['/api/request-otp']!.post!.parameters!.find((p) => 'name' in p && p.name === 'Idempotency-Key');
+      const parameter = document.paths['/api/request-otp']!.post!.parameters!.find(
+        (p) => 'name' in p && p.name === 'Idempotency-Key',
+      );
       const schema = (parameter as { schema: JsonSchema }).schema;
 
       expect(specValidator().validator(schema)(value)).toBe(valid);
@@ -181,7 +226,11 @@ describe('The app against the OpenAPI document', () => {
   beforeAll(async () => {
     // With the emulator passed in, the emulator-only routes are registered too and can be checked.
     emulator = await createSinchEmulator({ applicationKey: SINCH_KEY, applicationSecret: SINCH_SECRET });
-    t = await createTestApp({ sharedEmulator: emulator, deps: { emulator }, env: { METRICS_TOKEN: 'metrics-token-for-openapi-tests' } });
+    t = await createTestApp({
+      sharedEmulator: emulator,
+      deps: { emulator },
+      env: { METRICS_TOKEN: 'metrics-token-for-openapi-tests' },
+    });
   });
 
   afterAll(async () => {
@@ -201,9 +250,18 @@ describe('The app against the OpenAPI document', () => {
       registered = registeredRoutes(t.app);
     });
 
-    test('When the app\'s router is walked, then it finds the routes it must (the walk itself works)', () => {
+    test("When the app's router is walked, then it finds the routes it must (the walk itself works)", () => {
       expect(registered.map(key)).toEqual(
-        expect.arrayContaining(['POST /api/request-otp', 'POST /api/verify-otp', 'GET /health', 'GET /health/live', 'GET /api/docs', 'POST /api/sinch/events', 'GET /metrics', 'GET /api/emulator/inbox']),
+        expect.arrayContaining([
+          'POST /api/request-otp',
+          'POST /api/verify-otp',
+          'GET /health',
+          'GET /health/live',
+          'GET /api/docs',
+          'POST /api/sinch/events',
+          'GET /metrics',
+          'GET /api/emulator/inbox',
+        ]),
       );
     });
 
@@ -212,7 +270,11 @@ describe('The app against the OpenAPI document', () => {
       const operations = new Set(documented.map(key));
       const undocumented = registered
         .filter((r) => !STATIC_FILE.test(r.path))
-        .filter((r) => (r.method === 'ALL' ? !paths.has(r.path) : !operations.has(key(r) === `HEAD ${r.path}` ? `GET ${r.path}` : key(r))));
+        .filter((r) =>
+          r.method === 'ALL'
+            ? !paths.has(r.path)
+            : !operations.has(key(r) === `HEAD ${r.path}` ? `GET ${r.path}` : key(r)),
+        );
 
       // To fix: describe the route in src/docs/openapi.ts.
       expect(undocumented.map(key)).toEqual([]);
@@ -224,8 +286,12 @@ describe('The app against the OpenAPI document', () => {
       for (const route of documented) {
         if (routed.has(key(route)) || routed.has(`ALL ${route.path}`)) continue;
         // Not a route: served by middleware? Ask the app itself.
-        const res = await request(t.app)[route.method.toLowerCase() as 'get' | 'post'](route.path.replace(/\{[^}]+\}/g, 'x'));
-        const fellThrough = res.status === 405 || (res.status === 404 && res.body?.code === 'NOT_FOUND' && /^No route for/.test(String(res.body?.message)));
+        const res = await request(t.app)[route.method.toLowerCase() as 'get' | 'post'](
+          route.path.replace(/\{[^}]+\}/g, 'x'),
+        );
+        const fellThrough =
+          res.status === 405 ||
+          (res.status === 404 && res.body?.code === 'NOT_FOUND' && /^No route for/.test(String(res.body?.message)));
         if (fellThrough) unserved.push(key(route));
       }
 
@@ -305,28 +371,38 @@ describe('The app against the OpenAPI document', () => {
     });
 
     test('POST /api/verify-otp 400 VALIDATION_ERROR', async () => {
-      const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: 46701234567, code: '12', extra: true });
+      const res = await request(t.app)
+        .post('/api/verify-otp')
+        .send({ phoneNumber: 46701234567, code: '12', extra: true });
 
       expect(res.body).toMatchObject({ code: 'VALIDATION_ERROR' });
       expectMatchesSpec(res, 'POST', '/api/verify-otp');
     });
 
     test('POST /api/request-otp 400 INVALID_JSON', async () => {
-      const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json').send('{"phoneNumber": "+4670');
+      const res = await request(t.app)
+        .post('/api/request-otp')
+        .set('Content-Type', 'application/json')
+        .send('{"phoneNumber": "+4670');
 
       expect(res.body).toMatchObject({ code: 'INVALID_JSON' });
       expectMatchesSpec(res, 'POST', '/api/request-otp');
     });
 
     test('POST /api/request-otp 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-      const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'text/plain').send('phoneNumber=+46701234567');
+      const res = await request(t.app)
+        .post('/api/request-otp')
+        .set('Content-Type', 'text/plain')
+        .send('phoneNumber=+46701234567');
 
       expect(res.body).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
       expectMatchesSpec(res, 'POST', '/api/request-otp');
     });
 
     test('POST /api/verify-otp 413 PAYLOAD_TOO_LARGE', async () => {
-      const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: '+46701234567', code: '1234', padding: 'x'.repeat(11 * 1024) });
+      const res = await request(t.app)
+        .post('/api/verify-otp')
+        .send({ phoneNumber: '+46701234567', code: '1234', padding: 'x'.repeat(11 * 1024) });
 
       expect(res.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
       expectMatchesSpec(res, 'POST', '/api/verify-otp');
@@ -378,7 +454,9 @@ describe('The app against the OpenAPI document', () => {
     });
 
     test('POST /api/sinch/events 401 UNAUTHORIZED without a signature', async () => {
-      const res = await request(t.app).post('/api/sinch/events').send({ event: 'VerificationResultEvent', id: '1', status: 'SUCCESSFUL' });
+      const res = await request(t.app)
+        .post('/api/sinch/events')
+        .send({ event: 'VerificationResultEvent', id: '1', status: 'SUCCESSFUL' });
 
       expect(res.body).toMatchObject({ code: 'UNAUTHORIZED' });
       expectMatchesSpec(res, 'POST', '/api/sinch/events');
@@ -413,14 +491,25 @@ describe('The app against the OpenAPI document', () => {
       const body = JSON.stringify(event);
       const contentType = 'application/json; charset=utf-8';
       const timestamp = new Date(t.clock.now()).toISOString();
-      const authorization = applicationAuthorization({ method: 'POST', path: '/api/sinch/events', contentType, timestamp, body }, SINCH_KEY, SINCH_SECRET);
-      return request(t.app).post('/api/sinch/events').set({ 'Content-Type': contentType, 'x-timestamp': timestamp, Authorization: authorization }).send(body);
+      const authorization = applicationAuthorization(
+        { method: 'POST', path: '/api/sinch/events', contentType, timestamp, body },
+        SINCH_KEY,
+        SINCH_SECRET,
+      );
+      return request(t.app)
+        .post('/api/sinch/events')
+        .set({ 'Content-Type': contentType, 'x-timestamp': timestamp, Authorization: authorization })
+        .send(body);
     }
 
     test('POST /api/verify-otp 409 ALREADY_VERIFIED', async () => {
       const phone = uniquePhone();
       const sent = await requestCode(phone);
-      const body = { phoneNumber: phone, code: emulator.lastCodeFor(phone), verificationId: sent.body.data.verificationId };
+      const body = {
+        phoneNumber: phone,
+        code: emulator.lastCodeFor(phone),
+        verificationId: sent.body.data.verificationId,
+      };
       await request(t.app).post('/api/verify-otp').send(body).expect(200);
 
       const res = await request(t.app).post('/api/verify-otp').send(body);
@@ -443,11 +532,12 @@ describe('The app against the OpenAPI document', () => {
       }
     });
 
-    test('POST /api/verify-otp 429 TOO_MANY_ATTEMPTS once the code\'s attempts are used up', async () => {
+    test("POST /api/verify-otp 429 TOO_MANY_ATTEMPTS once the code's attempts are used up", async () => {
       const phone = uniquePhone();
       await requestCode(phone);
       const wrong = emulator.lastCodeFor(phone) === '0000' ? '1111' : '0000';
-      for (let i = 0; i < t.config.otp.maxAttempts; i += 1) await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong });
+      for (let i = 0; i < t.config.otp.maxAttempts; i += 1)
+        await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong });
 
       const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong });
 
@@ -474,7 +564,11 @@ describe('The app against the OpenAPI document', () => {
     });
 
     test('POST /api/request-otp 429 RATE_LIMITED when Sinch itself answers 429', async () => {
-      emulator.injectFault('start', { kind: 'status', status: 429, body: { errorCode: 42900, message: 'Too many requests' } });
+      emulator.injectFault('start', {
+        kind: 'status',
+        status: 429,
+        body: { errorCode: 42900, message: 'Too many requests' },
+      });
 
       const res = await requestCode(uniquePhone());
 
@@ -490,9 +584,21 @@ describe('The app against the OpenAPI document', () => {
     });
 
     test.each([
-      ['VerificationRequestEvent', { action: 'allow' }, { method: 'sms', identity: { type: 'number', endpoint: '+46701234567' } }],
-      ['VerificationRequestEvent', { action: 'deny' }, { method: 'sms', identity: { type: 'number', endpoint: '+46812345678' } }],
-      ['VerificationResultEvent', {}, { method: 'sms', identity: { type: 'number', endpoint: '+46701234567' }, status: 'SUCCESSFUL' }],
+      [
+        'VerificationRequestEvent',
+        { action: 'allow' },
+        { method: 'sms', identity: { type: 'number', endpoint: '+46701234567' } },
+      ],
+      [
+        'VerificationRequestEvent',
+        { action: 'deny' },
+        { method: 'sms', identity: { type: 'number', endpoint: '+46812345678' } },
+      ],
+      [
+        'VerificationResultEvent',
+        {},
+        { method: 'sms', identity: { type: 'number', endpoint: '+46701234567' }, status: 'SUCCESSFUL' },
+      ],
       ['VerificationSmsDeliveredEvent', {}, { method: 'sms', smsResult: 'Successful' }],
     ])('POST /api/sinch/events 200 for a signed %s, answered with %j', async (event, answer, fields) => {
       const res = await signedEvent({ id: `openapi-${uniquePhone()}`, event, ...fields });
@@ -551,20 +657,29 @@ describe('The app against the OpenAPI document', () => {
       }
     });
 
-    test.each(['/api/docs', '/api/docs/'])('When %s is asked for, then 200 HTML whose every script, stylesheet and icon loads', async (path) => {
-      const res = await request(t.app).get(path);
+    test.each(['/api/docs', '/api/docs/'])(
+      'When %s is asked for, then 200 HTML whose every script, stylesheet and icon loads',
+      async (path) => {
+        const res = await request(t.app).get(path);
 
-      expect(res.status).toBe(200);
-      expectMatchesSpec(res, 'GET', '/api/docs');
-      const assets = [...res.text.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]!);
-      expect(assets).toEqual(expect.arrayContaining(['/api/docs/swagger-ui.css', '/api/docs/swagger-ui-bundle.js', '/api/docs/swagger-ui-init.js']));
-      for (const asset of assets) {
-        const loaded = await request(t.app).get(asset);
-        expect({ asset, status: loaded.status }).toEqual({ asset, status: 200 });
-      }
-    });
+        expect(res.status).toBe(200);
+        expectMatchesSpec(res, 'GET', '/api/docs');
+        const assets = [...res.text.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]!);
+        expect(assets).toEqual(
+          expect.arrayContaining([
+            '/api/docs/swagger-ui.css',
+            '/api/docs/swagger-ui-bundle.js',
+            '/api/docs/swagger-ui-init.js',
+          ]),
+        );
+        for (const asset of assets) {
+          const loaded = await request(t.app).get(asset);
+          expect({ asset, status: loaded.status }).toEqual({ asset, status: 200 });
+        }
+      },
+    );
 
-    test('When the Swagger UI init script is loaded, then it carries this instance\'s document', async () => {
+    test("When the Swagger UI init script is loaded, then it carries this instance's document", async () => {
       const res = await request(t.app).get('/api/docs/swagger-ui-init.js');
 
       expect(res.headers['content-type']).toMatch(/javascript/);
@@ -573,7 +688,12 @@ describe('The app against the OpenAPI document', () => {
     });
 
     test('When other files of swagger-ui-dist are asked for, then they are not served (404 NOT_FOUND in the envelope)', async () => {
-      for (const path of ['/api/docs/index.html', '/api/docs/swagger-initializer.js', '/api/docs/package.json', '/api/docs/LICENSE']) {
+      for (const path of [
+        '/api/docs/index.html',
+        '/api/docs/swagger-initializer.js',
+        '/api/docs/package.json',
+        '/api/docs/LICENSE',
+      ]) {
         const res = await request(t.app).get(path);
         expect({ path, status: res.status, code: res.body.code }).toEqual({ path, status: 404, code: 'NOT_FOUND' });
       }
@@ -589,9 +709,13 @@ describe('The app against the OpenAPI document', () => {
       expect(csp).not.toMatch(/unsafe-eval|script-src[^;]*unsafe-inline/);
     });
 
-    test('When any other route answers, then it keeps the app-wide CSP, not the docs page\'s', async () => {
+    test("When any other route answers, then it keeps the app-wide CSP, not the docs page's", async () => {
       const docs = (await request(t.app).get('/api/docs')).headers['content-security-policy'];
-      const others = await Promise.all(['/health/live', '/api/openapi.json', '/api/request-otpp'].map(async (path) => (await request(t.app).get(path)).headers['content-security-policy']));
+      const others = await Promise.all(
+        ['/health/live', '/api/openapi.json', '/api/request-otpp'].map(
+          async (path) => (await request(t.app).get(path)).headers['content-security-policy'],
+        ),
+      );
 
       for (const csp of others) {
         expect(csp).not.toBe(docs);
@@ -615,9 +739,22 @@ describe('expectMatchesSpec', () => {
   });
 
   /** A real response with some part changed, to show the checker notices. */
-  async function tampered(path: string, change: (res: { status: number; headers: Record<string, string>; body: Record<string, unknown>; text: string }) => void) {
+  async function tampered(
+    path: string,
+    change: (res: {
+      status: number;
+      headers: Record<string, string>;
+      body: Record<string, unknown>;
+      text: string;
+    }) => void,
+  ) {
     const res = await request(t.app).get(path);
-    const copy = { status: res.status, headers: { ...res.headers } as Record<string, string>, body: structuredClone(res.body) as Record<string, unknown>, text: res.text };
+    const copy = {
+      status: res.status,
+      headers: { ...res.headers } as Record<string, string>,
+      body: structuredClone(res.body) as Record<string, unknown>,
+      text: res.text,
+    };
     change(copy);
     return copy;
   }
@@ -625,13 +762,17 @@ describe('expectMatchesSpec', () => {
   test('When a required body field is missing, then it fails naming the field', async () => {
     const res = await tampered('/health/live', (r) => delete r.body.timestamp);
 
-    expect(() => expectMatchesSpec(res, 'GET', '/health/live')).toThrow(/GET \/health\/live \(status 200\)[\s\S]*must have required property 'timestamp'/);
+    expect(() => expectMatchesSpec(res, 'GET', '/health/live')).toThrow(
+      /GET \/health\/live \(status 200\)[\s\S]*must have required property 'timestamp'/,
+    );
   });
 
   test('When the body has a field the schema does not allow, then it fails naming the field', async () => {
     const res = await tampered('/health/live', (r) => (r.body.stack = 'at x'));
 
-    expect(() => expectMatchesSpec(res, 'GET', '/health/live')).toThrow(/must NOT have additional properties \(stack\)/);
+    expect(() => expectMatchesSpec(res, 'GET', '/health/live')).toThrow(
+      /must NOT have additional properties \(stack\)/,
+    );
   });
 
   test('When X-Request-Id is missing, then it fails naming the header', async () => {
@@ -643,13 +784,17 @@ describe('expectMatchesSpec', () => {
   test('When the status is not documented for the route, then it fails listing the documented ones', async () => {
     const res = await tampered('/health/live', (r) => (r.status = 418));
 
-    expect(() => expectMatchesSpec(res, 'GET', '/health/live')).toThrow(/status 418 is not documented for GET \/health\/live \(documented: 200, 500\)/);
+    expect(() => expectMatchesSpec(res, 'GET', '/health/live')).toThrow(
+      /status 418 is not documented for GET \/health\/live \(documented: 200, 500\)/,
+    );
   });
 
   test('When an error code is not one the route can give at that status, then it fails listing the allowed codes', async () => {
     const res = await tampered('/api/request-otp', (r) => (r.body.code = 'INVALID_CODE'));
 
-    expect(() => expectMatchesSpec(res, 'GET', '/api/request-otp')).toThrow(/body\/code: must be equal to constant \("METHOD_NOT_ALLOWED"\)/);
+    expect(() => expectMatchesSpec(res, 'GET', '/api/request-otp')).toThrow(
+      /body\/code: must be equal to constant \("METHOD_NOT_ALLOWED"\)/,
+    );
   });
 
   test('When a 405 lacks its Allow header, then it fails', async () => {
@@ -673,13 +818,17 @@ describe('expectMatchesSpec', () => {
   test('When a wrong code keeps the right shape but loses its details, then it fails on the details rule', async () => {
     const phone = uniquePhone();
     await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
-    const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) === '0000' ? '1111' : '0000' });
+    const res = await request(t.app)
+      .post('/api/verify-otp')
+      .send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) === '0000' ? '1111' : '0000' });
     expectMatchesSpec(res, 'POST', '/api/verify-otp');
 
     const withoutDetails = { status: res.status, headers: res.headers, body: { ...res.body, details: undefined } };
     delete withoutDetails.body.details;
 
-    expect(() => expectMatchesSpec(withoutDetails, 'POST', '/api/verify-otp')).toThrow(/must have required property 'details'/);
+    expect(() => expectMatchesSpec(withoutDetails, 'POST', '/api/verify-otp')).toThrow(
+      /must have required property 'details'/,
+    );
   });
 
   test('When the response matches, then it passes', async () => {

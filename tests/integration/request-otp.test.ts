@@ -8,7 +8,10 @@ const BASIC_AUTH = `Basic ${Buffer.from(`${SINCH_KEY}:${SINCH_SECRET}`).toString
 
 async function rowsFor(t: TestApp, e164: string) {
   const users = await t.models.User.findAll({ where: { phoneNumber: e164 } });
-  const verifications = await t.models.Verification.findAll({ where: { phoneNumber: e164 }, order: [['createdAt', 'ASC']] });
+  const verifications = await t.models.Verification.findAll({
+    where: { phoneNumber: e164 },
+    order: [['createdAt', 'ASC']],
+  });
   return { users, verifications };
 }
 
@@ -57,7 +60,10 @@ describe('POST /api/request-otp', () => {
       method: 'POST',
       path: '/verification/v1/verifications',
       status: 200,
-      headers: expect.objectContaining({ authorization: BASIC_AUTH, 'content-type': expect.stringMatching(/^application\/json/) }),
+      headers: expect.objectContaining({
+        authorization: BASIC_AUTH,
+        'content-type': expect.stringMatching(/^application\/json/),
+      }),
       json: {
         identity: { type: 'number', endpoint: phone },
         method: 'sms',
@@ -96,12 +102,18 @@ describe('POST /api/request-otp', () => {
 
   test.each([
     ['spaces, dashes, dots and parentheses', formatted],
-    ['spaces only', (e164: string) => `${e164.slice(0, 3)} ${e164.slice(3, 5)} ${e164.slice(5, 8)} ${e164.slice(8, 10)} ${e164.slice(10)}`],
+    [
+      'spaces only',
+      (e164: string) =>
+        `${e164.slice(0, 3)} ${e164.slice(3, 5)} ${e164.slice(5, 8)} ${e164.slice(8, 10)} ${e164.slice(10)}`,
+    ],
     ['surrounding whitespace', (e164: string) => `  ${e164}\t`],
   ])('When the number is written with %s, then it is normalised to E.164 everywhere', async (_how, format) => {
     const phone = uniquePhone();
 
-    const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: format(phone) });
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .send({ phoneNumber: format(phone) });
 
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ phoneNumber: phone });
@@ -114,7 +126,9 @@ describe('POST /api/request-otp', () => {
   test('When 20 requests for a new number arrive in parallel, then exactly one User row is created', async () => {
     const phone = uniquePhone();
 
-    const responses = await Promise.all(Array.from({ length: 20 }, () => request(t.app).post('/api/request-otp').send({ phoneNumber: phone })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => request(t.app).post('/api/request-otp').send({ phoneNumber: phone })),
+    );
 
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
     const { users, verifications } = await rowsFor(t, phone);
@@ -150,23 +164,26 @@ describe('POST /api/request-otp', () => {
     ['letters', '+46 70 ABC 45 67', 'invalid_characters'],
     ['a slash', '+46/701234567', 'invalid_characters'],
     ['only a plus', '+', 'invalid_characters'],
-  ])('When the number is %s, then 400 INVALID_PHONE_NUMBER, Sinch is not called and nothing is stored', async (_what, phoneNumber, reason) => {
-    const before = t.emulator.requests.length;
-    const digits = `+${phoneNumber.replace(/\D/g, '')}`;
+  ])(
+    'When the number is %s, then 400 INVALID_PHONE_NUMBER, Sinch is not called and nothing is stored',
+    async (_what, phoneNumber, reason) => {
+      const before = t.emulator.requests.length;
+      const digits = `+${phoneNumber.replace(/\D/g, '')}`;
 
-    const res = await request(t.app).post('/api/request-otp').send({ phoneNumber });
+      const res = await request(t.app).post('/api/request-otp').send({ phoneNumber });
 
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({
-      status: 'error',
-      code: 'INVALID_PHONE_NUMBER',
-      message: expect.any(String),
-      requestId: res.headers['x-request-id'],
-      details: [{ field: 'phoneNumber', reason }],
-    });
-    expect(t.emulator.requests).toHaveLength(before);
-    expect(await rowsFor(t, digits)).toEqual({ users: [], verifications: [] });
-  });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        status: 'error',
+        code: 'INVALID_PHONE_NUMBER',
+        message: expect.any(String),
+        requestId: res.headers['x-request-id'],
+        details: [{ field: 'phoneNumber', reason }],
+      });
+      expect(t.emulator.requests).toHaveLength(before);
+      expect(await rowsFor(t, digits)).toEqual({ users: [], verifications: [] });
+    },
+  );
 
   test('When the body has unknown fields, then 400 VALIDATION_ERROR naming each of them, and Sinch is not called', async () => {
     const phone = uniquePhone();
@@ -194,9 +211,19 @@ describe('POST /api/request-otp', () => {
     ['phoneNumber is missing', {}, 'phoneNumber', 'phoneNumber is required'],
     ['phoneNumber is not a string', { phoneNumber: 46701234567 }, 'phoneNumber', 'phoneNumber must be a string'],
     ['phoneNumber is blank', { phoneNumber: '   ' }, 'phoneNumber', 'phoneNumber must not be empty'],
-    ['phoneNumber is longer than 32 characters', { phoneNumber: `+46${'7'.repeat(40)}` }, 'phoneNumber', expect.stringContaining('32')],
+    [
+      'phoneNumber is longer than 32 characters',
+      { phoneNumber: `+46${'7'.repeat(40)}` },
+      'phoneNumber',
+      expect.stringContaining('32'),
+    ],
     ['method is voice', { phoneNumber: '+46701234567', method: 'voice' }, 'method', expect.stringContaining('sms')],
-    ['method is SMS in capitals', { phoneNumber: '+46701234567', method: 'SMS' }, 'method', expect.stringContaining('sms')],
+    [
+      'method is SMS in capitals',
+      { phoneNumber: '+46701234567', method: 'SMS' },
+      'method',
+      expect.stringContaining('sms'),
+    ],
   ])('When %s, then 400 VALIDATION_ERROR with a detail for that field', async (_what, body, field, message) => {
     const before = t.emulator.requests.length;
 
@@ -214,7 +241,9 @@ describe('POST /api/request-otp', () => {
   });
 
   test('When the JSON body is an array, then 400 VALIDATION_ERROR for the body', async () => {
-    const res = await request(t.app).post('/api/request-otp').send([{ phoneNumber: '+46701234567' }]);
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .send([{ phoneNumber: '+46701234567' }]);
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
@@ -230,12 +259,20 @@ describe('POST /api/request-otp', () => {
     ['a string', '"just text"'],
     ['null', 'null'],
     ['a number', '46701234567'],
-  ])('When the JSON body is %s rather than an object, then 400 INVALID_JSON (strict JSON bodies only)', async (_what, raw) => {
-    const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json').send(raw);
+  ])(
+    'When the JSON body is %s rather than an object, then 400 INVALID_JSON (strict JSON bodies only)',
+    async (_what, raw) => {
+      const res = await request(t.app).post('/api/request-otp').set('Content-Type', 'application/json').send(raw);
 
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ status: 'error', code: 'INVALID_JSON', message: expect.any(String), requestId: res.headers['x-request-id'] });
-  });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        status: 'error',
+        code: 'INVALID_JSON',
+        message: expect.any(String),
+        requestId: res.headers['x-request-id'],
+      });
+    },
+  );
 
   test('When a second code is requested, then the first verification becomes ABORTED here and at Sinch, and the new one is PENDING', async () => {
     const phone = uniquePhone();
@@ -275,24 +312,27 @@ describe('POST /api/request-otp', () => {
   test.each([
     [40001, 'Invalid parameter.'],
     [40005, 'Number is missing a leading plus.'],
-  ])('When Sinch refuses the number with %i, then 400 INVALID_PHONE_NUMBER and no Verification row is stored', async (errorCode, message) => {
-    const phone = uniquePhone();
-    t.emulator.injectFault('start', { kind: 'status', status: 400, body: { errorCode, message, reference: 'r' } });
+  ])(
+    'When Sinch refuses the number with %i, then 400 INVALID_PHONE_NUMBER and no Verification row is stored',
+    async (errorCode, message) => {
+      const phone = uniquePhone();
+      t.emulator.injectFault('start', { kind: 'status', status: 400, body: { errorCode, message, reference: 'r' } });
 
-    const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
+      const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
 
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({
-      status: 'error',
-      code: 'INVALID_PHONE_NUMBER',
-      message: expect.any(String),
-      requestId: res.headers['x-request-id'],
-      details: [{ field: 'phoneNumber', reason: 'rejected_by_provider' }],
-    });
-    expect(startsFor(t.emulator, phone)).toHaveLength(1);
-    const { verifications } = await rowsFor(t, phone);
-    expect(verifications).toEqual([]);
-  });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        status: 'error',
+        code: 'INVALID_PHONE_NUMBER',
+        message: expect.any(String),
+        requestId: res.headers['x-request-id'],
+        details: [{ field: 'phoneNumber', reason: 'rejected_by_provider' }],
+      });
+      expect(startsFor(t.emulator, phone)).toHaveLength(1);
+      const { verifications } = await rowsFor(t, phone);
+      expect(verifications).toEqual([]);
+    },
+  );
 });
 
 describe('POST /api/request-otp with OTP_TTL_SECONDS=300', () => {
@@ -333,12 +373,17 @@ describe('POST /api/request-otp with DEFAULT_COUNTRY=SE', () => {
 
   test.each([
     ['national format', (e164: string) => `0${e164.slice(3)}`],
-    ['national format with spaces and dashes', (e164: string) => `0${e164.slice(3, 5)}-${e164.slice(5, 8)} ${e164.slice(8, 10)} ${e164.slice(10)}`],
+    [
+      'national format with spaces and dashes',
+      (e164: string) => `0${e164.slice(3, 5)}-${e164.slice(5, 8)} ${e164.slice(8, 10)} ${e164.slice(10)}`,
+    ],
     ['international format', (e164: string) => e164],
   ])('When the number is in %s, then it is accepted as a Swedish number in E.164', async (_how, format) => {
     const phone = uniquePhone();
 
-    const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: format(phone) });
+    const res = await request(t.app)
+      .post('/api/request-otp')
+      .send({ phoneNumber: format(phone) });
 
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ phoneNumber: phone });
@@ -351,7 +396,10 @@ describe('POST /api/request-otp with DEFAULT_COUNTRY=SE', () => {
     const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: '070 12' });
 
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ code: 'INVALID_PHONE_NUMBER', details: [{ field: 'phoneNumber', reason: 'impossible_number' }] });
+    expect(res.body).toMatchObject({
+      code: 'INVALID_PHONE_NUMBER',
+      details: [{ field: 'phoneNumber', reason: 'impossible_number' }],
+    });
     expect(t.emulator.requests).toHaveLength(before);
   });
 });

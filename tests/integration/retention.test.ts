@@ -44,7 +44,10 @@ describe('Retention purge (purgeExpired)', () => {
   }
 
   async function existing(ids: string[]): Promise<string[]> {
-    const rows = await sequelize.query<{ id: string }>(`SELECT "id" FROM "Verifications" WHERE "id" = ANY($1::uuid[])`, { bind: [ids], type: QueryTypes.SELECT });
+    const rows = await sequelize.query<{ id: string }>(
+      `SELECT "id" FROM "Verifications" WHERE "id" = ANY($1::uuid[])`,
+      { bind: [ids], type: QueryTypes.SELECT },
+    );
     return rows.map((r) => r.id).sort();
   }
 
@@ -55,14 +58,23 @@ describe('Retention purge (purgeExpired)', () => {
       `INSERT INTO "Users" ("id", "phoneNumber", "isVerified", "otpSendTimes", "otpFailureTimes", "createdAt", "updatedAt") VALUES ($1, $2, true, '{}', '{}', $3, $3)`,
       { bind: [randomUUID(), phone, new Date(now - 60 * DAY)] },
     );
-    const old = [await insertVerification(phone, new Date(now - 45 * DAY)), await insertVerification(phone, new Date(now - 30 * DAY - MINUTE))];
-    const kept = [await insertVerification(phone, new Date(now - 30 * DAY + MINUTE)), await insertVerification(phone, new Date(now - DAY))];
+    const old = [
+      await insertVerification(phone, new Date(now - 45 * DAY)),
+      await insertVerification(phone, new Date(now - 30 * DAY - MINUTE)),
+    ];
+    const kept = [
+      await insertVerification(phone, new Date(now - 30 * DAY + MINUTE)),
+      await insertVerification(phone, new Date(now - DAY)),
+    ];
 
     const result = await purgeExpired(sequelize, { retentionDays: 30, clock: { now: () => now } });
 
     expect(result.verifications).toBeGreaterThanOrEqual(2);
     expect(await existing([...old, ...kept])).toEqual([...kept].sort());
-    const users = await sequelize.query(`SELECT 1 FROM "Users" WHERE "phoneNumber" = $1`, { bind: [phone], type: QueryTypes.SELECT });
+    const users = await sequelize.query(`SELECT 1 FROM "Users" WHERE "phoneNumber" = $1`, {
+      bind: [phone],
+      type: QueryTypes.SELECT,
+    });
     expect(users).toHaveLength(1);
   });
 
@@ -83,7 +95,10 @@ describe('Retention purge (purgeExpired)', () => {
     const now = Date.now();
     const expired = randomUUID();
     const live = randomUUID();
-    for (const [key, expiresAt] of [[expired, now - MINUTE], [live, now + MINUTE]] as const) {
+    for (const [key, expiresAt] of [
+      [expired, now - MINUTE],
+      [live, now + MINUTE],
+    ] as const) {
       await sequelize.query(
         `INSERT INTO "IdempotencyKeys" ("key", "fingerprint", "state", "responseStatus", "responseBody", "createdAt", "expiresAt") VALUES ($1, 'f', 'done', 200, '{}', $2, $3)`,
         { bind: [key, new Date(expiresAt - 10 * MINUTE), new Date(expiresAt)] },
@@ -93,7 +108,10 @@ describe('Retention purge (purgeExpired)', () => {
     const result = await purgeExpired(sequelize, { retentionDays: 30, clock: { now: () => now } });
 
     expect(result.idempotencyKeys).toBeGreaterThanOrEqual(1);
-    const rows = await sequelize.query<{ key: string }>(`SELECT "key" FROM "IdempotencyKeys" WHERE "key" IN ($1, $2)`, { bind: [expired, live], type: QueryTypes.SELECT });
+    const rows = await sequelize.query<{ key: string }>(`SELECT "key" FROM "IdempotencyKeys" WHERE "key" IN ($1, $2)`, {
+      bind: [expired, live],
+      type: QueryTypes.SELECT,
+    });
     expect(rows).toEqual([{ key: live }]);
   });
 
@@ -103,13 +121,19 @@ describe('Retention purge (purgeExpired)', () => {
     const old = minuteOf(now - 2 * DAY - Math.floor(Math.random() * 100_000) * MINUTE);
     const recent = minuteOf(now - 60 * MINUTE);
     for (const windowStart of [old, recent]) {
-      await sequelize.query(`INSERT INTO "OtpSendWindows" ("windowStart", "sends") VALUES ($1, 1) ON CONFLICT DO NOTHING`, { bind: [windowStart] });
+      await sequelize.query(
+        `INSERT INTO "OtpSendWindows" ("windowStart", "sends") VALUES ($1, 1) ON CONFLICT DO NOTHING`,
+        { bind: [windowStart] },
+      );
     }
 
     const result = await purgeExpired(sequelize, { retentionDays: 30, clock: { now: () => now } });
 
     expect(result.sendWindows).toBeGreaterThanOrEqual(1);
-    const rows = await sequelize.query<{ windowStart: Date }>(`SELECT "windowStart" FROM "OtpSendWindows" WHERE "windowStart" IN ($1, $2)`, { bind: [old, recent], type: QueryTypes.SELECT });
+    const rows = await sequelize.query<{ windowStart: Date }>(
+      `SELECT "windowStart" FROM "OtpSendWindows" WHERE "windowStart" IN ($1, $2)`,
+      { bind: [old, recent], type: QueryTypes.SELECT },
+    );
     expect(rows.map((r) => new Date(r.windowStart).getTime())).toEqual([recent.getTime()]);
   });
 
@@ -121,7 +145,13 @@ describe('Retention purge (purgeExpired)', () => {
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/scripts/purge.ts'], {
         cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: testDatabaseUrl(), VERIFICATION_RETENTION_DAYS: '7', LOG_FORMAT: 'json' },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          DATABASE_URL: testDatabaseUrl(),
+          VERIFICATION_RETENTION_DAYS: '7',
+          LOG_FORMAT: 'json',
+        },
       });
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
@@ -130,8 +160,18 @@ describe('Retention purge (purgeExpired)', () => {
 
     expect(code).toBe(0);
     expect(await existing([old, kept])).toEqual([kept]);
-    const done = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'retention purge done');
-    expect(done).toMatchObject({ level: 'info', retentionDays: 7, verifications: expect.any(Number), idempotencyKeys: expect.any(Number), sendWindows: expect.any(Number) });
+    const done = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.message === 'retention purge done');
+    expect(done).toMatchObject({
+      level: 'info',
+      retentionDays: 7,
+      verifications: expect.any(Number),
+      idempotencyKeys: expect.any(Number),
+      sendWindows: expect.any(Number),
+    });
     expect(done?.verifications).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
@@ -150,7 +190,11 @@ describe('Retention purge (purgeExpired)', () => {
       };
     };
 
-    const stop = schedulePurge(sequelize, { retentionDays: 30, intervalMinutes: 60, clock: { now: () => now }, logger }, every);
+    const stop = schedulePurge(
+      sequelize,
+      { retentionDays: 30, intervalMinutes: 60, clock: { now: () => now }, logger },
+      every,
+    );
     ticks[0]?.task();
     const until = Date.now() + 5000;
     while ((await existing([old, kept])).length > 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -165,11 +209,16 @@ describe('Retention purge (purgeExpired)', () => {
     schedulePurge(closed, { retentionDays: 30, intervalMinutes: 60, clock: { now: () => now }, logger }, every);
     ticks[1]?.task();
     const deadline = Date.now() + 5000;
-    while (!logs.entries().some((e) => e.message === 'retention purge failed; will retry at the next interval') && Date.now() < deadline) {
+    while (
+      !logs.entries().some((e) => e.message === 'retention purge failed; will retry at the next interval') &&
+      Date.now() < deadline
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     await closed.close();
-    expect(logs.entries()).toContainEqual(expect.objectContaining({ level: 'error', message: 'retention purge failed; will retry at the next interval' }));
+    expect(logs.entries()).toContainEqual(
+      expect.objectContaining({ level: 'error', message: 'retention purge failed; will retry at the next interval' }),
+    );
 
     schedulePurge(sequelize, { retentionDays: 30, intervalMinutes: 0, clock: { now: () => now }, logger }, every);
     expect(ticks).toHaveLength(2);

@@ -8,7 +8,14 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Only what the CLI needs: nothing from the shell, and a developer's .env is not read (DOTENV_PATH). */
 const ISOLATED_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DOTENV_PATH: '/nonexistent/.env' };
-const MIGRATIONS = ['20261125000001-create-users.js', '20261125000002-create-verifications.js', '20261125000003-add-abuse-controls.js', '20261125000004-add-sms-delivery.js', '20261125000005-one-pending-verification-per-number.js', '20261125000006-shard-send-windows.js'];
+const MIGRATIONS = [
+  '20261125000001-create-users.js',
+  '20261125000002-create-verifications.js',
+  '20261125000003-add-abuse-controls.js',
+  '20261125000004-add-sms-delivery.js',
+  '20261125000005-one-pending-verification-per-number.js',
+  '20261125000006-shard-send-windows.js',
+];
 
 /**
  * `npm run db:migrate`, `db:migrate:undo` and `db:seed:all` are how operators change the schema:
@@ -33,7 +40,11 @@ describe('sequelize-cli (npm run db:migrate, db:migrate:undo, db:seed:all)', () 
       env: { ...ISOLATED_ENV, DATABASE_URL: url.toString() },
     });
   const applied = async () =>
-    (await sequelize.query<{ name: string }>('SELECT name FROM "SequelizeMeta" ORDER BY name', { type: QueryTypes.SELECT })).map((r) => r.name);
+    (
+      await sequelize.query<{ name: string }>('SELECT name FROM "SequelizeMeta" ORDER BY name', {
+        type: QueryTypes.SELECT,
+      })
+    ).map((r) => r.name);
 
   test('When the CLI migrates, undoes the last migration and migrates again, then SequelizeMeta follows and the schema is complete', async () => {
     await cli('db:migrate');
@@ -56,10 +67,12 @@ describe('sequelize-cli (npm run db:migrate, db:migrate:undo, db:seed:all)', () 
 
   test('When the seeders run, then they succeed and add no users or verifications (reference data only)', async () => {
     const count = async () =>
-      (await sequelize.query<{ users: number; verifications: number }>(
-        'SELECT (SELECT count(*) FROM "Users")::int AS users, (SELECT count(*) FROM "Verifications")::int AS verifications',
-        { type: QueryTypes.SELECT },
-      ))[0];
+      (
+        await sequelize.query<{ users: number; verifications: number }>(
+          'SELECT (SELECT count(*) FROM "Users")::int AS users, (SELECT count(*) FROM "Verifications")::int AS verifications',
+          { type: QueryTypes.SELECT },
+        )
+      )[0];
     await cli('db:migrate');
     const before = await count();
 
@@ -71,7 +84,10 @@ describe('sequelize-cli (npm run db:migrate, db:migrate:undo, db:seed:all)', () 
 
   test('When no database is configured, then the CLI stops with a message pointing at DATABASE_URL', async () => {
     await expect(
-      run(process.execPath, [path.join(ROOT, 'node_modules', 'sequelize-cli', 'lib', 'sequelize'), 'db:migrate'], { cwd: ROOT, env: ISOLATED_ENV }),
+      run(process.execPath, [path.join(ROOT, 'node_modules', 'sequelize-cli', 'lib', 'sequelize'), 'db:migrate'], {
+        cwd: ROOT,
+        env: ISOLATED_ENV,
+      }),
     ).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/needs a PostgreSQL server: set DATABASE_URL/) });
   }, 60_000);
 });

@@ -25,7 +25,12 @@ describe('SIGTERM under load: 30 request-otp calls in flight', () => {
   let sigtermAt: number;
 
   beforeAll(async () => {
-    emulator = await createSinchEmulator({ applicationKey: SINCH_KEY, applicationSecret: SINCH_SECRET, codeLength: 6, onMessage: (m) => audit.forbidden(m.code) });
+    emulator = await createSinchEmulator({
+      applicationKey: SINCH_KEY,
+      applicationSecret: SINCH_SECRET,
+      codeLength: 6,
+      onMessage: (m) => audit.forbidden(m.code),
+    });
     server = await startServerProcess({
       NODE_ENV: 'test',
       HOST: '127.0.0.1',
@@ -45,7 +50,11 @@ describe('SIGTERM under load: 30 request-otp calls in flight', () => {
     // Every start waits at Sinch, so all 30 are in flight when SIGTERM arrives.
     emulator.injectFault('start', { kind: 'delay', ms: SINCH_DELAY_MS }, Infinity);
     inFlight = phones.map((phoneNumber) => postJson(server.port, agent, '/api/request-otp', { phoneNumber }));
-    await until(() => emulator.requests.filter((r) => r.path === '/verification/v1/verifications').length === IN_FLIGHT, 10_000, 'all starts at Sinch');
+    await until(
+      () => emulator.requests.filter((r) => r.path === '/verification/v1/verifications').length === IN_FLIGHT,
+      10_000,
+      'all starts at Sinch',
+    );
 
     sigtermAt = Date.now();
     server.child.kill('SIGTERM');
@@ -66,7 +75,9 @@ describe('SIGTERM under load: 30 request-otp calls in flight', () => {
 
     expect(answers.map((a) => a.status)).toEqual(Array(IN_FLIGHT).fill(200));
     expect(answers.map((a) => (a.body.data as { phoneNumber: string }).phoneNumber)).toEqual(phones);
-    expect(new Set(answers.map((a) => (a.body.data as { verificationId: string }).verificationId)).size).toBe(IN_FLIGHT);
+    expect(new Set(answers.map((a) => (a.body.data as { verificationId: string }).verificationId)).size).toBe(
+      IN_FLIGHT,
+    );
     expect(Date.now() - sigtermAt).toBeGreaterThanOrEqual(SINCH_DELAY_MS / 2);
   });
 
@@ -81,7 +92,9 @@ describe('SIGTERM under load: 30 request-otp calls in flight', () => {
     expect(at - sigtermAt).toBeLessThan(GRACE_MS);
     expect(logged(server, 'shutdown complete')).toHaveLength(1);
     expect(server.lines.filter((l) => l.level === 'error')).toEqual([]);
-    expect(logged(server, 'request completed').filter((l) => l.route === '/api/request-otp' && l.status === 200)).toHaveLength(IN_FLIGHT);
+    expect(
+      logged(server, 'request completed').filter((l) => l.route === '/api/request-otp' && l.status === 200),
+    ).toHaveLength(IN_FLIGHT);
   });
 
   test('When the in-flight requests finished during shutdown, then all 30 verifications were written before the pool closed', async () => {

@@ -50,13 +50,24 @@ describe('Graceful shutdown of the server process on SIGTERM', () => {
     emulator.injectFault('start', { kind: 'delay', ms: SINCH_DELAY_MS });
     inFlight = postJson(server.port, busyAgent, '/api/request-otp', { phoneNumber: phone });
     let early: JsonAnswer | undefined;
-    void inFlight.then((answer) => (early = answer), () => undefined);
-    await until(() => early !== undefined || emulator.requests.some((r) => r.path === '/verification/v1/verifications'), 5000, 'the start at Sinch');
+    void inFlight.then(
+      (answer) => (early = answer),
+      () => undefined,
+    );
+    await until(
+      () => early !== undefined || emulator.requests.some((r) => r.path === '/verification/v1/verifications'),
+      5000,
+      'the start at Sinch',
+    );
     if (early) throw new Error(`the request was answered before it reached Sinch: ${JSON.stringify(early)}`);
 
     sigtermAt = Date.now();
     server.child.kill('SIGTERM');
-    await until(() => server.lines.some((l) => l.message === 'shutting down: finishing in-flight requests'), 5000, 'shutdown begun');
+    await until(
+      () => server.lines.some((l) => l.message === 'shutting down: finishing in-flight requests'),
+      5000,
+      'shutdown begun',
+    );
     // The listening socket closes right after that line; give the child a moment to get there.
     connectAfterSigterm = await connectOutcomeWithin(server.port, 1000);
   }, 30_000);
@@ -72,7 +83,10 @@ describe('Graceful shutdown of the server process on SIGTERM', () => {
     const answer = await inFlight;
 
     expect(idleWarmup.status).toBe(200);
-    expect(answer).toEqual({ status: 200, body: expect.objectContaining({ status: 'success', data: expect.objectContaining({ phoneNumber: phone }) }) });
+    expect(answer).toEqual({
+      status: 200,
+      body: expect.objectContaining({ status: 'success', data: expect.objectContaining({ phoneNumber: phone }) }),
+    });
     expect(Date.now() - sigtermAt).toBeGreaterThanOrEqual(SINCH_DELAY_MS / 2);
   });
 
@@ -85,7 +99,9 @@ describe('Graceful shutdown of the server process on SIGTERM', () => {
 
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(at - sigtermAt).toBeLessThan(GRACE_MS);
-    expect(server.lines.map((l) => l.message)).toEqual(expect.arrayContaining(['shutting down: finishing in-flight requests', 'shutdown complete']));
+    expect(server.lines.map((l) => l.message)).toEqual(
+      expect.arrayContaining(['shutting down: finishing in-flight requests', 'shutdown complete']),
+    );
     expect(server.lines.some((l) => l.level === 'error')).toBe(false);
   });
 
@@ -93,7 +109,9 @@ describe('Graceful shutdown of the server process on SIGTERM', () => {
     await inFlight;
     const sequelize = new Sequelize(testDatabaseUrl(), { logging: false });
     try {
-      const [rows] = await sequelize.query('SELECT "status" FROM "Verifications" WHERE "phoneNumber" = $1', { bind: [phone] });
+      const [rows] = await sequelize.query('SELECT "status" FROM "Verifications" WHERE "phoneNumber" = $1', {
+        bind: [phone],
+      });
       expect(rows).toEqual([{ status: 'PENDING' }]);
     } finally {
       await sequelize.close();

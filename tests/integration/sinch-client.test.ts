@@ -1,6 +1,12 @@
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/config/logger';
-import { createSinchEmulator, sandboxNumber, type EmulatorOptions, type RecordedRequest, type SinchEmulator } from '../../src/emulator/sinch-emulator';
+import {
+  createSinchEmulator,
+  sandboxNumber,
+  type EmulatorOptions,
+  type RecordedRequest,
+  type SinchEmulator,
+} from '../../src/emulator/sinch-emulator';
 import { signRequest } from '../../src/services/sinch-signature';
 import { createSinchClient, sinchMayHaveActed, type SinchClient } from '../../src/services/sinch.client';
 import { AppError } from '../../src/utils/app-error';
@@ -53,7 +59,8 @@ async function failureOf(promise: Promise<unknown>): Promise<AppError> {
   return error as AppError;
 }
 
-const start = (client: SinchClient, phone: string) => client.startSms(phone, { reference: `ref-${phone}-${Math.random()}`, expirySeconds: 600 });
+const start = (client: SinchClient, phone: string) =>
+  client.startSms(phone, { reference: `ref-${phone}-${Math.random()}`, expirySeconds: 600 });
 
 /** No line may carry the secret, the Basic credentials or an Authorization header. */
 function expectLogsFreeOfSecrets(logs: LogCapture): void {
@@ -87,13 +94,19 @@ describe.each(['basic', 'signed'] as const)('Sinch client with SINCH_AUTH_SCHEME
     const timestamp = String(recorded?.headers['x-timestamp']);
     expect(Math.abs(Date.parse(timestamp) - Date.now())).toBeLessThan(10_000);
     const signature = signRequest(
-      { method: recorded!.method, path: recorded!.path, contentType: String(recorded?.headers['content-type'] ?? ''), timestamp, body: recorded!.rawBody },
+      {
+        method: recorded!.method,
+        path: recorded!.path,
+        contentType: String(recorded?.headers['content-type'] ?? ''),
+        timestamp,
+        body: recorded!.rawBody,
+      },
       SINCH_SECRET,
     );
     expect(authorization).toBe(`Application ${SINCH_KEY}:${signature}`);
   }
 
-  test('When an SMS verification is started, then the emulator accepts our credentials and we get Sinch\'s id', async () => {
+  test("When an SMS verification is started, then the emulator accepts our credentials and we get Sinch's id", async () => {
     const phone = uniquePhone();
 
     const { id } = await sut.client.startSms(phone, { reference: 'our-id-1', expirySeconds: 300 });
@@ -102,7 +115,12 @@ describe.each(['basic', 'signed'] as const)('Sinch client with SINCH_AUTH_SCHEME
     expect(recorded).toMatchObject({
       method: 'POST',
       path: '/verification/v1/verifications',
-      json: { identity: { type: 'number', endpoint: phone }, method: 'sms', reference: 'our-id-1', smsOptions: { expiry: '00:05:00' } },
+      json: {
+        identity: { type: 'number', endpoint: phone },
+        method: 'sms',
+        reference: 'our-id-1',
+        smsOptions: { expiry: '00:05:00' },
+      },
     });
     expectAuthenticated(recorded);
     expect(id).toBe(emulator.inbox.at(-1)?.verificationId);
@@ -116,7 +134,11 @@ describe.each(['basic', 'signed'] as const)('Sinch client with SINCH_AUTH_SCHEME
 
     expect(outcome).toEqual({ result: 'SUCCESSFUL' });
     const recorded = emulator.requests.at(-1);
-    expect(recorded).toMatchObject({ method: 'PUT', path: `/verification/v1/verifications/id/${id}`, json: { method: 'sms', sms: { code: emulator.lastCodeFor(phone) } } });
+    expect(recorded).toMatchObject({
+      method: 'PUT',
+      path: `/verification/v1/verifications/id/${id}`,
+      json: { method: 'sms', sms: { code: emulator.lastCodeFor(phone) } },
+    });
     expectAuthenticated(recorded);
   });
 
@@ -137,7 +159,10 @@ describe.each(['basic', 'signed'] as const)('Sinch client with SINCH_AUTH_SCHEME
     const logs = new LogCapture();
     // No secrets to scrub configured: the client itself must never write them.
     const logger = createLogger({ level: 'debug', format: 'json', stream: logs });
-    const client = createSinchClient(sinchConfig(emulator.url, { SINCH_AUTH_SCHEME: scheme, SINCH_APPLICATION_SECRET: wrongSecret }), logger);
+    const client = createSinchClient(
+      sinchConfig(emulator.url, { SINCH_AUTH_SCHEME: scheme, SINCH_APPLICATION_SECRET: wrongSecret }),
+      logger,
+    );
 
     const error = await failureOf(start(client, uniquePhone()));
     client.close();
@@ -154,7 +179,10 @@ describe.each(['basic', 'signed'] as const)('Sinch client with SINCH_AUTH_SCHEME
   });
 
   test('When the key is unknown to Sinch, then 502 SMS_PROVIDER_ERROR', async () => {
-    const client = createSinchClient(sinchConfig(emulator.url, { SINCH_AUTH_SCHEME: scheme, SINCH_APPLICATION_KEY: 'some-other-key' }), createLogger({ level: 'error', format: 'json', stream: new LogCapture() }));
+    const client = createSinchClient(
+      sinchConfig(emulator.url, { SINCH_AUTH_SCHEME: scheme, SINCH_APPLICATION_KEY: 'some-other-key' }),
+      createLogger({ level: 'error', format: 'json', stream: new LogCapture() }),
+    );
 
     const error = await failureOf(start(client, uniquePhone()));
     client.close();
@@ -187,18 +215,28 @@ describe('Sinch client failure translation', () => {
     await emulator.close();
   });
 
-  const startsTo = (phone: string) => emulator.requests.filter((r) => (r.json as { identity?: { endpoint?: string } } | undefined)?.identity?.endpoint === phone);
+  const startsTo = (phone: string) =>
+    emulator.requests.filter(
+      (r) => (r.json as { identity?: { endpoint?: string } } | undefined)?.identity?.endpoint === phone,
+    );
 
-  test.each([500, 502, 503])('When Sinch answers %i, then SMS_PROVIDER_UNAVAILABLE with Retry-After, and the start is not retried', async (status) => {
-    const phone = uniquePhone();
-    emulator.injectFault('start', { kind: 'status', status });
+  test.each([500, 502, 503])(
+    'When Sinch answers %i, then SMS_PROVIDER_UNAVAILABLE with Retry-After, and the start is not retried',
+    async (status) => {
+      const phone = uniquePhone();
+      emulator.injectFault('start', { kind: 'status', status });
 
-    const error = await failureOf(start(sut.client, phone));
+      const error = await failureOf(start(sut.client, phone));
 
-    expect(error).toMatchObject({ code: 'SMS_PROVIDER_UNAVAILABLE', httpStatus: 503, headers: { 'Retry-After': expect.stringMatching(/^\d+$/) } });
-    expect(sinchMayHaveActed(error)).toBe(false);
-    expect(startsTo(phone)).toHaveLength(1);
-  });
+      expect(error).toMatchObject({
+        code: 'SMS_PROVIDER_UNAVAILABLE',
+        httpStatus: 503,
+        headers: { 'Retry-After': expect.stringMatching(/^\d+$/) },
+      });
+      expect(sinchMayHaveActed(error)).toBe(false);
+      expect(startsTo(phone)).toHaveLength(1);
+    },
+  );
 
   test('When Sinch does not answer within SINCH_TIMEOUT_MS, then SMS_PROVIDER_UNAVAILABLE, flagged as possibly sent, after about the timeout', async () => {
     const phone = uniquePhone();
@@ -209,7 +247,10 @@ describe('Sinch client failure translation', () => {
 
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(Date.now() - started).toBeLessThan(1500);
-    expect(error).toMatchObject({ code: 'SMS_PROVIDER_UNAVAILABLE', headers: { 'Retry-After': expect.stringMatching(/^\d+$/) } });
+    expect(error).toMatchObject({
+      code: 'SMS_PROVIDER_UNAVAILABLE',
+      headers: { 'Retry-After': expect.stringMatching(/^\d+$/) },
+    });
     expect(sinchMayHaveActed(error)).toBe(true);
     expect(startsTo(phone)).toHaveLength(1);
     expect(sut.logs.entries().at(-1)).toMatchObject({ level: 'warn', operation: 'start', error: 'timeout' });
@@ -243,7 +284,7 @@ describe('Sinch client failure translation', () => {
     expect(error).toMatchObject({ code: 'RATE_LIMITED', httpStatus: 429, headers: { 'Retry-After': '60' } });
   });
 
-  test('When Sinch answers 429 with Retry-After, then RATE_LIMITED passes Sinch\'s value on', async () => {
+  test("When Sinch answers 429 with Retry-After, then RATE_LIMITED passes Sinch's value on", async () => {
     const polite = await emulatorWith({ retryAfterSeconds: 7 });
     const client = clientFor(polite.url);
 
@@ -260,7 +301,10 @@ describe('Sinch client failure translation', () => {
     ['an empty body', { kind: 'status' as const, status: 200, body: '' }],
     ['a JSON array', { kind: 'status' as const, status: 200, body: [] }],
     ['an id that is too long', { kind: 'status' as const, status: 200, body: { id: 'x'.repeat(65) } }],
-    ['a 403 that is not about credentials', { kind: 'status' as const, status: 403, body: { errorCode: 40301, message: 'x' } }],
+    [
+      'a 403 that is not about credentials',
+      { kind: 'status' as const, status: 403, body: { errorCode: 40301, message: 'x' } },
+    ],
   ])('When the start answer is %s, then SMS_PROVIDER_ERROR', async (_what, fault) => {
     emulator.injectFault('start', fault);
 
@@ -296,7 +340,11 @@ describe('Sinch client failure translation', () => {
 
     const error = await failureOf(start(sut.client, uniquePhone()));
 
-    expect(error).toMatchObject({ code: 'INVALID_PHONE_NUMBER', httpStatus: 400, details: [{ field: 'phoneNumber', reason: 'rejected_by_provider' }] });
+    expect(error).toMatchObject({
+      code: 'INVALID_PHONE_NUMBER',
+      httpStatus: 400,
+      details: [{ field: 'phoneNumber', reason: 'rejected_by_provider' }],
+    });
   });
 
   test.each([
@@ -309,13 +357,48 @@ describe('Sinch client failure translation', () => {
   });
 
   test.each([
-    ['200 FAIL "Invalid code"', 'INVALID_CODE', { status: 200, body: { id: 'x', method: 'sms', status: 'FAIL', reason: 'Invalid code' } }, { result: 'INVALID_CODE' }],
-    ['400 errorCode 40003', 'INVALID_CODE', { status: 400, body: { errorCode: 40003, message: 'Invalid identity or code.' } }, { result: 'INVALID_CODE' }],
-    ['200 FAIL "Expired"', 'EXPIRED', { status: 200, body: { id: 'x', method: 'sms', status: 'FAIL', reason: 'Expired' } }, { result: 'EXPIRED' }],
-    ['404', 'NOT_FOUND', { status: 404, body: { errorCode: 40400, message: 'Requested resource was not found.' } }, { result: 'NOT_FOUND' }],
-    ['200 ABORTED', 'ABORTED', { status: 200, body: { id: 'x', method: 'sms', status: 'ABORTED' } }, { result: 'ABORTED' }],
-    ['200 DENIED', 'REJECTED', { status: 200, body: { id: 'x', method: 'sms', status: 'DENIED', reason: 'Denied by callback' } }, { result: 'REJECTED', status: 'DENIED', reason: 'Denied by callback' }],
-    ['200 FAIL for another reason', 'REJECTED', { status: 200, body: { id: 'x', method: 'sms', status: 'FAIL', reason: 'Fraud' } }, { result: 'REJECTED', status: 'FAIL', reason: 'Fraud' }],
+    [
+      '200 FAIL "Invalid code"',
+      'INVALID_CODE',
+      { status: 200, body: { id: 'x', method: 'sms', status: 'FAIL', reason: 'Invalid code' } },
+      { result: 'INVALID_CODE' },
+    ],
+    [
+      '400 errorCode 40003',
+      'INVALID_CODE',
+      { status: 400, body: { errorCode: 40003, message: 'Invalid identity or code.' } },
+      { result: 'INVALID_CODE' },
+    ],
+    [
+      '200 FAIL "Expired"',
+      'EXPIRED',
+      { status: 200, body: { id: 'x', method: 'sms', status: 'FAIL', reason: 'Expired' } },
+      { result: 'EXPIRED' },
+    ],
+    [
+      '404',
+      'NOT_FOUND',
+      { status: 404, body: { errorCode: 40400, message: 'Requested resource was not found.' } },
+      { result: 'NOT_FOUND' },
+    ],
+    [
+      '200 ABORTED',
+      'ABORTED',
+      { status: 200, body: { id: 'x', method: 'sms', status: 'ABORTED' } },
+      { result: 'ABORTED' },
+    ],
+    [
+      '200 DENIED',
+      'REJECTED',
+      { status: 200, body: { id: 'x', method: 'sms', status: 'DENIED', reason: 'Denied by callback' } },
+      { result: 'REJECTED', status: 'DENIED', reason: 'Denied by callback' },
+    ],
+    [
+      '200 FAIL for another reason',
+      'REJECTED',
+      { status: 200, body: { id: 'x', method: 'sms', status: 'FAIL', reason: 'Fraud' } },
+      { result: 'REJECTED', status: 'FAIL', reason: 'Fraud' },
+    ],
   ])('When Sinch answers a report with %s, then the outcome is %s', async (_what, _result, answer, outcome) => {
     const { id } = await start(sut.client, uniquePhone());
     emulator.injectFault('report', { kind: 'status', ...answer });
@@ -374,7 +457,10 @@ describe('Sinch client circuit breaker (SINCH_CIRCUIT_FAILURE_THRESHOLD=2)', () 
 
     const error = await failureOf(start(sut.client, uniquePhone()));
 
-    expect(error).toMatchObject({ code: 'SMS_PROVIDER_UNAVAILABLE', headers: { 'Retry-After': expect.stringMatching(/^\d+$/) } });
+    expect(error).toMatchObject({
+      code: 'SMS_PROVIDER_UNAVAILABLE',
+      headers: { 'Retry-After': expect.stringMatching(/^\d+$/) },
+    });
     expect(emulator.requests).toHaveLength(before);
     expect(sut.client.circuit()).toMatchObject({ state: 'open' });
   });

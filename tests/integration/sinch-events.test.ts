@@ -15,7 +15,11 @@ function signed(body: string, timestamp: string, secret = SINCH_SECRET, key = SI
   return {
     'Content-Type': CONTENT_TYPE,
     'x-timestamp': timestamp,
-    Authorization: applicationAuthorization({ method: 'POST', path: PATH, contentType: CONTENT_TYPE, timestamp, body }, key, secret),
+    Authorization: applicationAuthorization(
+      { method: 'POST', path: PATH, contentType: CONTENT_TYPE, timestamp, body },
+      key,
+      secret,
+    ),
   };
 }
 
@@ -65,8 +69,19 @@ describe('POST /api/sinch/events', () => {
   test('When a result event says FAIL/Expired, then the verification becomes EXPIRED and a later SUCCESSFUL does not undo it', async () => {
     const { phone, verification } = await startVerification(t);
     const at = new Date(t.clock.now()).toISOString();
-    const expired = JSON.stringify({ id: verification.sinchVerificationId, event: 'VerificationResultEvent', method: 'sms', status: 'FAIL', reason: 'Expired' });
-    const late = JSON.stringify({ id: verification.sinchVerificationId, event: 'VerificationResultEvent', method: 'sms', status: 'SUCCESSFUL' });
+    const expired = JSON.stringify({
+      id: verification.sinchVerificationId,
+      event: 'VerificationResultEvent',
+      method: 'sms',
+      status: 'FAIL',
+      reason: 'Expired',
+    });
+    const late = JSON.stringify({
+      id: verification.sinchVerificationId,
+      event: 'VerificationResultEvent',
+      method: 'sms',
+      status: 'SUCCESSFUL',
+    });
 
     await post(t, expired, signed(expired, at)).expect(200);
     await post(t, late, signed(late, at)).expect(200);
@@ -79,7 +94,12 @@ describe('POST /api/sinch/events', () => {
 
   test('When a VerificationSmsDeliveredEvent arrives, then the delivery result is recorded', async () => {
     const { verification } = await startVerification(t);
-    const body = JSON.stringify({ id: verification.sinchVerificationId, event: 'VerificationSmsDeliveredEvent', method: 'sms', smsResult: 'Failed' });
+    const body = JSON.stringify({
+      id: verification.sinchVerificationId,
+      event: 'VerificationSmsDeliveredEvent',
+      method: 'sms',
+      smsResult: 'Failed',
+    });
 
     await post(t, body, signed(body, new Date(t.clock.now()).toISOString())).expect(200, {});
 
@@ -95,7 +115,13 @@ describe('POST /api/sinch/events', () => {
     ['an invalid number', '+4612', 'sms', 'deny'],
     ['a method this service never starts', '+46731234567', 'callout', 'deny'],
   ])('When Sinch asks about %s (%s by %s), then the answer is %s', async (_what, endpoint, method, action) => {
-    const body = JSON.stringify({ id: 'abc123', event: 'VerificationRequestEvent', method, identity: { type: 'number', endpoint }, price: { amount: 0.05, currencyId: 'EUR' } });
+    const body = JSON.stringify({
+      id: 'abc123',
+      event: 'VerificationRequestEvent',
+      method,
+      identity: { type: 'number', endpoint },
+      price: { amount: 0.05, currencyId: 'EUR' },
+    });
 
     const res = await post(t, body, signed(body, new Date(t.clock.now()).toISOString()));
 
@@ -106,28 +132,62 @@ describe('POST /api/sinch/events', () => {
   describe('authentication', () => {
     const cases: Array<[string, (body: string, at: string) => Record<string, string>]> = [
       ['no Authorization header', (_b, at) => ({ 'Content-Type': CONTENT_TYPE, 'x-timestamp': at })],
-      ['a Basic header', (_b, at) => ({ 'Content-Type': CONTENT_TYPE, 'x-timestamp': at, Authorization: `Basic ${Buffer.from(`${SINCH_KEY}:${SINCH_SECRET}`).toString('base64')}` })],
-      ['a signature made with another secret', (b, at) => signed(b, at, Buffer.from('someone-else').toString('base64'))],
+      [
+        'a Basic header',
+        (_b, at) => ({
+          'Content-Type': CONTENT_TYPE,
+          'x-timestamp': at,
+          Authorization: `Basic ${Buffer.from(`${SINCH_KEY}:${SINCH_SECRET}`).toString('base64')}`,
+        }),
+      ],
+      [
+        'a signature made with another secret',
+        (b, at) => signed(b, at, Buffer.from('someone-else').toString('base64')),
+      ],
       ['another application key', (b, at) => signed(b, at, SINCH_SECRET, 'other-key')],
       ['a signature over a different body', (_b, at) => signed('{"event":"VerificationResultEvent"}', at)],
-      ['no x-timestamp', (b, at) => { const h: Record<string, string> = signed(b, at); delete h['x-timestamp']; return h; }],
+      [
+        'no x-timestamp',
+        (b, at) => {
+          const h: Record<string, string> = signed(b, at);
+          delete h['x-timestamp'];
+          return h;
+        },
+      ],
     ];
 
-    test.each(cases)('When the callback has %s, then 401 UNAUTHORIZED and nothing changes', async (_what, headersFor) => {
-      const { verification } = await startVerification(t);
-      const body = JSON.stringify({ id: verification.sinchVerificationId, event: 'VerificationResultEvent', method: 'sms', status: 'SUCCESSFUL' });
+    test.each(cases)(
+      'When the callback has %s, then 401 UNAUTHORIZED and nothing changes',
+      async (_what, headersFor) => {
+        const { verification } = await startVerification(t);
+        const body = JSON.stringify({
+          id: verification.sinchVerificationId,
+          event: 'VerificationResultEvent',
+          method: 'sms',
+          status: 'SUCCESSFUL',
+        });
 
-      const res = await post(t, body, headersFor(body, new Date(t.clock.now()).toISOString()));
+        const res = await post(t, body, headersFor(body, new Date(t.clock.now()).toISOString()));
 
-      expect(res.status).toBe(401);
-      expect(res.body).toMatchObject({ status: 'error', code: 'UNAUTHORIZED', requestId: res.headers['x-request-id'] });
-      await verification.reload();
-      expect(verification.status).toBe('PENDING');
-    });
+        expect(res.status).toBe(401);
+        expect(res.body).toMatchObject({
+          status: 'error',
+          code: 'UNAUTHORIZED',
+          requestId: res.headers['x-request-id'],
+        });
+        await verification.reload();
+        expect(verification.status).toBe('PENDING');
+      },
+    );
 
     test('When the signed timestamp is older than the allowed skew, then 401 and nothing changes', async () => {
       const { verification } = await startVerification(t);
-      const body = JSON.stringify({ id: verification.sinchVerificationId, event: 'VerificationResultEvent', method: 'sms', status: 'SUCCESSFUL' });
+      const body = JSON.stringify({
+        id: verification.sinchVerificationId,
+        event: 'VerificationResultEvent',
+        method: 'sms',
+        status: 'SUCCESSFUL',
+      });
       const at = new Date(t.clock.now()).toISOString();
       t.clock.advance((t.config.sinch.callbackMaxSkewSeconds + 1) * 1000);
 
@@ -159,8 +219,22 @@ describe('POST /api/sinch/events', () => {
     const headers = signed(body, new Date().toISOString());
     const sdk = new VerificationCallbackWebhooks({ applicationKey: SINCH_KEY, applicationSecret: SINCH_SECRET });
 
-    expect(sdk.validateAuthenticationHeader({ authorization: headers.Authorization, 'x-timestamp': headers['x-timestamp'], 'content-type': CONTENT_TYPE }, body, PATH, 'POST')).toBe(true);
-    expect(sdk.validateAuthenticationHeader({ authorization: headers.Authorization, 'x-timestamp': headers['x-timestamp'], 'content-type': CONTENT_TYPE }, `${body} `, PATH, 'POST')).toBe(false);
+    expect(
+      sdk.validateAuthenticationHeader(
+        { authorization: headers.Authorization, 'x-timestamp': headers['x-timestamp'], 'content-type': CONTENT_TYPE },
+        body,
+        PATH,
+        'POST',
+      ),
+    ).toBe(true);
+    expect(
+      sdk.validateAuthenticationHeader(
+        { authorization: headers.Authorization, 'x-timestamp': headers['x-timestamp'], 'content-type': CONTENT_TYPE },
+        `${body} `,
+        PATH,
+        'POST',
+      ),
+    ).toBe(false);
 
     // Example B of Sinch's callback-signing documentation (reference §7.3).
     const vectorB = verifyApplicationSignature(
@@ -185,7 +259,11 @@ describe('Sinch callbacks, the whole loop through the emulator', () => {
     const server = http.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}${PATH}`;
-    const emulator = await createSinchEmulator({ applicationKey: SINCH_KEY, applicationSecret: SINCH_SECRET, callbackUrl });
+    const emulator = await createSinchEmulator({
+      applicationKey: SINCH_KEY,
+      applicationSecret: SINCH_SECRET,
+      callbackUrl,
+    });
     const t = await createTestApp({ sharedEmulator: emulator });
     server.on('request', t.app);
     try {
@@ -199,11 +277,17 @@ describe('Sinch callbacks, the whole loop through the emulator', () => {
 
       // Someone reports the code straight to Sinch (e.g. a mobile SDK): only the callback tells us.
       const code = emulator.lastCodeFor(phone)!;
-      const report = await fetch(`${emulator.url}/verification/v1/verifications/id/${verification.sinchVerificationId}`, {
-        method: 'PUT',
-        headers: { 'Content-Type': 'application/json', Authorization: `Basic ${Buffer.from(`${SINCH_KEY}:${SINCH_SECRET}`).toString('base64')}` },
-        body: JSON.stringify({ method: 'sms', sms: { code } }),
-      });
+      const report = await fetch(
+        `${emulator.url}/verification/v1/verifications/id/${verification.sinchVerificationId}`,
+        {
+          method: 'PUT',
+          headers: {
+            'Content-Type': 'application/json',
+            Authorization: `Basic ${Buffer.from(`${SINCH_KEY}:${SINCH_SECRET}`).toString('base64')}`,
+          },
+          body: JSON.stringify({ method: 'sms', sms: { code } }),
+        },
+      );
       expect(report.status).toBe(200);
       await emulator.flushCallbacks();
 

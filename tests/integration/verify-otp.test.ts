@@ -33,7 +33,11 @@ describe('POST /api/verify-otp', () => {
     });
     const user = await t.models.User.findOne({ where: { phoneNumber: phone } });
     expect(user?.toJSON()).toMatchObject({ phoneNumber: phone, isVerified: true, verifiedAt: now });
-    expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'SUCCESSFUL', verifiedAt: now, attempts: 1 });
+    expect(await verificationRow(t, verificationId)).toMatchObject({
+      status: 'SUCCESSFUL',
+      verifiedAt: now,
+      attempts: 1,
+    });
   });
 
   test('When a code is checked, then Sinch receives it BY ID with Basic auth and the sms body, never by number', async () => {
@@ -109,7 +113,11 @@ describe('POST /api/verify-otp', () => {
     const res = await verifyOtp(t, { phoneNumber: phone, ...extra });
 
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ status: 'error', code: 'VALIDATION_ERROR', details: [{ field, message: expect.any(String) }] });
+    expect(res.body).toMatchObject({
+      status: 'error',
+      code: 'VALIDATION_ERROR',
+      details: [{ field, message: expect.any(String) }],
+    });
     expect(res.body.details).toHaveLength(1);
   });
 
@@ -117,7 +125,11 @@ describe('POST /api/verify-otp', () => {
     const res = await verifyOtp(t, { phoneNumber: '+46 70 12', code: '1234' });
 
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ status: 'error', code: 'INVALID_PHONE_NUMBER', details: [{ field: 'phoneNumber' }] });
+    expect(res.body).toMatchObject({
+      status: 'error',
+      code: 'INVALID_PHONE_NUMBER',
+      details: [{ field: 'phoneNumber' }],
+    });
   });
 
   test('When the code has letters, then it is accepted as a code and reported to Sinch', async () => {
@@ -151,10 +163,18 @@ describe('POST /api/verify-otp', () => {
     const mine = await requestCode(t);
     const theirs = await requestCode(t);
 
-    const res = await verifyOtp(t, { phoneNumber: mine.phone, code: theirs.code, verificationId: theirs.verificationId });
+    const res = await verifyOtp(t, {
+      phoneNumber: mine.phone,
+      code: theirs.code,
+      verificationId: theirs.verificationId,
+    });
 
     expect(res.status).toBe(404);
-    expect(res.body).toMatchObject({ status: 'error', code: 'VERIFICATION_NOT_FOUND', requestId: res.headers['x-request-id'] });
+    expect(res.body).toMatchObject({
+      status: 'error',
+      code: 'VERIFICATION_NOT_FOUND',
+      requestId: res.headers['x-request-id'],
+    });
     expect(reportsFor(t.emulator, theirs.sinchId)).toEqual([]);
     expect(reportsFor(t.emulator, mine.sinchId)).toEqual([]);
     expect(await verificationRow(t, theirs.verificationId)).toMatchObject({ status: 'PENDING', attempts: 0 });
@@ -164,7 +184,11 @@ describe('POST /api/verify-otp', () => {
   test('When the verificationId is unknown, then 404 VERIFICATION_NOT_FOUND', async () => {
     const { phone, code, sinchId } = await requestCode(t);
 
-    const res = await verifyOtp(t, { phoneNumber: phone, code, verificationId: '00000000-0000-4000-8000-000000000000' });
+    const res = await verifyOtp(t, {
+      phoneNumber: phone,
+      code,
+      verificationId: '00000000-0000-4000-8000-000000000000',
+    });
 
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 'VERIFICATION_NOT_FOUND' });
@@ -176,7 +200,11 @@ describe('POST /api/verify-otp', () => {
     t.clock.advance(1000);
     const newer = await requestCode(t, older.phone);
 
-    const res = await verifyOtp(t, { phoneNumber: older.phone, code: older.code, verificationId: older.verificationId });
+    const res = await verifyOtp(t, {
+      phoneNumber: older.phone,
+      code: older.code,
+      verificationId: older.verificationId,
+    });
 
     expect(res.status).toBe(404);
     expect(res.body).toEqual({
@@ -207,8 +235,12 @@ describe('POST /api/verify-otp', () => {
     const newer = await requestCode(t, older.phone);
     // Non-HOT updates (an indexed column changes and changes back) give the older row new index
     // entries behind the newer one's, as PostgreSQL does by itself when a page is full.
-    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" + interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
-    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" - interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
+    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" + interval '1 ms' WHERE "id" = $1`, {
+      bind: [older.verificationId],
+    });
+    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" - interval '1 ms' WHERE "id" = $1`, {
+      bind: [older.verificationId],
+    });
 
     const res = await verifyOtp(t, { phoneNumber: older.phone, code: newer.code });
 
@@ -221,8 +253,12 @@ describe('POST /api/verify-otp', () => {
     const older = await requestCode(t);
     const newer = await requestCode(t, older.phone);
     expect((await verifyOtp(t, { phoneNumber: older.phone, code: newer.code })).status).toBe(200);
-    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" + interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
-    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" - interval '1 ms' WHERE "id" = $1`, { bind: [older.verificationId] });
+    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" + interval '1 ms' WHERE "id" = $1`, {
+      bind: [older.verificationId],
+    });
+    await t.sequelize.query(`UPDATE "Verifications" SET "createdAt" = "createdAt" - interval '1 ms' WHERE "id" = $1`, {
+      bind: [older.verificationId],
+    });
 
     const res = await verifyOtp(t, { phoneNumber: older.phone, code: newer.code });
 
@@ -278,12 +314,20 @@ describe('POST /api/verify-otp', () => {
 
   test('When Sinch answers FAIL/Expired, then 410 VERIFICATION_EXPIRED and the row becomes EXPIRED', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
-    t.emulator.injectFault('report', { kind: 'status', status: 200, body: { id: sinchId, method: 'sms', status: 'FAIL', reason: 'Expired' } });
+    t.emulator.injectFault('report', {
+      kind: 'status',
+      status: 200,
+      body: { id: sinchId, method: 'sms', status: 'FAIL', reason: 'Expired' },
+    });
 
     const res = await verifyOtp(t, { phoneNumber: phone, code });
 
     expect(res.status).toBe(410);
-    expect(res.body).toMatchObject({ status: 'error', code: 'VERIFICATION_EXPIRED', requestId: res.headers['x-request-id'] });
+    expect(res.body).toMatchObject({
+      status: 'error',
+      code: 'VERIFICATION_EXPIRED',
+      requestId: res.headers['x-request-id'],
+    });
     expect(reportsFor(t.emulator, sinchId)).toHaveLength(1);
     expect(await verificationRow(t, verificationId)).toMatchObject({ status: 'EXPIRED' });
   });
@@ -301,7 +345,11 @@ describe('POST /api/verify-otp', () => {
 
   test('When Sinch says the verification was ABORTED, then 404 VERIFICATION_NOT_FOUND (superseded) and the row becomes ABORTED', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
-    t.emulator.injectFault('report', { kind: 'status', status: 200, body: { id: sinchId, method: 'sms', status: 'ABORTED' } });
+    t.emulator.injectFault('report', {
+      kind: 'status',
+      status: 200,
+      body: { id: sinchId, method: 'sms', status: 'ABORTED' },
+    });
 
     const res = await verifyOtp(t, { phoneNumber: phone, code });
 
@@ -312,7 +360,11 @@ describe('POST /api/verify-otp', () => {
 
   test('When Sinch has DENIED the verification, then 410 VERIFICATION_EXPIRED (ended by provider) and the row becomes FAILED', async () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
-    t.emulator.injectFault('report', { kind: 'status', status: 200, body: { id: sinchId, method: 'sms', status: 'DENIED', reason: 'Denied by callback' } });
+    t.emulator.injectFault('report', {
+      kind: 'status',
+      status: 200,
+      body: { id: sinchId, method: 'sms', status: 'DENIED', reason: 'Denied by callback' },
+    });
 
     const res = await verifyOtp(t, { phoneNumber: phone, code });
 
@@ -345,7 +397,9 @@ describe('POST /api/verify-otp', () => {
       requestId: res.headers['x-request-id'],
       details: [expect.objectContaining({ attemptsRemaining: 0, maxAttempts: 5 })],
     });
-    expect(reportsFor(t.emulator, sinchId).map((r) => (r.json as { sms: { code: string } }).sms.code)).toEqual(Array(5).fill(wrongCode(code)));
+    expect(reportsFor(t.emulator, sinchId).map((r) => (r.json as { sms: { code: string } }).sms.code)).toEqual(
+      Array(5).fill(wrongCode(code)),
+    );
     expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 5, status: 'FAILED' });
     const user = await t.models.User.findOne({ where: { phoneNumber: phone } });
     expect(user?.isVerified).toBe(false);
@@ -366,7 +420,9 @@ describe('POST /api/verify-otp', () => {
     const { phone, verificationId, sinchId, code } = await requestCode(t);
 
     const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => verifyOtp(t, { phoneNumber: phone, code: String(5000 + i) === code ? '9999' : String(5000 + i) })),
+      Array.from({ length: 50 }, (_, i) =>
+        verifyOtp(t, { phoneNumber: phone, code: String(5000 + i) === code ? '9999' : String(5000 + i) }),
+      ),
     );
 
     const statuses = responses.map((r) => `${r.status} ${r.body.code}`).sort();
@@ -399,7 +455,10 @@ describe.each([
     const first = await verifyOtp(t, { phoneNumber: phone, code: wrongCode(code) });
     const second = await verifyOtp(t, { phoneNumber: phone, code: wrongCode(code) });
 
-    for (const [res, attemptsRemaining] of [[first, 4], [second, 3]] as const) {
+    for (const [res, attemptsRemaining] of [
+      [first, 4],
+      [second, 3],
+    ] as const) {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         status: 'error',
@@ -443,9 +502,15 @@ describe('POST /api/verify-otp with OTP_MAX_ATTEMPTS=2', () => {
 
     const third = await verifyOtp(t, { phoneNumber: phone, code });
 
-    expect([first.body.details, second.body.details]).toEqual([[{ field: 'code', attemptsRemaining: 1 }], [{ field: 'code', attemptsRemaining: 0 }]]);
+    expect([first.body.details, second.body.details]).toEqual([
+      [{ field: 'code', attemptsRemaining: 1 }],
+      [{ field: 'code', attemptsRemaining: 0 }],
+    ]);
     expect(third.status).toBe(429);
-    expect(third.body).toMatchObject({ code: 'TOO_MANY_ATTEMPTS', details: [expect.objectContaining({ maxAttempts: 2, attemptsRemaining: 0 })] });
+    expect(third.body).toMatchObject({
+      code: 'TOO_MANY_ATTEMPTS',
+      details: [expect.objectContaining({ maxAttempts: 2, attemptsRemaining: 0 })],
+    });
     expect(reportsFor(t.emulator, sinchId)).toHaveLength(2);
     expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 2 });
   });

@@ -10,7 +10,11 @@ import { startServerProcess, type ServerProcess } from '../helpers/server-proces
  * only place a code is printed. Runs the real server process.
  */
 async function post(port: number, route: string, body: unknown) {
-  const res = await fetch(`http://127.0.0.1:${port}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`http://127.0.0.1:${port}${route}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as { code?: string; data: { verificationId: string } } };
 }
 
@@ -27,14 +31,18 @@ describe('zero-config start', () => {
     const phone = uniquePhone();
     const masked = `+${phone.slice(1, 5)}*****${phone.slice(-2)}`;
 
-    expect(server.lines).toEqual(expect.arrayContaining([
-      expect.objectContaining({ message: expect.stringMatching(/^database: embedded PostgreSQL \(PGlite\)/) }),
-      expect.objectContaining({ message: expect.stringMatching(/Sinch EMULATOR/) }),
-    ]));
+    expect(server.lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ message: expect.stringMatching(/^database: embedded PostgreSQL \(PGlite\)/) }),
+        expect.objectContaining({ message: expect.stringMatching(/Sinch EMULATOR/) }),
+      ]),
+    );
     const requested = await post(server.port, '/api/request-otp', { phoneNumber: phone });
     expect(requested).toMatchObject({ status: 200, body: { status: 'success', data: { phoneNumber: phone } } });
 
-    const printed = await server.waitForLine((l) => typeof l.raw === 'string' && l.raw.includes(`EMULATED SMS (not sent) to ${masked}`));
+    const printed = await server.waitForLine(
+      (l) => typeof l.raw === 'string' && l.raw.includes(`EMULATED SMS (not sent) to ${masked}`),
+    );
     const code = /(\d{4,10})\s*$/.exec(String(printed.raw))?.[1];
     expect(code).toBeDefined();
     const verified = await post(server.port, '/api/verify-otp', { phoneNumber: phone, code });
@@ -44,10 +52,17 @@ describe('zero-config start', () => {
     expect((await server.exited).code).toBe(0);
 
     server = await startServerProcess({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
-    const again = await post(server.port, '/api/verify-otp', { phoneNumber: phone, code, verificationId: requested.body.data.verificationId });
+    const again = await post(server.port, '/api/verify-otp', {
+      phoneNumber: phone,
+      code,
+      verificationId: requested.body.data.verificationId,
+    });
     expect(again).toMatchObject({ status: 409, body: { code: 'ALREADY_VERIFIED' } });
     // The code appears on the emulator's console line and nowhere in the service's own log.
-    const serviceLog = server.lines.filter((l) => !('raw' in l)).map((l) => JSON.stringify(l)).join('\n');
+    const serviceLog = server.lines
+      .filter((l) => !('raw' in l))
+      .map((l) => JSON.stringify(l))
+      .join('\n');
     expect(serviceLog).not.toContain(phone);
   }, 90_000);
 

@@ -43,7 +43,9 @@ const INTERVAL_S = Number(option('--interval') ?? 10);
 const MAX_GROWTH_PCT = Number(option('--max-growth') ?? 20);
 
 if (!(MINUTES > 0) || !(CONCURRENCY >= 1) || !(INTERVAL_S >= 1)) {
-  process.stderr.write('usage: soak [URL] [--minutes N] [--concurrency N] [--pid PID] [--emulator URL] [--metrics-token T] [--interval S] [--max-growth PCT]\n');
+  process.stderr.write(
+    'usage: soak [URL] [--minutes N] [--concurrency N] [--pid PID] [--emulator URL] [--metrics-token T] [--interval S] [--max-growth PCT]\n',
+  );
   process.exit(2);
 }
 
@@ -66,11 +68,19 @@ interface Answer {
   body: Record<string, unknown> | undefined;
 }
 
-async function call(path: string, init: { method?: string; body?: string; contentType?: string } = {}): Promise<Answer> {
+async function call(
+  path: string,
+  init: { method?: string; body?: string; contentType?: string } = {},
+): Promise<Answer> {
   try {
     const res = await fetch(`${BASE}${path}`, {
       method: init.method ?? 'POST',
-      headers: init.contentType === undefined ? { 'content-type': 'application/json' } : init.contentType ? { 'content-type': init.contentType } : {},
+      headers:
+        init.contentType === undefined
+          ? { 'content-type': 'application/json' }
+          : init.contentType
+            ? { 'content-type': init.contentType }
+            : {},
       body: init.body,
       signal: AbortSignal.timeout(30_000),
     });
@@ -111,10 +121,15 @@ async function codeFor(phone: string): Promise<string | undefined> {
     const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
     if (res.status === 404) {
       inboxUnavailable = true;
-      process.stdout.write(`[soak] no inbox at ${url.split('?')[0]}: right codes cannot be verified (pass --emulator, or run the service zero-config)\n`);
+      process.stdout.write(
+        `[soak] no inbox at ${url.split('?')[0]}: right codes cannot be verified (pass --emulator, or run the service zero-config)\n`,
+      );
       return undefined;
     }
-    const body = (await res.json()) as { messages?: Array<{ code?: string }>; data?: { messages?: Array<{ code?: string }> } };
+    const body = (await res.json()) as {
+      messages?: Array<{ code?: string }>;
+      data?: { messages?: Array<{ code?: string }> };
+    };
     const messages = body.messages ?? body.data?.messages ?? [];
     // The emulator lists oldest first, the service's inbox newest first: each number gets one code here.
     return messages.find((m) => m.code)?.code;
@@ -167,7 +182,10 @@ async function oneAction(): Promise<void> {
 
 async function rssBytes(): Promise<{ bytes: number; source: string } | undefined> {
   try {
-    const res = await fetch(`${BASE}/metrics`, { headers: METRICS_TOKEN ? { authorization: `Bearer ${METRICS_TOKEN}` } : {}, signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${BASE}/metrics`, {
+      headers: METRICS_TOKEN ? { authorization: `Bearer ${METRICS_TOKEN}` } : {},
+      signal: AbortSignal.timeout(5000),
+    });
     if (res.ok) {
       const match = /^process_resident_memory_bytes\s+(\d+(?:\.\d+)?(?:e\+?\d+)?)$/m.exec(await res.text());
       if (match?.[1]) return { bytes: Number(match[1]), source: '/metrics' };
@@ -192,7 +210,9 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const health = await fetch(`${BASE}/health`).then((r) => r.status).catch(() => 0);
+  const health = await fetch(`${BASE}/health`)
+    .then((r) => r.status)
+    .catch(() => 0);
   if (health !== 200) {
     process.stderr.write(`[soak] ${BASE}/health answered ${health || 'nothing'}: start the service first\n`);
     process.exit(2);
@@ -203,7 +223,9 @@ async function main(): Promise<void> {
   const warmupMs = Math.max(INTERVAL_S * 1000, durationMs / 5);
   const samples: Array<{ at: number; bytes: number }> = [];
   const first = await rssBytes();
-  process.stdout.write(`[soak] ${BASE} for ${MINUTES} min, ${CONCURRENCY} clients; memory from ${first?.source ?? 'nowhere (no /metrics, no --pid)'}${first ? `, ${mb(first.bytes)} at start` : ''}\n`);
+  process.stdout.write(
+    `[soak] ${BASE} for ${MINUTES} min, ${CONCURRENCY} clients; memory from ${first?.source ?? 'nowhere (no /metrics, no --pid)'}${first ? `, ${mb(first.bytes)} at start` : ''}\n`,
+  );
 
   let lastServed = 0;
   const report = setInterval(() => {
@@ -212,8 +234,13 @@ async function main(): Promise<void> {
       if (rss) samples.push({ at: Date.now() - started, bytes: rss.bytes });
       const rate = ((served - lastServed) / INTERVAL_S).toFixed(1);
       lastServed = served;
-      const byCode = [...answers].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', ');
-      process.stdout.write(`[soak] ${elapsed}s served ${served} (${rate}/s) rss ${rss ? mb(rss.bytes) : 'n/a'} | ${byCode}\n`);
+      const byCode = [...answers]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ');
+      process.stdout.write(
+        `[soak] ${elapsed}s served ${served} (${rate}/s) rss ${rss ? mb(rss.bytes) : 'n/a'} | ${byCode}\n`,
+      );
     });
   }, INTERVAL_S * 1000);
 
@@ -231,12 +258,18 @@ async function main(): Promise<void> {
   const final = median(afterWarmup.slice(-3).map((s) => s.bytes));
   const growthPct = ((final - baseline) / baseline) * 100;
   const flat = Number.isFinite(growthPct) && growthPct < MAX_GROWTH_PCT;
-  process.stdout.write(`\n[soak] done: ${served} requests in ${((Date.now() - started) / 1000).toFixed(0)} s; 5xx or network errors: ${unexpected}; flows without a readable code: ${noCode}\n`);
+  process.stdout.write(
+    `\n[soak] done: ${served} requests in ${((Date.now() - started) / 1000).toFixed(0)} s; 5xx or network errors: ${unexpected}; flows without a readable code: ${noCode}\n`,
+  );
   process.stdout.write(`[soak] answers: ${JSON.stringify(Object.fromEntries([...answers].sort()))}\n`);
   if (afterWarmup.length < 2) {
-    process.stdout.write('[soak] memory: FAIL (too few samples after warm-up: run longer, or give /metrics or --pid)\n');
+    process.stdout.write(
+      '[soak] memory: FAIL (too few samples after warm-up: run longer, or give /metrics or --pid)\n',
+    );
   } else {
-    process.stdout.write(`[soak] memory: ${mb(baseline)} after warm-up -> ${mb(final)} at the end: ${growthPct >= 0 ? '+' : ''}${growthPct.toFixed(1)}% (limit ${MAX_GROWTH_PCT}%): ${flat ? 'PASS (flat)' : 'FAIL (growing)'}\n`);
+    process.stdout.write(
+      `[soak] memory: ${mb(baseline)} after warm-up -> ${mb(final)} at the end: ${growthPct >= 0 ? '+' : ''}${growthPct.toFixed(1)}% (limit ${MAX_GROWTH_PCT}%): ${flat ? 'PASS (flat)' : 'FAIL (growing)'}\n`,
+    );
   }
   const ok = flat && afterWarmup.length >= 2 && unexpected === 0;
   process.stdout.write(`[soak] ${ok ? 'PASS' : 'FAIL'}\n`);

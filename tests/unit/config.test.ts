@@ -29,18 +29,37 @@ describe('loadConfig', () => {
       server: { port: 3000, host: '0.0.0.0', trustProxy: false, corsOrigins: [], shutdownGraceMs: 10_000 },
       log: { level: 'info', format: 'json' },
       database: { mode: 'embedded', url: undefined, port: 5432 },
-      sinch: { mode: 'emulator', baseUrl: 'https://verification.api.sinch.com', authScheme: 'basic', timeoutMs: 5000, applicationKey: '', applicationSecret: '' },
+      sinch: {
+        mode: 'emulator',
+        baseUrl: 'https://verification.api.sinch.com',
+        authScheme: 'basic',
+        timeoutMs: 5000,
+        applicationKey: '',
+        applicationSecret: '',
+      },
       otp: { ttlSeconds: 600, maxAttempts: 5, defaultCountry: undefined },
     });
   });
 
   test('When a complete production environment is given, then it loads with those values', () => {
-    const config = loadConfig({ ...PRODUCTION, SINCH_AUTH_SCHEME: 'signed', OTP_TTL_SECONDS: '300', DEFAULT_COUNTRY: 'se', SINCH_API_BASE_URL: 'https://eu.example.com/' });
+    const config = loadConfig({
+      ...PRODUCTION,
+      SINCH_AUTH_SCHEME: 'signed',
+      OTP_TTL_SECONDS: '300',
+      DEFAULT_COUNTRY: 'se',
+      SINCH_API_BASE_URL: 'https://eu.example.com/',
+    });
 
     expect(config).toMatchObject({
       isProduction: true,
       database: { mode: 'external', url: PRODUCTION.DATABASE_URL },
-      sinch: { mode: 'remote', applicationKey: 'key', applicationSecret: SECRET, authScheme: 'signed', baseUrl: 'https://eu.example.com' },
+      sinch: {
+        mode: 'remote',
+        applicationKey: 'key',
+        applicationSecret: SECRET,
+        authScheme: 'signed',
+        baseUrl: 'https://eu.example.com',
+      },
       otp: { ttlSeconds: 300, defaultCountry: 'SE' },
     });
   });
@@ -48,7 +67,10 @@ describe('loadConfig', () => {
   test('When NODE_ENV=production lacks the database and Sinch credentials, then each is reported', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
 
-    expect(problems).toEqual([expect.stringContaining('DATABASE_URL'), expect.stringContaining('SINCH_APPLICATION_KEY')]);
+    expect(problems).toEqual([
+      expect.stringContaining('DATABASE_URL'),
+      expect.stringContaining('SINCH_APPLICATION_KEY'),
+    ]);
   });
 
   test('When NODE_ENV=production has DB_HOST instead of DATABASE_URL, then that is enough for the database', () => {
@@ -56,7 +78,13 @@ describe('loadConfig', () => {
   });
 
   test('When several values are malformed, then every problem is reported at once, each naming its key', () => {
-    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', OTP_TTL_SECONDS: '900', SINCH_AUTH_SCHEME: 'oauth', DATABASE_URL: 'mysql://x' });
+    const problems = problemsOf({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      OTP_TTL_SECONDS: '900',
+      SINCH_AUTH_SCHEME: 'oauth',
+      DATABASE_URL: 'mysql://x',
+    });
 
     expect(problems).toHaveLength(5);
     for (const key of ['PORT', 'LOG_LEVEL', 'OTP_TTL_SECONDS', 'SINCH_AUTH_SCHEME', 'DATABASE_URL']) {
@@ -68,12 +96,18 @@ describe('loadConfig', () => {
     const problems = problemsOf({ NODE_ENV: 'production', PORT: 'eighty' });
 
     expect(problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^PORT: /), expect.stringContaining('DATABASE_URL'), expect.stringContaining('SINCH_APPLICATION_KEY')]),
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        expect.stringContaining('DATABASE_URL'),
+        expect.stringContaining('SINCH_APPLICATION_KEY'),
+      ]),
     );
   });
 
   test('When the ConfigError is printed, then its message lists every problem on its own line', () => {
-    expect(() => loadConfig({ PORT: 'x', OTP_MAX_ATTEMPTS: '0' })).toThrow(/Invalid configuration:\n {2}- PORT: .*\n {2}- OTP_MAX_ATTEMPTS: /);
+    expect(() => loadConfig({ PORT: 'x', OTP_MAX_ATTEMPTS: '0' })).toThrow(
+      /Invalid configuration:\n {2}- PORT: .*\n {2}- OTP_MAX_ATTEMPTS: /,
+    );
   });
 
   test.each([
@@ -112,16 +146,27 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: value }).server.trustProxy).toEqual(expected);
   });
 
-  test.each(['TRUE', 'yes', 'proxy.example.com', '10.0.0.0/33', '1.5', '-1', '10.0.0.1,,'])('When TRUST_PROXY=%j (which Express would reject at start-up), then it is a config problem', (value) => {
-    expect(problemsOf({ TRUST_PROXY: value })).toEqual([expect.stringMatching(/^TRUST_PROXY: /)]);
-  });
+  test.each(['TRUE', 'yes', 'proxy.example.com', '10.0.0.0/33', '1.5', '-1', '10.0.0.1,,'])(
+    'When TRUST_PROXY=%j (which Express would reject at start-up), then it is a config problem',
+    (value) => {
+      expect(problemsOf({ TRUST_PROXY: value })).toEqual([expect.stringMatching(/^TRUST_PROXY: /)]);
+    },
+  );
 
   test.each([
     ['only the key', { SINCH_APPLICATION_KEY: 'k' }, 'SINCH_APPLICATION_SECRET is missing'],
     ['only the secret', { SINCH_APPLICATION_SECRET: SECRET }, 'SINCH_APPLICATION_KEY is missing'],
     ['a base URL without credentials', { SINCH_API_BASE_URL: 'http://127.0.0.1:9999' }, 'SINCH_API_BASE_URL is set'],
-    ['a non-base64 secret with the signed scheme', { SINCH_APPLICATION_KEY: 'k', SINCH_APPLICATION_SECRET: 'not base64!', SINCH_AUTH_SCHEME: 'signed' }, 'must be base64'],
-    ['a non-http base URL', { SINCH_APPLICATION_KEY: 'k', SINCH_APPLICATION_SECRET: SECRET, SINCH_API_BASE_URL: 'ftp://sinch' }, 'http(s) URL'],
+    [
+      'a non-base64 secret with the signed scheme',
+      { SINCH_APPLICATION_KEY: 'k', SINCH_APPLICATION_SECRET: 'not base64!', SINCH_AUTH_SCHEME: 'signed' },
+      'must be base64',
+    ],
+    [
+      'a non-http base URL',
+      { SINCH_APPLICATION_KEY: 'k', SINCH_APPLICATION_SECRET: SECRET, SINCH_API_BASE_URL: 'ftp://sinch' },
+      'http(s) URL',
+    ],
   ])('When Sinch is configured with %s, then that is refused', (_what, env, problem) => {
     expect(problemsOf(env)).toEqual(expect.arrayContaining([expect.stringContaining(problem)]));
   });
@@ -150,7 +195,11 @@ describe('loadConfig', () => {
   });
 
   test('When secretValues() is asked, then it lists the Sinch secret and the database password (also from the URL)', () => {
-    const config = loadConfig({ ...PRODUCTION, DATABASE_URL: 'postgres://app:p%40ss-word@db/otp', METRICS_TOKEN: 'metrics-token-1' });
+    const config = loadConfig({
+      ...PRODUCTION,
+      DATABASE_URL: 'postgres://app:p%40ss-word@db/otp',
+      METRICS_TOKEN: 'metrics-token-1',
+    });
 
     expect(secretValues(config)).toEqual(expect.arrayContaining([SECRET, 'p@ss-word', 'metrics-token-1']));
   });

@@ -3,7 +3,12 @@ import { createSinchEmulator } from '../../src/emulator/sinch-emulator';
 describe('emulator fixedCode option', () => {
   test('When fixedCode is set, then every SMS code is that value and it verifies', async () => {
     const secret = Buffer.from('fixed-secret').toString('base64');
-    const emulator = await createSinchEmulator({ applicationKey: 'k', applicationSecret: secret, fixedCode: '777777', sandbox: false });
+    const emulator = await createSinchEmulator({
+      applicationKey: 'k',
+      applicationSecret: secret,
+      fixedCode: '777777',
+      sandbox: false,
+    });
     const auth = `Basic ${Buffer.from(`k:${secret}`).toString('base64')}`;
     try {
       const started = await fetch(`${emulator.url}/verification/v1/verifications`, {
@@ -26,6 +31,8 @@ describe('emulator fixedCode option', () => {
   });
 
   test('When fixedCode is not letters or digits, then the emulator refuses to start', async () => {
-    await expect(createSinchEmulator({ applicationKey: 'k', applicationSecret: 'a2V5', fixedCode: '12 34' })).rejects.toThrow(/fixedCode/);
+    await expect(
+      createSinchEmulator({ applicationKey: 'k', applicationSecret: 'a2V5', fixedCode: '12 34' }),
+    ).rejects.toThrow(/fixedCode/);
   });
 });

@@ -1,20 +1,31 @@
 import { SinchApiError } from '../../src/emulator/errors';
-import { generateCode, parseCodeType, parseExpiry, parseMethod, sinchTimestamp, validateEndpoint } from '../../src/emulator/wire-format';
+import {
+  generateCode,
+  parseCodeType,
+  parseExpiry,
+  parseMethod,
+  sinchTimestamp,
+  validateEndpoint,
+} from '../../src/emulator/wire-format';
 
 function thrown(fn: () => void): { httpStatus: number; errorCode: number; message: string } | undefined {
   try {
     fn();
   } catch (error) {
-    if (error instanceof SinchApiError) return { httpStatus: error.httpStatus, errorCode: error.body.errorCode, message: error.body.message };
+    if (error instanceof SinchApiError)
+      return { httpStatus: error.httpStatus, errorCode: error.body.errorCode, message: error.body.message };
     throw error;
   }
   return undefined;
 }
 
 describe('validateEndpoint', () => {
-  test.each(['+46701234567', '+12015550123', '+33612345678', '+15551234567'])('When %s is possible E.164, then it passes', (n) => {
-    expect(thrown(() => validateEndpoint(n))).toBeUndefined();
-  });
+  test.each(['+46701234567', '+12015550123', '+33612345678', '+15551234567'])(
+    'When %s is possible E.164, then it passes',
+    (n) => {
+      expect(thrown(() => validateEndpoint(n))).toBeUndefined();
+    },
+  );
 
   test.each([
     ['46701234567', 40005, 'Number 46701234567 is invalid. Missing leading plus.'],

@@ -12,14 +12,22 @@ describe('.env.example', () => {
   });
 
   test('When .env.example documents a setting, then the service or the emulator reads it', () => {
-    const emulatorKeys = [...fs.readFileSync(path.resolve(__dirname, '..', '..', 'src', 'emulator', 'cli.ts'), 'utf8').matchAll(/SINCH_EMULATOR_[A-Z_]+/g)].map((m) => m[0]);
+    const emulatorKeys = [
+      ...fs
+        .readFileSync(path.resolve(__dirname, '..', '..', 'src', 'emulator', 'cli.ts'), 'utf8')
+        .matchAll(/SINCH_EMULATOR_[A-Z_]+/g),
+    ].map((m) => m[0]);
     expect([...documented].filter((key) => !CONFIG_KEYS.includes(key) && !emulatorKeys.includes(key))).toEqual([]);
   });
 
   test('When every documented example value is uncommented, then the config still loads (the examples are valid)', () => {
     const env = Object.fromEntries(
-      [...example.matchAll(/^#\s*([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((m): [string, string] => [m[1] ?? '', m[2] ?? '']).filter(([key]) => CONFIG_KEYS.includes(key)),
+      [...example.matchAll(/^#\s*([A-Z][A-Z0-9_]+)=(.*)$/gm)]
+        .map((m): [string, string] => [m[1] ?? '', m[2] ?? ''])
+        .filter(([key]) => CONFIG_KEYS.includes(key)),
     );
-    expect(() => loadConfig({ ...env, SINCH_APPLICATION_KEY: 'k', SINCH_APPLICATION_SECRET: 'c2VjcmV0' })).not.toThrow();
+    expect(() =>
+      loadConfig({ ...env, SINCH_APPLICATION_KEY: 'k', SINCH_APPLICATION_SECRET: 'c2VjcmV0' }),
+    ).not.toThrow();
   });
 });

@@ -49,13 +49,24 @@ describe('normalizeError', () => {
     ['an object whose type is __proto__', { type: '__proto__' }],
     ['a Sequelize unique constraint error', new UniqueConstraintError({ message: 'dup' })],
     ['a Sequelize validation error', new ValidationError('bad', [])],
-    ['a DatabaseError for a syntax error (42601)', new DatabaseError(pgError('syntax error at or near "SELEC"', '42601'))],
-    ['a DatabaseError for a missing relation (42P01)', new DatabaseError(pgError('relation "Users" does not exist', '42P01'))],
+    [
+      'a DatabaseError for a syntax error (42601)',
+      new DatabaseError(pgError('syntax error at or near "SELEC"', '42601')),
+    ],
+    [
+      'a DatabaseError for a missing relation (42P01)',
+      new DatabaseError(pgError('relation "Users" does not exist', '42P01')),
+    ],
   ])('When %s is thrown, then 500 INTERNAL_ERROR keeping the original as cause', (_what, thrown) => {
     const error = normalizeError(thrown);
 
     expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ code: 'INTERNAL_ERROR', httpStatus: 500, message: 'Something went wrong on our side. Try again later.', isServerError: true });
+    expect(error).toMatchObject({
+      code: 'INTERNAL_ERROR',
+      httpStatus: 500,
+      message: 'Something went wrong on our side. Try again later.',
+      isServerError: true,
+    });
     expect(error.cause).toBe(thrown);
   });
 
@@ -79,19 +90,42 @@ describe('normalizeError', () => {
     ['an AccessDeniedError', new AccessDeniedError(new Error('password authentication failed'))],
     ['a ConnectionAcquireTimeoutError', new ConnectionAcquireTimeoutError(new Error('Operation timeout'))],
     ['a Sequelize TimeoutError', new TimeoutError(pgError('canceling statement due to lock timeout', '55P03'))],
-    ['a DatabaseError 57P01 (admin shutdown)', new DatabaseError(pgError('terminating connection due to administrator command', '57P01'))],
-    ['a DatabaseError 57014 (statement timeout)', new DatabaseError(pgError('canceling statement due to statement timeout', '57014'))],
+    [
+      'a DatabaseError 57P01 (admin shutdown)',
+      new DatabaseError(pgError('terminating connection due to administrator command', '57P01')),
+    ],
+    [
+      'a DatabaseError 57014 (statement timeout)',
+      new DatabaseError(pgError('canceling statement due to statement timeout', '57014')),
+    ],
     ['a DatabaseError 08006 (connection failure)', new DatabaseError(pgError('connection failure', '08006'))],
-    ['a DatabaseError 08003 (connection does not exist)', new DatabaseError(pgError('connection does not exist', '08003'))],
-    ['a DatabaseError 53300 (too many connections)', new DatabaseError(pgError('sorry, too many clients already', '53300'))],
+    [
+      'a DatabaseError 08003 (connection does not exist)',
+      new DatabaseError(pgError('connection does not exist', '08003')),
+    ],
+    [
+      'a DatabaseError 53300 (too many connections)',
+      new DatabaseError(pgError('sorry, too many clients already', '53300')),
+    ],
     ['a DatabaseError 40P01 (deadlock)', new DatabaseError(pgError('deadlock detected', '40P01'))],
-    ['a DatabaseError 40001 (serialization failure)', new DatabaseError(pgError('could not serialize access', '40001'))],
-    ['a DatabaseError without SQLSTATE after the connection ended', new DatabaseError(pgError('Connection terminated unexpectedly'))],
+    [
+      'a DatabaseError 40001 (serialization failure)',
+      new DatabaseError(pgError('could not serialize access', '40001')),
+    ],
+    [
+      'a DatabaseError without SQLSTATE after the connection ended',
+      new DatabaseError(pgError('Connection terminated unexpectedly')),
+    ],
     ['a DatabaseError without SQLSTATE on ECONNRESET', new DatabaseError(pgError('read ECONNRESET'))],
   ])('When %s is thrown, then 503 SERVICE_UNAVAILABLE with Retry-After', (_what, thrown) => {
     const error = normalizeError(thrown);
 
-    expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', httpStatus: 503, headers: { 'Retry-After': expect.stringMatching(/^\d+$/) }, cause: thrown });
+    expect(error).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      httpStatus: 503,
+      headers: { 'Retry-After': expect.stringMatching(/^\d+$/) },
+      cause: thrown,
+    });
     expect(error.message).toBe('The service is temporarily unavailable. Try again shortly.');
   });
 });

@@ -27,7 +27,8 @@ describe('log audit', () => {
   });
 
   test('When log lines hold masked numbers, timestamps and durations, then the audit is quiet', () => {
-    const clean = '{"phoneNumber":"+4673*****67","timestamp":"2026-11-25T17:44:35.168Z","durationMs":482.91,"port":48291}';
+    const clean =
+      '{"phoneNumber":"+4673*****67","timestamp":"2026-11-25T17:44:35.168Z","durationMs":482.91,"port":48291}';
     expect(runWith([clean], ['482913'])).toEqual([]);
   });
 });

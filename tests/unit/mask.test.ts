@@ -25,16 +25,19 @@ describe('maskPhone', () => {
     expect(maskPhone('+46 (70) 123-45.67')).toBe(maskPhone('+46701234567'));
   });
 
-  test.each(Array.from({ length: 16 }, (_, n) => n + 1))('When a number has %i digits, then at most six are shown and at least min(5, all) are hidden', (length) => {
-    const digits = '9876543210987654'.slice(0, length);
+  test.each(Array.from({ length: 16 }, (_, n) => n + 1))(
+    'When a number has %i digits, then at most six are shown and at least min(5, all) are hidden',
+    (length) => {
+      const digits = '9876543210987654'.slice(0, length);
 
-    const masked = maskPhone(`+${digits}`);
+      const masked = maskPhone(`+${digits}`);
 
-    const shown = masked.replace(/\D/g, '');
-    const hidden = (masked.match(/\*/g) ?? []).length;
-    expect(masked.startsWith('+')).toBe(true);
-    expect(shown.length + hidden).toBe(length);
-    expect(shown.length).toBeLessThanOrEqual(6);
-    expect(hidden).toBeGreaterThanOrEqual(Math.min(5, length));
-  });
+      const shown = masked.replace(/\D/g, '');
+      const hidden = (masked.match(/\*/g) ?? []).length;
+      expect(masked.startsWith('+')).toBe(true);
+      expect(shown.length + hidden).toBe(length);
+      expect(shown.length).toBeLessThanOrEqual(6);
+      expect(hidden).toBeGreaterThanOrEqual(Math.min(5, length));
+    },
+  );
 });

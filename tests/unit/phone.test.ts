@@ -2,13 +2,20 @@ import { normalizePhone } from '../../src/utils/phone';
 import { AppError } from '../../src/utils/app-error';
 
 /** The INVALID_PHONE_NUMBER error normalizePhone throws, with its reason. */
-function refusal(input: string, defaultCountry?: Parameters<typeof normalizePhone>[1]): { code: string; httpStatus: number; reason: unknown } {
+function refusal(
+  input: string,
+  defaultCountry?: Parameters<typeof normalizePhone>[1],
+): { code: string; httpStatus: number; reason: unknown } {
   try {
     normalizePhone(input, defaultCountry);
   } catch (error) {
     expect(error).toBeInstanceOf(AppError);
     const appError = error as AppError;
-    return { code: appError.code, httpStatus: appError.httpStatus, reason: (appError.details?.[0] as { reason?: unknown } | undefined)?.reason };
+    return {
+      code: appError.code,
+      httpStatus: appError.httpStatus,
+      reason: (appError.details?.[0] as { reason?: unknown } | undefined)?.reason,
+    };
   }
   throw new Error(`expected ${JSON.stringify(input)} to be refused`);
 }
@@ -35,13 +42,19 @@ describe('normalizePhone', () => {
     ['(415) 555-2671', 'US', '+14155552671'],
     ['07400 123456', 'GB', '+447400123456'],
     ['+33 6 12 34 56 78', 'SE', '+33612345678'],
-  ] as const)('When %j has no + and DEFAULT_COUNTRY is %s, then it is read as a number of that country: %s', (input, country, e164) => {
-    expect(normalizePhone(input, country)).toMatchObject({ e164 });
-  });
+  ] as const)(
+    'When %j has no + and DEFAULT_COUNTRY is %s, then it is read as a number of that country: %s',
+    (input, country, e164) => {
+      expect(normalizePhone(input, country)).toMatchObject({ e164 });
+    },
+  );
 
-  test.each(['0701234567', '46701234567', '4915123456789'])('When %j has no + and no DEFAULT_COUNTRY is set, then missing_country_code', (input) => {
-    expect(refusal(input)).toEqual({ code: 'INVALID_PHONE_NUMBER', httpStatus: 400, reason: 'missing_country_code' });
-  });
+  test.each(['0701234567', '46701234567', '4915123456789'])(
+    'When %j has no + and no DEFAULT_COUNTRY is set, then missing_country_code',
+    (input) => {
+      expect(refusal(input)).toEqual({ code: 'INVALID_PHONE_NUMBER', httpStatus: 400, reason: 'missing_country_code' });
+    },
+  );
 
   test.each([
     ['letters', '+46 70 ABC 45 67'],
@@ -56,7 +69,11 @@ describe('normalizePhone', () => {
     ['full-width digits', '+４６７０１２３４５６７'],
     ['an emoji', '+46701234567📱'],
   ])('When the input has %s, then invalid_characters', (_what, input) => {
-    expect(refusal(input, 'SE')).toEqual({ code: 'INVALID_PHONE_NUMBER', httpStatus: 400, reason: 'invalid_characters' });
+    expect(refusal(input, 'SE')).toEqual({
+      code: 'INVALID_PHONE_NUMBER',
+      httpStatus: 400,
+      reason: 'invalid_characters',
+    });
   });
 
   test.each([
@@ -66,7 +83,11 @@ describe('normalizePhone', () => {
     ['a lone country code', '+46'],
     ['too short for the default country', '070 12'],
   ])('When the number is %s, then impossible_number', (_what, input) => {
-    expect(refusal(input, 'SE')).toEqual({ code: 'INVALID_PHONE_NUMBER', httpStatus: 400, reason: 'impossible_number' });
+    expect(refusal(input, 'SE')).toEqual({
+      code: 'INVALID_PHONE_NUMBER',
+      httpStatus: 400,
+      reason: 'impossible_number',
+    });
   });
 
   test.each([

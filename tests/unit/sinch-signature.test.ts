@@ -9,7 +9,14 @@ import {
 } from '../../src/services/sinch-signature';
 
 /** The published vectors of the reference (§7.3), byte for byte. */
-const VECTORS: Array<{ name: string; key: string; secret: string; request: SignableRequest; md5: string; authorization: string }> = [
+const VECTORS: Array<{
+  name: string;
+  key: string;
+  secret: string;
+  request: SignableRequest;
+  md5: string;
+  authorization: string;
+}> = [
   {
     name: 'A (Sinch Java SDK unit test)',
     key: 'my-key-id',
@@ -83,26 +90,48 @@ const VECTORS: Array<{ name: string; key: string; secret: string; request: Signa
 ];
 
 describe('Sinch application signature: published vectors', () => {
-  test.each(VECTORS)('When vector $name is signed, then Content-MD5 and the Authorization header match the reference', ({ key, secret, request, md5, authorization }) => {
-    expect(contentMd5(request.body)).toBe(md5);
-    expect(applicationAuthorization(request, key, secret)).toBe(authorization);
-  });
+  test.each(VECTORS)(
+    'When vector $name is signed, then Content-MD5 and the Authorization header match the reference',
+    ({ key, secret, request, md5, authorization }) => {
+      expect(contentMd5(request.body)).toBe(md5);
+      expect(applicationAuthorization(request, key, secret)).toBe(authorization);
+    },
+  );
 
-  test.each(VECTORS)('When vector $name is given as a Buffer body, then the signature is the same', ({ secret, request, authorization }) => {
-    expect(signRequest({ ...request, body: Buffer.from(request.body as string, 'utf8') }, secret)).toBe(authorization.split(':').at(-1));
-  });
+  test.each(VECTORS)(
+    'When vector $name is given as a Buffer body, then the signature is the same',
+    ({ secret, request, authorization }) => {
+      expect(signRequest({ ...request, body: Buffer.from(request.body as string, 'utf8') }, secret)).toBe(
+        authorization.split(':').at(-1),
+      );
+    },
+  );
 
-  test.each(VECTORS)('When vector $name is verified at its own timestamp, then it is accepted', ({ key, secret, request, authorization }) => {
-    const check = verifyApplicationSignature(authorization, request, { applicationKey: key, applicationSecret: secret }, { nowMs: Date.parse(request.timestamp), maxSkewSeconds: 600 });
+  test.each(VECTORS)(
+    'When vector $name is verified at its own timestamp, then it is accepted',
+    ({ key, secret, request, authorization }) => {
+      const check = verifyApplicationSignature(
+        authorization,
+        request,
+        { applicationKey: key, applicationSecret: secret },
+        { nowMs: Date.parse(request.timestamp), maxSkewSeconds: 600 },
+      );
 
-    expect(check).toEqual({ ok: true, applicationKey: key });
-  });
+      expect(check).toEqual({ ok: true, applicationKey: key });
+    },
+  );
 
   test('When the string to sign is built, then it is verb, MD5, content type, x-timestamp and path joined by newlines', () => {
     const a = VECTORS[0]!;
 
     expect(stringToSign({ ...a.request, method: 'post' })).toBe(
-      ['POST', 'RkD29EocJh6t7zr5QfKM4g==', 'application/json; charset=UTF-8', 'x-timestamp:2023-11-22T09:10:11.999Z', '/path/pathParamValue'].join('\n'),
+      [
+        'POST',
+        'RkD29EocJh6t7zr5QfKM4g==',
+        'application/json; charset=UTF-8',
+        'x-timestamp:2023-11-22T09:10:11.999Z',
+        '/path/pathParamValue',
+      ].join('\n'),
     );
   });
 });
@@ -113,7 +142,14 @@ describe('verifyApplicationSignature', () => {
   const at = { nowMs: Date.parse(request.timestamp), maxSkewSeconds: 600 };
 
   test('When the scheme name has another case and extra whitespace, then the header is still accepted', () => {
-    expect(verifyApplicationSignature(`  application ${authorization.slice('Application '.length)}  `, request, credentials, at)).toEqual({ ok: true, applicationKey: key });
+    expect(
+      verifyApplicationSignature(
+        `  application ${authorization.slice('Application '.length)}  `,
+        request,
+        credentials,
+        at,
+      ),
+    ).toEqual({ ok: true, applicationKey: key });
   });
 
   test.each([
@@ -123,13 +159,19 @@ describe('verifyApplicationSignature', () => {
     ['the content type was changed', { contentType: 'application/json; charset=utf-8' }],
     ['the timestamp was changed by a second', { timestamp: '2014-09-24T10:59:42Z' }],
   ])('When %s after signing, then bad_signature', (_what, change) => {
-    expect(verifyApplicationSignature(authorization, { ...request, ...change }, credentials, at)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyApplicationSignature(authorization, { ...request, ...change }, credentials, at)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   test('When the signature was made with another secret, then bad_signature', () => {
     const forged = applicationAuthorization(request, key, Buffer.from('another secret').toString('base64'));
 
-    expect(verifyApplicationSignature(forged, request, credentials, at)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyApplicationSignature(forged, request, credentials, at)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   test('When the key is not ours, then unknown_key', () => {
@@ -142,17 +184,30 @@ describe('verifyApplicationSignature', () => {
     ['more than the allowed skew in the past', 601_000],
     ['more than the allowed skew in the future', -601_000],
   ])('When the timestamp is %s, then stale_timestamp', (_what, offsetMs) => {
-    expect(verifyApplicationSignature(authorization, request, credentials, { nowMs: at.nowMs + offsetMs, maxSkewSeconds: 600 })).toEqual({ ok: false, reason: 'stale_timestamp' });
+    expect(
+      verifyApplicationSignature(authorization, request, credentials, {
+        nowMs: at.nowMs + offsetMs,
+        maxSkewSeconds: 600,
+      }),
+    ).toEqual({ ok: false, reason: 'stale_timestamp' });
   });
 
   test('When the timestamp is exactly at the allowed skew, then it is accepted', () => {
-    expect(verifyApplicationSignature(authorization, request, credentials, { nowMs: at.nowMs + 600_000, maxSkewSeconds: 600 })).toMatchObject({ ok: true });
+    expect(
+      verifyApplicationSignature(authorization, request, credentials, {
+        nowMs: at.nowMs + 600_000,
+        maxSkewSeconds: 600,
+      }),
+    ).toMatchObject({ ok: true });
   });
 
   test('When a correctly signed timestamp is not a date, then stale_timestamp', () => {
     const odd = { ...request, timestamp: 'yesterday' };
 
-    expect(verifyApplicationSignature(applicationAuthorization(odd, key, secret), odd, credentials, at)).toEqual({ ok: false, reason: 'stale_timestamp' });
+    expect(verifyApplicationSignature(applicationAuthorization(odd, key, secret), odd, credentials, at)).toEqual({
+      ok: false,
+      reason: 'stale_timestamp',
+    });
   });
 
   test.each([
@@ -168,7 +223,10 @@ describe('verifyApplicationSignature', () => {
   });
 
   test('When the x-timestamp header is missing, then missing_timestamp', () => {
-    expect(verifyApplicationSignature(authorization, { ...request, timestamp: '' }, credentials, at)).toEqual({ ok: false, reason: 'missing_timestamp' });
+    expect(verifyApplicationSignature(authorization, { ...request, timestamp: '' }, credentials, at)).toEqual({
+      ok: false,
+      reason: 'missing_timestamp',
+    });
   });
 });
 
