@@ -1,39 +1,14 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import cors from 'cors';
-import type { Sequelize } from 'sequelize';
-import type { Config } from './config';
-import type { Logger } from './config/logger';
-import type { HealthCheck } from './services/health.service';
+import type { AppDeps } from './app-deps';
 import { errorHandler } from './middlewares/error-handler';
 import { notFound } from './middlewares/not-found';
-import type { StoreFactory } from './middlewares/rate-limit';
 import { requestContext } from './middlewares/request-context';
 import { requestLogger } from './middlewares/request-logger';
 import { requestTimeout } from './middlewares/request-timeout';
 import { routes } from './routes';
-import type { Metrics } from './services/metrics.service';
-import type { SinchEmulator } from './emulator/sinch-emulator';
 import { sinchEventsRoutes } from './routes/sinch-events.routes';
-import type { Clock } from './utils/clock';
-import type { VerificationService } from './services/verification.service';
-
-export interface AppDeps {
-  config: Config;
-  logger: Logger;
-  sequelize: Sequelize;
-  verifications: VerificationService;
-  /** Checks beyond the database shown on /health (Sinch circuit, Redis). */
-  healthChecks?: HealthCheck[];
-  /** Shared store for the per-IP limiters (Redis); in-memory when absent. */
-  rateLimitStore?: StoreFactory;
-  /** Prometheus metrics; /metrics is served only when given. */
-  metrics?: Metrics;
-  /** "Now" for signature skew checks; tests pass a fake clock. */
-  clock?: Clock;
-  /** The in-process Sinch emulator, when the service runs without Sinch credentials (demo inbox). */
-  emulator?: SinchEmulator;
-}
 
 /** Builds the Express app. It never listens and never touches `process`: server.ts does. */
 export function createApp(deps: AppDeps): Express {

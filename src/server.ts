@@ -13,8 +13,8 @@ import { migrateUp, pendingMigrations } from './db/migrator';
 import { createSequelize } from './db/sequelize';
 import { createSinchEmulator, type SinchEmulator } from './emulator/sinch-emulator';
 import { createServices } from './services';
-import { createMetrics } from './services/metrics.service';
-import { connectRedis } from './services/redis.client';
+import { createMetrics } from './observability/metrics';
+import { connectRedis } from './clients/redis/redis.client';
 import { schedulePurge } from './services/retention.service';
 import { systemClock } from './utils/clock';
 

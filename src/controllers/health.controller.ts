@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { HealthCheck } from '../services/health.service';
+import type { HealthCheck } from '../observability/health';
 
 export function healthController(checks: HealthCheck[], startedAt: number) {
   return {

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import type { Metrics } from '../services/metrics.service';
-import { safeEqual } from '../services/sinch-signature';
+import type { Metrics } from '../observability/metrics';
+import { safeEqual } from '../clients/sinch/sinch.signer';
 import { AppError } from '../utils/app-error';
 
 /** Prometheus text format; with METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape. */

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { safeEqual, verifyApplicationSignature } from '../services/sinch-signature';
+import { safeEqual, verifyApplicationSignature } from '../clients/sinch/sinch.signer';
 import { SinchApiError } from './errors';
 
 export interface AuthInput {

@@ -1,4 +1,4 @@
-import { applicationAuthorization } from '../services/sinch-signature';
+import { applicationAuthorization } from '../clients/sinch/sinch.signer';
 import { pushBounded } from './ring-buffer';
 
 export interface CallbackIdentity {

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
-import { verifyApplicationSignature } from '../services/sinch-signature';
+import { verifyApplicationSignature } from '../clients/sinch/sinch.signer';
 import { AppError } from '../utils/app-error';
 import type { Clock } from '../utils/clock';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Router } from 'express';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../app-deps';
 import { demoPageController, emulatorInboxController } from '../controllers/demo.controller';
 import { methodNotAllowed } from '../middlewares/not-found';
 

@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../app-deps';
 import { openApiDocument } from '../docs/openapi';
 import { methodNotAllowed } from '../middlewares/not-found';
 

@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../app-deps';
 import { healthController } from '../controllers/health.controller';
-import { databaseCheck } from '../services/health.service';
+import { databaseCheck } from '../observability/health';
 import { otpController } from '../controllers/otp.controller';
 import { ipRateLimiters } from '../middlewares/rate-limit';
 import { demoRoutes } from './demo.routes';

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { metricsController } from '../controllers/metrics.controller';
 import { methodNotAllowed } from '../middlewares/not-found';
-import type { Metrics } from '../services/metrics.service';
+import type { Metrics } from '../observability/metrics';
 
 export function metricsRoutes(metrics: Metrics, token: string | undefined): Router {
   const controller = metricsController(metrics, token);

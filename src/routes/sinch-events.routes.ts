@@ -1,5 +1,5 @@
 import express, { Router } from 'express';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../app-deps';
 import { sinchEventsController } from '../controllers/sinch-events.controller';
 import { methodNotAllowed } from '../middlewares/not-found';
 import { verifySinchSignature } from '../middlewares/sinch-signature';

@@ -5,12 +5,12 @@ import { createStatements } from '../db/statements';
 import { initModels, type Models } from '../models';
 import { systemClock, type Clock } from '../utils/clock';
 import type { StoreFactory } from '../middlewares/rate-limit';
-import { redisCheck, sinchCheck, type HealthCheck } from './health.service';
+import { redisCheck, sinchCheck, type HealthCheck } from '../observability/health';
 import { createIdempotencyService } from './idempotency.service';
-import { FallbackStore } from './rate-limit-store';
-import type { Metrics } from './metrics.service';
-import type { RedisConnection } from './redis.client';
-import { createSinchClient, type SinchCallObserver, type SinchClient } from './sinch.client';
+import { FallbackStore } from '../clients/redis/rate-limit-store';
+import type { Metrics } from '../observability/metrics';
+import type { RedisConnection } from '../clients/redis/redis.client';
+import { createSinchClient, type SinchCallObserver, type SinchClient } from '../clients/sinch/sinch.client';
 import { createUserService, type UserService } from './user.service';
 import { createVerificationService, type OtpEvents, type VerificationService } from './verification.service';
 

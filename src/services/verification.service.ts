@@ -8,7 +8,7 @@ import type { Clock } from '../utils/clock';
 import { normalizePhone } from '../utils/phone';
 import { fingerprintOf, type IdempotencyService } from './idempotency.service';
 import { assertNumberAllowed } from './number-policy';
-import { sinchMayHaveActed, type SinchClient } from './sinch.client';
+import { sinchMayHaveActed, type SinchClient } from '../clients/sinch/sinch.client';
 import { removeOne, type LimitRefusal, type UserService } from './user.service';
 
 const HOUR_MS = 3_600_000;

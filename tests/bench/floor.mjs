@@ -56,7 +56,7 @@ function plainSinch() {
 async function stackSinch() {
   const { default: axios } = await import('axios');
   // The built service's adapter (npm run bench builds first).
-  const { leanHttpAdapter } = createRequire(import.meta.url)('../../dist/services/sinch-http-adapter.js');
+  const { leanHttpAdapter } = createRequire(import.meta.url)('../../dist/clients/sinch/http-adapter.js');
   const api = axios.create({
     baseURL: `${sinchUrl}/verification/v1`,
     headers: { authorization: auth },

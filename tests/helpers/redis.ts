@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { createLogger, type Logger } from '../../src/config/logger';
-import { connectRedis, type RedisConnection } from '../../src/services/redis.client';
+import { connectRedis, type RedisConnection } from '../../src/clients/redis/redis.client';
 import { LogCapture } from './log-capture';
 import { until } from './otp-flow';
 

@@ -1,13 +1,14 @@
 import type { Express } from 'express';
 import { Sequelize } from 'sequelize';
-import { createApp, type AppDeps } from '../../src/app';
+import { createApp } from '../../src/app';
+import type { AppDeps } from '../../src/app-deps';
 import { loadConfig, secretValues, type Config, type RawEnv } from '../../src/config';
 import { createLogger, type Logger } from '../../src/config/logger';
 import { createSinchEmulator, type EmulatorOptions, type SinchEmulator } from '../../src/emulator/sinch-emulator';
 import type { Models } from '../../src/models';
 import { createServices, type Services } from '../../src/services';
-import { createMetrics, type Metrics } from '../../src/services/metrics.service';
-import type { RedisConnection } from '../../src/services/redis.client';
+import { createMetrics, type Metrics } from '../../src/observability/metrics';
+import type { RedisConnection } from '../../src/clients/redis/redis.client';
 import { FakeClock } from './clock';
 import { testDatabaseUrl } from './database';
 import { LogCapture } from './log-capture';

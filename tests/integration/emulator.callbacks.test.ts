@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { applicationAuthorization, verifyApplicationSignature } from '../../src/services/sinch-signature';
+import { applicationAuthorization, verifyApplicationSignature } from '../../src/clients/sinch/sinch.signer';
 import {
   createSinchEmulator,
   sandboxNumber,

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { applicationAuthorization } from '../../src/services/sinch-signature';
+import { applicationAuthorization } from '../../src/clients/sinch/sinch.signer';
 import {
   createSinchEmulator,
   sandboxNumber,

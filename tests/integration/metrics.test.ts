@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createMetrics } from '../../src/services/metrics.service';
+import { createMetrics } from '../../src/observability/metrics';
 import { uniquePhone } from '../factories/phone.factory';
 import { createTestApp, type TestApp } from '../helpers/test-app';
 

@@ -18,7 +18,7 @@ import {
   type OpenApiDocument,
 } from '../../src/docs/openapi';
 import { createSinchEmulator, type SinchEmulator } from '../../src/emulator/sinch-emulator';
-import { applicationAuthorization } from '../../src/services/sinch-signature';
+import { applicationAuthorization } from '../../src/clients/sinch/sinch.signer';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../src/utils/app-error';
 import { idempotencyKeyHeader, requestOtpBody, verifyOtpBody } from '../../src/validations/otp.validation';
 import { uniquePhone } from '../factories/phone.factory';

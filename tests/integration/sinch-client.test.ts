@@ -7,8 +7,8 @@ import {
   type RecordedRequest,
   type SinchEmulator,
 } from '../../src/emulator/sinch-emulator';
-import { signRequest } from '../../src/services/sinch-signature';
-import { createSinchClient, sinchMayHaveActed, type SinchClient } from '../../src/services/sinch.client';
+import { signRequest } from '../../src/clients/sinch/sinch.signer';
+import { createSinchClient, sinchMayHaveActed, type SinchClient } from '../../src/clients/sinch/sinch.client';
 import { AppError } from '../../src/utils/app-error';
 import { uniquePhone } from '../factories/phone.factory';
 import { LogCapture } from '../helpers/log-capture';

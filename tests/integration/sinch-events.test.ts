@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { VerificationCallbackWebhooks } from '@sinch/sdk-core';
-import { applicationAuthorization, verifyApplicationSignature } from '../../src/services/sinch-signature';
+import { applicationAuthorization, verifyApplicationSignature } from '../../src/clients/sinch/sinch.signer';
 import { createSinchEmulator } from '../../src/emulator/sinch-emulator';
 import { uniquePhone } from '../factories/phone.factory';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';

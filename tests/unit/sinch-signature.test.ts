@@ -6,7 +6,7 @@ import {
   stringToSign,
   verifyApplicationSignature,
   type SignableRequest,
-} from '../../src/services/sinch-signature';
+} from '../../src/clients/sinch/sinch.signer';
 
 /** The published vectors of the reference (§7.3), byte for byte. */
 const VECTORS: Array<{

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Sequelize } from 'sequelize';
-import type { SinchCallObserver } from './sinch.client';
-import type { OtpEvents } from './verification.service';
+import type { SinchCallObserver } from '../clients/sinch/sinch.client';
+import type { OtpEvents } from '../services/verification.service';
 
 export interface Metrics {
   registry: Registry;

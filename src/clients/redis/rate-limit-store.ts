@@ -1,6 +1,6 @@
 import { MemoryStore, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
-import type { Logger } from '../config/logger';
+import type { Logger } from '../../config/logger';
 import type { RedisConnection } from './redis.client';
 
 const RETRY_REDIS_AFTER_MS = 2000;

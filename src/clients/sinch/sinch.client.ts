@@ -2,12 +2,12 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError } from 'cockatiel';
-import type { Config } from '../config';
-import type { Logger } from '../config/logger';
-import { AppError, retryAfterSeconds } from '../utils/app-error';
-import { currentContext } from '../utils/request-context';
-import { leanHttpAdapter } from './sinch-http-adapter';
-import { applicationAuthorization } from './sinch-signature';
+import type { Config } from '../../config';
+import type { Logger } from '../../config/logger';
+import { AppError, retryAfterSeconds } from '../../utils/app-error';
+import { currentContext } from '../../utils/request-context';
+import { leanHttpAdapter } from './http-adapter';
+import { applicationAuthorization } from './sinch.signer';
 
 /** Sinch's own path prefix; it is part of the signed path whatever the base URL is. */
 const API_PREFIX = '/verification/v1';

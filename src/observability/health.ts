@@ -1,6 +1,6 @@
 import type { Sequelize } from 'sequelize';
-import type { RedisConnection } from './redis.client';
-import type { SinchClient } from './sinch.client';
+import type { RedisConnection } from '../clients/redis/redis.client';
+import type { SinchClient } from '../clients/sinch/sinch.client';
 
 export type CheckState = 'UP' | 'DOWN' | 'DEGRADED';
 

@@ -1,5 +1,5 @@
 import { createClient } from 'redis';
-import type { Logger } from '../config/logger';
+import type { Logger } from '../../config/logger';
 
 export interface RedisConnection {
   /** Sends a raw command; rejects at once while disconnected (no offline queue) or after `timeoutMs`. */

@@ -1,0 +1,27 @@
+import type { Sequelize } from 'sequelize';
+import type { Config } from './config';
+import type { Logger } from './config/logger';
+import type { SinchEmulator } from './emulator/sinch-emulator';
+import type { StoreFactory } from './middlewares/rate-limit';
+import type { HealthCheck } from './observability/health';
+import type { Metrics } from './observability/metrics';
+import type { VerificationService } from './services/verification.service';
+import type { Clock } from './utils/clock';
+
+/** What createApp receives: built once in server.ts (or by the test app), imported by app.ts and the routes. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  sequelize: Sequelize;
+  verifications: VerificationService;
+  /** Checks beyond the database shown on /health (Sinch circuit, Redis). */
+  healthChecks?: HealthCheck[];
+  /** Shared store for the per-IP limiters (Redis); in-memory when absent. */
+  rateLimitStore?: StoreFactory;
+  /** Prometheus metrics; /metrics is served only when given. */
+  metrics?: Metrics;
+  /** "Now" for signature skew checks; tests pass a fake clock. */
+  clock?: Clock;
+  /** The in-process Sinch emulator, when the service runs without Sinch credentials (demo inbox). */
+  emulator?: SinchEmulator;
+}
