@@ -142,6 +142,7 @@ const schema = z.object({
   ),
   OTP_TTL_SECONDS: int(600, 30, 600),
   OTP_MAX_ATTEMPTS: int(5, 1, 20),
+  VERIFY_BY_PHONE_NUMBER: bool(false),
   OTP_RESEND_COOLDOWN_SECONDS: int(30, 0, 3600),
   OTP_MAX_SENDS_PER_NUMBER_HOUR: int(5, 1, 1_000_000),
   OTP_MAX_SENDS_PER_NUMBER_DAY: int(10, 1, 1_000_000),
@@ -249,6 +250,7 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
     otp: {
       ttlSeconds: e.OTP_TTL_SECONDS,
       maxAttempts: e.OTP_MAX_ATTEMPTS,
+      verifyByPhoneNumber: e.VERIFY_BY_PHONE_NUMBER,
       defaultCountry: e.DEFAULT_COUNTRY?.toUpperCase() as CountryCode | undefined,
       resendCooldownSeconds: e.OTP_RESEND_COOLDOWN_SECONDS,
       maxSendsPerNumberHour: e.OTP_MAX_SENDS_PER_NUMBER_HOUR,
