@@ -174,6 +174,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9:_-]{0,64}$/, 'letters, digits, : _ - only')
     .default('otp:'),
   VERIFICATION_RETENTION_DAYS: int(30, 1, 3650),
+  USER_RETENTION_DAYS: int(365, 1, 3650),
   PURGE_INTERVAL_MINUTES: int(60, 0, 10_080),
   METRICS_TOKEN: optionalString,
   SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
@@ -273,7 +274,11 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
       redisUrl: e.REDIS_URL,
       redisKeyPrefix: e.REDIS_KEY_PREFIX,
     },
-    retention: { days: e.VERIFICATION_RETENTION_DAYS, purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES },
+    retention: {
+      days: e.VERIFICATION_RETENTION_DAYS,
+      userDays: e.USER_RETENTION_DAYS,
+      purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES,
+    },
     metrics: { token: e.METRICS_TOKEN },
   };
 }

@@ -169,8 +169,7 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
   },
   UNAUTHORIZED: {
     when: 'Authentication is missing or wrong.',
-    message: 'The callback is not signed by Sinch for this application (bad signature).',
-    details: [{ reason: 'bad_signature' }],
+    message: 'The callback is not signed by Sinch for this application.',
   },
   NOT_FOUND: {
     when: 'No route has this path. Check the URL (and the `/api` prefix).',
@@ -413,7 +412,7 @@ const SINCH_EVENTS_ERRORS: RouteErrors = [
   ['VALIDATION_ERROR', 'A known event lacks a required field, e.g. `id` or `identity.endpoint`.'],
   [
     'UNAUTHORIZED',
-    'The signature is missing, malformed, for another application key, wrong, or its `x-timestamp` is too far from the server clock (SINCH_CALLBACK_MAX_SKEW_SECONDS). `details[0].reason` names the failed check: `missing_header`, `malformed_header`, `missing_timestamp`, `unknown_key`, `bad_signature` or `stale_timestamp`. Nothing is changed.',
+    'The signature is missing, malformed, for another application key, wrong, or its `x-timestamp` is too far from the server clock (SINCH_CALLBACK_MAX_SKEW_SECONDS). The answer is the same whichever check failed (the server log names it). Nothing is changed.',
   ],
   'PAYLOAD_TOO_LARGE',
   ['UNSUPPORTED_MEDIA_TYPE', 'The body uses a Content-Encoding the server does not read.'],
@@ -714,6 +713,8 @@ function sinchEventsOperation(): OperationObject {
       '- `VerificationResultEvent`: the final result is applied to the verification (and the user on success); answered with `{}`.',
       '- `VerificationSmsDeliveredEvent`: the delivery outcome is recorded; answered with `{}`.',
       '- Any other `event` name is acknowledged with `{}` and ignored, so a new Sinch event type never causes retries.',
+      '',
+      'A result or delivery report already processed (a replayed request, or Sinch retrying with a new timestamp) is answered `{}` again and changes nothing; every instance shares that memory (see docs/callbacks-and-retention.md).',
       '',
       "Answers use Sinch's callback format, not this API's success envelope; errors use the error envelope.",
     ].join('\n'),
@@ -1057,7 +1058,7 @@ function schemas(): Record<string, JsonSchema> {
         },
         reason: {
           type: 'string',
-          description: 'e.g. `superseded`, `ended_by_provider`, `different_request`, or the failed signature check.',
+          description: 'e.g. `superseded`, `ended_by_provider`, `different_request`.',
         },
       },
     },
