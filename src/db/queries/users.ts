@@ -92,16 +92,10 @@ const REFUND_FAILURE: Statement = {
   text: `UPDATE "Users" SET "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$2')} WHERE "phoneNumber" = $1`,
 };
 
-const MARK_VERIFIED: Statement = {
-  name: 'otp_mark_verified_v1',
-  text: `UPDATE "Users" SET "isVerified" = true, "verifiedAt" = $2, "updatedAt" = $2 WHERE "phoneNumber" = $1`,
-};
-
 export interface UserQueries {
   reserveSend(phoneNumber: string, now: Date, limits: SendLimits): Promise<SendReservation>;
   releaseSend(phoneNumber: string, reservation: { reservedAt: Date; shard: number }): Promise<void>;
   refundFailure(phoneNumber: string, chargedAt: Date): Promise<void>;
-  markVerified(phoneNumber: string, at: Date): Promise<void>;
 }
 
 export function userQueries(statements: Statements): UserQueries {
@@ -135,10 +129,6 @@ export function userQueries(statements: Statements): UserQueries {
 
     async refundFailure(phoneNumber, chargedAt) {
       await statements.run(REFUND_FAILURE, [phoneNumber, chargedAt]);
-    },
-
-    async markVerified(phoneNumber, at) {
-      await statements.run(MARK_VERIFIED, [phoneNumber, at]);
     },
   };
 }
@@ -186,6 +176,18 @@ export function markVerified(phoneNumber: string, at: string): string {
   return `UPDATE "Users" SET "isVerified" = true, "verifiedAt" = ${at}, "updatedAt" = ${at},
        "otpFailureTimes" = ${removeOne('"otpFailureTimes"', at)}
      WHERE "phoneNumber" = ${phoneNumber}
+     RETURNING 1`;
+}
+
+/** A CTE fragment: locks the number's row (so a statement locks Users before Verifications). */
+export function lockUser(phoneNumber: string): string {
+  return `SELECT 1 FROM "Users" WHERE "phoneNumber" = ${phoneNumber} FOR UPDATE`;
+}
+
+/** A CTE fragment: marks the user verified at `at` when `condition` holds. */
+export function markVerifiedIf(phoneNumber: string, at: string, condition: string): string {
+  return `UPDATE "Users" SET "isVerified" = true, "verifiedAt" = ${at}, "updatedAt" = ${at}
+     WHERE ${condition} AND "phoneNumber" = ${phoneNumber}
      RETURNING 1`;
 }
 

@@ -1,6 +1,7 @@
 import type { VerificationStatus } from '../../models';
 import { sqlState, type Statement, type Statements } from '../statements';
-import { chargeFailure, failureBudgetOpensAt, markVerified, refundFailure } from './users';
+import { claimedCte } from './processed-callbacks';
+import { chargeFailure, failureBudgetOpensAt, lockUser, markVerified, markVerifiedIf, refundFailure } from './users';
 
 /**
  * The only writer of "Verifications". The request and verify paths run prepared SQL through
@@ -120,23 +121,56 @@ const RETURN_ATTEMPT: Statement = {
 };
 
 /**
- * A final status reported by Sinch's callback; only a PENDING verification moves. Returns the
- * number, so the caller can mark the user verified in a statement of its own (Users is locked
- * before Verifications everywhere, never after).
+ * Claims a callback's memory key ($4, until $5), then moves a PENDING verification to Sinch's final
+ * status and, on success, marks the user verified: one statement, so the claim and the change
+ * commit together and a replayed callback changes nothing. The user row is locked before the
+ * verification row, like every statement that touches both.
+ * $1 Sinch id, $2 our status, $3 now.
  */
 const APPLY_RESULT: Statement = {
-  name: 'otp_apply_result_v1',
-  text: `UPDATE "Verifications" SET "status" = $2::varchar, "updatedAt" = $3,
+  name: 'otp_apply_result_v2',
+  text: `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$3' })},
+   target AS (
+     SELECT "phoneNumber" FROM "Verifications"
+     WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING' AND EXISTS (SELECT 1 FROM claimed)
+   ), locked_user AS (${lockUser('(SELECT "phoneNumber" FROM target)')}),
+   moved AS (
+     UPDATE "Verifications"
+     SET "status" = $2::varchar, "updatedAt" = $3,
        "verifiedAt" = CASE WHEN $2::varchar = 'SUCCESSFUL' THEN $3::timestamptz ELSE "verifiedAt" END
-   WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING'
-   RETURNING "phoneNumber"`,
+     WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING' AND EXISTS (SELECT 1 FROM claimed)
+       AND (SELECT count(*) FROM locked_user) >= 0
+     RETURNING "phoneNumber"
+   ), verified_user AS (${markVerifiedIf('(SELECT "phoneNumber" FROM moved)', '$3', "$2::varchar = 'SUCCESSFUL'")})
+   SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM moved) AS "applied"`,
 };
 
+/**
+ * Claims the delivery report's memory key ($4, until $5), then records the result unless it is
+ * already the recorded one. $1 Sinch id, $2 DELIVERED | FAILED, $3 now.
+ */
 const RECORD_DELIVERY: Statement = {
-  name: 'otp_record_delivery_v1',
-  text: `UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3
-   WHERE "sinchVerificationId" = $1 RETURNING 1`,
+  name: 'otp_record_delivery_v2',
+  text: `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$3' })},
+   recorded AS (
+     UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3
+     WHERE "sinchVerificationId" = $1 AND "smsDeliveryStatus" IS DISTINCT FROM $2 AND EXISTS (SELECT 1 FROM claimed)
+     RETURNING 1
+   )
+   SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM recorded) AS "applied"`,
 };
+
+/** A callback applied at most once: `first` is false for a copy already processed. */
+export interface CallbackOutcome {
+  first: boolean;
+  applied: boolean;
+}
+
+/** Where the memory of a processed callback is kept, and until when. */
+export interface CallbackMemory {
+  key: string;
+  expiresAt: Date;
+}
 
 export interface NewVerification {
   id: string;
@@ -160,10 +194,10 @@ export interface VerificationQueries {
   settle(v: VerificationRow, status: VerificationStatus, refundChargedAt: Date | undefined, at: Date): Promise<void>;
   succeed(v: VerificationRow, at: Date): Promise<void>;
   returnAttempt(verificationId: string): Promise<void>;
-  /** Applies Sinch's final status to a PENDING verification; resolves its number when it moved. */
-  applyResult(sinchId: string, status: VerificationStatus, at: Date): Promise<string | undefined>;
-  /** Records whether the SMS reached the handset; true when the verification is known. */
-  recordDelivery(sinchId: string, delivered: boolean, at: Date): Promise<boolean>;
+  /** Applies Sinch's final status to a PENDING verification, once per callback memory key. */
+  applyResult(sinchId: string, status: VerificationStatus, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
+  /** Records whether the SMS reached the handset, once per callback memory key. */
+  recordDelivery(sinchId: string, delivered: boolean, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
 }
 
 export function verificationQueries(statements: Statements): VerificationQueries {
@@ -226,14 +260,26 @@ export function verificationQueries(statements: Statements): VerificationQueries
       await statements.run(RETURN_ATTEMPT, [verificationId]);
     },
 
-    async applyResult(sinchId, status, at) {
-      const [row] = await statements.run<{ phoneNumber: string }>(APPLY_RESULT, [sinchId, status, at]);
-      return row?.phoneNumber;
+    async applyResult(sinchId, status, at, memory) {
+      const [row] = await statements.run<CallbackOutcome>(APPLY_RESULT, [
+        sinchId,
+        status,
+        at,
+        memory.key,
+        memory.expiresAt,
+      ]);
+      return { first: row?.first === true, applied: row?.applied === true };
     },
 
-    async recordDelivery(sinchId, delivered, at) {
-      const rows = await statements.run(RECORD_DELIVERY, [sinchId, delivered ? 'DELIVERED' : 'FAILED', at]);
-      return rows.length > 0;
+    async recordDelivery(sinchId, delivered, at, memory) {
+      const [row] = await statements.run<CallbackOutcome>(RECORD_DELIVERY, [
+        sinchId,
+        delivered ? 'DELIVERED' : 'FAILED',
+        at,
+        memory.key,
+        memory.expiresAt,
+      ]);
+      return { first: row?.first === true, applied: row?.applied === true };
     },
   };
 }
