@@ -92,6 +92,28 @@ const REFUND_FAILURE: Statement = {
   text: `UPDATE "Users" SET "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$2')} WHERE "phoneNumber" = $1`,
 };
 
+/**
+ * Stale numbers for the retention purge: no send reserved and no success since the
+ * cutoff (both set Users.updatedAt), no send or failure time after it, and no verification created
+ * or changed after it. Rows a request holds are skipped (SKIP LOCKED); a row a request changed since
+ * this statement's snapshot is re-checked against its new version before the lock is taken, so a
+ * number in use is never deleted. A request that finds its row deleted under it inserts a fresh one
+ * (the upsert retries). A CTE fragment returning the numbers deleted; the caller deletes their
+ * remaining verifications in the same statement, so nothing of a number is left.
+ */
+export function deleteStaleUsers(cutoff: string, batchSize: string): string {
+  return `DELETE FROM "Users" WHERE "id" IN (
+       SELECT u."id" FROM "Users" u
+       WHERE u."updatedAt" < ${cutoff}
+         AND NOT EXISTS (SELECT 1 FROM unnest(u."otpSendTimes" || u."otpFailureTimes") AS t WHERE t >= ${cutoff})
+         AND NOT EXISTS (
+           SELECT 1 FROM "Verifications" v
+           WHERE v."phoneNumber" = u."phoneNumber" AND (v."createdAt" >= ${cutoff} OR v."updatedAt" >= ${cutoff}))
+       LIMIT ${batchSize} FOR UPDATE OF u SKIP LOCKED
+     ) AND "updatedAt" < ${cutoff}
+     RETURNING "phoneNumber"`;
+}
+
 export interface UserQueries {
   reserveSend(phoneNumber: string, now: Date, limits: SendLimits): Promise<SendReservation>;
   releaseSend(phoneNumber: string, reservation: { reservedAt: Date; shard: number }): Promise<void>;
