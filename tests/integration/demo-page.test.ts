@@ -155,6 +155,36 @@ describe('GET /api/emulator/inbox (emulator mode)', () => {
     });
   });
 
+  test('When a call and a WhatsApp message were sent in given languages, then the inbox tells them apart by method, with the language', async () => {
+    const phone = uniquePhone();
+    await requestCode(phone);
+    const start = { phoneNumber: phone, expirySeconds: 600, codeType: 'Numeric' } as const;
+    await t.services.sinch.start({ ...start, method: 'callout', reference: `call-${phone}`, locale: 'sv-SE' });
+    await t.services.sinch.start({ ...start, method: 'whatsapp', reference: `wa-${phone}`, locale: 'en-GB' });
+
+    const res = await request(t.app).get('/api/emulator/inbox').query({ phoneNumber: phone });
+
+    expect(res.body.data.messages).toEqual([
+      {
+        to: phone,
+        code: expect.any(String),
+        sentAt: expect.any(String),
+        delivered: true,
+        method: 'whatsapp',
+        locale: 'en-GB',
+      },
+      {
+        to: phone,
+        code: expect.any(String),
+        sentAt: expect.any(String),
+        delivered: true,
+        method: 'callout',
+        locale: 'sv-SE',
+      },
+      { to: phone, code: expect.any(String), sentAt: expect.any(String), delivered: true, method: 'sms' },
+    ]);
+  });
+
   test('When nothing was sent to the number, then an empty list', async () => {
     const res = await request(t.app).get('/api/emulator/inbox').query({ phoneNumber: uniquePhone() });
 
