@@ -274,12 +274,6 @@ const schema = z.object({
   ),
   OTP_TTL_SECONDS: int(600, 30, 600),
   OTP_MAX_ATTEMPTS: int(5, 1, 20),
-  OTP_METHODS: otpMethods,
-  OTP_FALLBACK_METHOD: fallbackMethod,
-  OTP_FALLBACK_AFTER_SECONDS: int(0, 0, 600),
-  OTP_DEFAULT_LOCALE: locale,
-  OTP_CODE_TYPE: codeType,
-  OTP_TEST_NUMBERS: testNumbers,
   OTP_RESEND_COOLDOWN_SECONDS: int(30, 0, 3600),
   OTP_MAX_SENDS_PER_NUMBER_HOUR: int(5, 1, 1_000_000),
   OTP_MAX_SENDS_PER_NUMBER_DAY: int(10, 1, 1_000_000),
@@ -288,6 +282,12 @@ const schema = z.object({
   RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: int(20, 1, 100_000_000),
   RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: int(60, 1, 100_000_000),
   IDEMPOTENCY_TTL_SECONDS: int(600, 1, 86_400),
+  OTP_METHODS: otpMethods,
+  OTP_FALLBACK_METHOD: fallbackMethod,
+  OTP_FALLBACK_AFTER_SECONDS: int(0, 0, 600),
+  OTP_DEFAULT_LOCALE: locale,
+  OTP_CODE_TYPE: codeType,
+  OTP_TEST_NUMBERS: testNumbers,
   ALLOWED_NUMBER_TYPES: list.superRefine((types, ctx) => {
     for (const t of types)
       if (!(NUMBER_TYPES as readonly string[]).includes(t.toUpperCase()))
