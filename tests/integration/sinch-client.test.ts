@@ -62,7 +62,13 @@ async function failureOf(promise: Promise<unknown>): Promise<AppError> {
 }
 
 const start = (client: SinchClient, phone: string) =>
-  client.startSms(phone, { reference: `ref-${phone}-${Math.random()}`, expirySeconds: 600 });
+  client.start({
+    phoneNumber: phone,
+    method: 'sms',
+    reference: `ref-${phone}-${Math.random()}`,
+    expirySeconds: 600,
+    codeType: 'Numeric',
+  });
 
 /** No line may carry the secret, the Basic credentials or an Authorization header. */
 function expectLogsFreeOfSecrets(logs: LogCapture): void {
@@ -111,7 +117,13 @@ describe.each(['basic', 'signed'] as const)('Sinch client with SINCH_AUTH_SCHEME
   test("When an SMS verification is started, then the emulator accepts our credentials and we get Sinch's id", async () => {
     const phone = uniquePhone();
 
-    const { id } = await sut.client.startSms(phone, { reference: 'our-id-1', expirySeconds: 300 });
+    const { id } = await sut.client.start({
+      phoneNumber: phone,
+      method: 'sms',
+      reference: 'our-id-1',
+      expirySeconds: 300,
+      codeType: 'Numeric',
+    });
 
     const recorded = emulator.requests.at(-1);
     expect(recorded).toMatchObject({
@@ -132,7 +144,7 @@ describe.each(['basic', 'signed'] as const)('Sinch client with SINCH_AUTH_SCHEME
     const phone = uniquePhone();
     const { id } = await start(sut.client, phone);
 
-    const outcome = await sut.client.reportSmsCode(id, emulator.lastCodeFor(phone)!);
+    const outcome = await sut.client.report(id, 'sms', emulator.lastCodeFor(phone)!);
 
     expect(outcome).toEqual({ result: 'SUCCESSFUL' });
     const recorded = emulator.requests.at(-1);
@@ -323,7 +335,7 @@ describe('Sinch client failure translation', () => {
     const { id } = await start(sut.client, uniquePhone());
     emulator.injectFault('report', fault);
 
-    const error = await failureOf(sut.client.reportSmsCode(id, '1234'));
+    const error = await failureOf(sut.client.report(id, 'sms', '1234'));
 
     expect(error).toMatchObject({ code: 'SMS_PROVIDER_ERROR' });
   });
@@ -405,7 +417,7 @@ describe('Sinch client failure translation', () => {
     const { id } = await start(sut.client, uniquePhone());
     emulator.injectFault('report', { kind: 'status', ...answer });
 
-    await expect(sut.client.reportSmsCode(id, '1234')).resolves.toEqual(outcome);
+    await expect(sut.client.report(id, 'sms', '1234')).resolves.toEqual(outcome);
   });
 
   test('When a wrong code is reported to the real emulator in both styles, then both are INVALID_CODE', async () => {
@@ -417,8 +429,8 @@ describe('Sinch client failure translation', () => {
     const b = await start(strictClient.client, phoneB);
 
     const outcomes = [
-      await sut.client.reportSmsCode(a.id, emulator.lastCodeFor(phoneA) === '0000' ? '1111' : '0000'),
-      await strictClient.client.reportSmsCode(b.id, strict.lastCodeFor(phoneB) === '0000' ? '1111' : '0000'),
+      await sut.client.report(a.id, 'sms', emulator.lastCodeFor(phoneA) === '0000' ? '1111' : '0000'),
+      await strictClient.client.report(b.id, 'sms', strict.lastCodeFor(phoneB) === '0000' ? '1111' : '0000'),
     ];
     strictClient.client.close();
     await strict.close();
@@ -433,7 +445,7 @@ describe('Sinch client failure translation', () => {
     const older = await start(sut.client, phone);
     await start(sut.client, phone);
 
-    await expect(sut.client.reportSmsCode(older.id, '1234')).resolves.toEqual({ result: 'ABORTED' });
+    await expect(sut.client.report(older.id, 'sms', '1234')).resolves.toEqual({ result: 'ABORTED' });
   });
 });
 

@@ -66,10 +66,6 @@ export interface SinchClient {
   start(request: StartRequest): Promise<StartResult>;
   /** Reports a code for Sinch's verification id (always by id, never by number) with the method it was started with. */
   report(sinchId: string, method: OtpMethod, code: string): Promise<ReportOutcome>;
-  /** @deprecated Use start({ method: 'sms', codeType: 'Numeric', ... }). */
-  startSms(phoneNumber: string, options: { reference: string; expirySeconds: number }): Promise<{ id: string }>;
-  /** @deprecated Use report(sinchId, 'sms', code). */
-  reportSmsCode(sinchId: string, code: string): Promise<ReportOutcome>;
   /** Reads a verification's status by Sinch's id. */
   getStatus(sinchId: string): Promise<SinchStatus>;
   /** False only when the error proves Sinch did not act (it answered with an error, or was never reached). */
@@ -399,14 +395,6 @@ export function createSinchClient(
   return {
     start,
     report,
-
-    startSms(phoneNumber, { reference, expirySeconds }) {
-      return start({ phoneNumber, method: 'sms', reference, expirySeconds, codeType: 'Numeric' });
-    },
-
-    reportSmsCode(sinchId, code) {
-      return report(sinchId, 'sms', code);
-    },
 
     getStatus(sinchId) {
       return guarded(async () => {
