@@ -23,6 +23,12 @@ export class Verification extends Model<InferAttributes<Verification>, InferCrea
   /** From Sinch's SMS-delivered callback: DELIVERED or FAILED; null until it arrives. */
   declare smsDeliveryStatus: CreationOptional<'DELIVERED' | 'FAILED' | null>;
   declare smsDeliveryReportedAt: CreationOptional<Date | null>;
+  /** The language Sinch said it used (Content-Language), canonical BCP 47; null when it named none. */
+  declare locale: CreationOptional<string | null>;
+  /** Sinch verifications started for this one (the first send, then each resend or fallback). */
+  declare sends: CreationOptional<number>;
+  /** When the automatic fallback claimed this verification (it falls back at most once). */
+  declare fallbackAt: CreationOptional<Date | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -44,6 +50,9 @@ export class Verification extends Model<InferAttributes<Verification>, InferCrea
         verifiedAt: { type: DataTypes.DATE, allowNull: true },
         smsDeliveryStatus: { type: DataTypes.STRING(16), allowNull: true },
         smsDeliveryReportedAt: { type: DataTypes.DATE, allowNull: true },
+        locale: { type: DataTypes.STRING(35), allowNull: true },
+        sends: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
+        fallbackAt: { type: DataTypes.DATE, allowNull: true },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

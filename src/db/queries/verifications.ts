@@ -1,3 +1,4 @@
+import type { OtpMethod } from '../../config';
 import type { VerificationStatus } from '../../models';
 import { sqlState, type Statement, type Statements } from '../statements';
 import { claimedCte } from './processed-callbacks';
@@ -13,6 +14,10 @@ export interface VerificationRow {
   id: string;
   sinchVerificationId: string;
   phoneNumber: string;
+  /** How the current code went out; a resend or fallback changes it. */
+  method: OtpMethod;
+  /** The language Sinch said it used for the current code; null when it named none. */
+  locale: string | null;
   status: VerificationStatus;
   attempts: number;
   expiresAt: Date;
@@ -37,20 +42,20 @@ export interface AttemptClaim {
  * The partial unique index allows one PENDING row per number, so a racing insert waits and fails.
  */
 const ACTIVATE: Statement = {
-  name: 'otp_activate_v2',
+  name: 'otp_activate_v3',
   text: `WITH aborted AS (
      UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
      WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
      RETURNING 1
    ), created AS (
-     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
-     SELECT $1, $2, $3, $6, 'PENDING', 0, $4, $5, $5 FROM (SELECT count(*) FROM aborted) AS after_abort
+     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "locale", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
+     SELECT $1, $2, $3, $6, $7, 'PENDING', 0, $4, $5, $5 FROM (SELECT count(*) FROM aborted) AS after_abort
      RETURNING "id"
    )
    SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
 };
 
-const COLUMNS = `"id", "sinchVerificationId", "phoneNumber", "status", "attempts", "expiresAt", "verifiedAt", "createdAt"`;
+const COLUMNS = `"id", "sinchVerificationId", "phoneNumber", "method", "locale", "status", "attempts", "expiresAt", "verifiedAt", "createdAt"`;
 
 /** By our id; a given number ($2) must match it, so an id cannot be spent with another number. */
 const BY_ID = `SELECT ${COLUMNS} FROM "Verifications"
@@ -98,12 +103,16 @@ const CLAIM_BY_ID = claimStatement('otp_claim_by_id_v1', BY_ID);
 const CLAIM_LATEST = claimStatement('otp_claim_latest_v1', LATEST_FOR_NUMBER);
 const FIND_BY_ID: Statement = { name: 'otp_find_by_id_v1', text: BY_ID };
 
-/** Moves a verification out of PENDING, refunding the charged failure ($4) when the code was not judged wrong. */
+/**
+ * Moves a verification out of PENDING, refunding the charged failure ($4) when the code was not judged
+ * wrong. Only while it still holds the Sinch verification ($6) that was judged: Sinch's answer about a
+ * code a resend replaced says nothing about the new one.
+ */
 const SETTLE: Statement = {
-  name: 'otp_settle_v2',
+  name: 'otp_settle_v3',
   text: `WITH refunded AS (${refundFailure('$2', '$4')})
    UPDATE "Verifications" SET "status" = $3::varchar, "updatedAt" = $5
-   WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0`,
+   WHERE "id" = $1 AND "status" = 'PENDING' AND "sinchVerificationId" = $6 AND (SELECT count(*) FROM refunded) >= 0`,
 };
 
 /** Marks the verification SUCCESSFUL and the user verified; the failure charged at $3 is refunded. */
@@ -160,6 +169,79 @@ const RECORD_DELIVERY: Statement = {
    SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM recorded) AS "applied"`,
 };
 
+/**
+ * Takes the next send number of a verification that can still take a code, for a resend. Answers the
+ * row as it was (to explain a refusal) and the number taken (null when it could not take one).
+ * $1 our id, $2 now.
+ */
+const CLAIM_RESEND: Statement = {
+  name: 'otp_claim_resend_v1',
+  text: `WITH target AS (SELECT ${COLUMNS} FROM "Verifications" WHERE "id" = $1::uuid), claimed AS (
+     UPDATE "Verifications" SET "sends" = "sends" + 1
+     WHERE "id" = $1::uuid AND "status" = 'PENDING' AND "expiresAt" > $2
+     RETURNING "sends"
+   )
+   SELECT target.*, (SELECT "sends" FROM claimed) AS "claimedSend" FROM target`,
+};
+
+/** The conditions under which an SMS may still fall back to another method (once, while it can take a code). */
+const CAN_FALL_BACK = `"status" = 'PENDING' AND "method" = 'sms' AND "fallbackAt" IS NULL AND "expiresAt" > $1`;
+
+/** Claims the fallback of the verification whose SMS ($2, Sinch's id) failed. $1 now. */
+const CLAIM_FALLBACK: Statement = {
+  name: 'otp_claim_fallback_v1',
+  text: `UPDATE "Verifications" SET "fallbackAt" = $1, "sends" = "sends" + 1, "updatedAt" = $1
+   WHERE "sinchVerificationId" = $2 AND ${CAN_FALL_BACK}
+   RETURNING ${COLUMNS}, "sends" AS "claimedSend"`,
+};
+
+/**
+ * Claims up to $4 fallbacks of SMS with no delivery report that went out before $2 (their
+ * expiresAt, which is always sent + OTP_TTL_SECONDS, is at most $2), leaving out the test numbers
+ * ($3, never reported). SKIP LOCKED: instances sweeping at once each claim different rows. $1 now.
+ */
+const CLAIM_OVERDUE_FALLBACKS: Statement = {
+  name: 'otp_claim_overdue_fallbacks_v1',
+  text: `UPDATE "Verifications" SET "fallbackAt" = $1, "sends" = "sends" + 1, "updatedAt" = $1
+   WHERE "id" IN (
+     SELECT "id" FROM "Verifications"
+     WHERE ${CAN_FALL_BACK} AND "smsDeliveryStatus" IS NULL AND "expiresAt" <= $2 AND NOT ("phoneNumber" = ANY($3::varchar[]))
+     ORDER BY "expiresAt" LIMIT $4 FOR UPDATE SKIP LOCKED
+   ) AND ${CAN_FALL_BACK} AND "smsDeliveryStatus" IS NULL
+   RETURNING ${COLUMNS}, "sends" AS "claimedSend"`,
+};
+
+/**
+ * Points a verification at the Sinch verification of its send number $2, with a fresh attempt count
+ * and expiry; only if no later send was claimed meanwhile and it can still take a code.
+ * $1 our id, $3 Sinch id, $4 method, $5 locale, $6 expiresAt, $7 now.
+ */
+const REPLACE_SEND: Statement = {
+  name: 'otp_replace_send_v1',
+  text: `UPDATE "Verifications"
+   SET "sinchVerificationId" = $3, "method" = $4, "locale" = $5, "attempts" = 0, "expiresAt" = $6,
+     "smsDeliveryStatus" = NULL, "smsDeliveryReportedAt" = NULL, "updatedAt" = $7
+   WHERE "id" = $1 AND "sends" = $2 AND "status" = 'PENDING'
+   RETURNING 1`,
+};
+
+/** A verification claimed for a resend or a fallback, and the send number it took. */
+export interface SendClaim {
+  target: VerificationRow;
+  send: number;
+}
+
+/** A new Sinch verification for an existing verification (a resend or a fallback). */
+export interface ReplacedSend {
+  id: string;
+  send: number;
+  sinchId: string;
+  method: OtpMethod;
+  locale?: string;
+  expiresAt: Date;
+  now: Date;
+}
+
 /** A callback applied at most once: `first` is false for a copy already processed. */
 export interface CallbackOutcome {
   first: boolean;
@@ -187,7 +269,9 @@ export interface NewVerification {
   id: string;
   sinchId: string;
   phoneNumber: string;
-  method: string;
+  method: OtpMethod;
+  /** The language Sinch said it used. */
+  locale?: string;
   expiresAt: Date;
   now: Date;
 }
@@ -205,6 +289,20 @@ export interface VerificationQueries {
   settle(v: VerificationRow, status: VerificationStatus, refundChargedAt: Date | undefined, at: Date): Promise<void>;
   succeed(v: VerificationRow, at: Date): Promise<void>;
   returnAttempt(verificationId: string): Promise<void>;
+  /** The verification as it was and, when it can still take a code, the next send number. */
+  claimResend(verificationId: string, now: Date): Promise<{ target?: VerificationRow; send: number | null }>;
+  /** Claims the one fallback of the verification whose SMS (Sinch's id) failed; undefined when it has none left. */
+  claimFallback(sinchId: string, now: Date): Promise<SendClaim | undefined>;
+  /** Claims up to `limit` fallbacks of SMS sent before `sentBefore` that have no delivery report. */
+  claimOverdueFallbacks(
+    now: Date,
+    sentBefore: Date,
+    ttlSeconds: number,
+    excluded: readonly string[],
+    limit: number,
+  ): Promise<SendClaim[]>;
+  /** Records a resend's or fallback's Sinch verification; false when a later send or the end of the verification came first. */
+  replaceSend(send: ReplacedSend): Promise<boolean>;
   /** Applies Sinch's final status to a PENDING verification, once per callback memory key. */
   applyResult(sinchId: string, status: VerificationStatus, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
   /** Records whether the SMS reached the handset, once per callback memory key. */
@@ -221,6 +319,7 @@ export function verificationQueries(statements: Statements): VerificationQueries
         v.expiresAt,
         v.now,
         v.method,
+        v.locale ?? null,
       ]);
       return row?.aborted ?? 0;
     } catch (error) {
@@ -260,7 +359,7 @@ export function verificationQueries(statements: Statements): VerificationQueries
     },
 
     async settle(v, status, refundChargedAt, at) {
-      await statements.run(SETTLE, [v.id, v.phoneNumber, status, refundChargedAt ?? null, at]);
+      await statements.run(SETTLE, [v.id, v.phoneNumber, status, refundChargedAt ?? null, at, v.sinchVerificationId]);
     },
 
     async succeed(v, at) {
@@ -269,6 +368,44 @@ export function verificationQueries(statements: Statements): VerificationQueries
 
     async returnAttempt(verificationId) {
       await statements.run(RETURN_ATTEMPT, [verificationId]);
+    },
+
+    async claimResend(verificationId, now) {
+      const [row] = await statements.run<VerificationRow & { claimedSend: number | null }>(CLAIM_RESEND, [
+        verificationId,
+        now,
+      ]);
+      if (!row) return { send: null };
+      const { claimedSend, ...target } = row;
+      return { target, send: claimedSend };
+    },
+
+    async claimFallback(sinchId, now) {
+      const [row] = await statements.run<VerificationRow & { claimedSend: number }>(CLAIM_FALLBACK, [now, sinchId]);
+      return row && sendClaim(row);
+    },
+
+    async claimOverdueFallbacks(now, sentBefore, ttlSeconds, excluded, limit) {
+      const rows = await statements.run<VerificationRow & { claimedSend: number }>(CLAIM_OVERDUE_FALLBACKS, [
+        now,
+        new Date(sentBefore.getTime() + ttlSeconds * 1000),
+        [...excluded],
+        limit,
+      ]);
+      return rows.map(sendClaim);
+    },
+
+    async replaceSend(send) {
+      const rows = await statements.run(REPLACE_SEND, [
+        send.id,
+        send.send,
+        send.sinchId,
+        send.method,
+        send.locale ?? null,
+        send.expiresAt,
+        send.now,
+      ]);
+      return rows.length > 0;
     },
 
     async applyResult(sinchId, status, at, memory) {
@@ -293,4 +430,8 @@ export function verificationQueries(statements: Statements): VerificationQueries
       return { first: row?.first === true, applied: row?.applied === true };
     },
   };
+}
+
+function sendClaim({ claimedSend, ...target }: VerificationRow & { claimedSend: number }): SendClaim {
+  return { target, send: claimedSend };
 }
