@@ -15,7 +15,9 @@ import { createSinchEmulator, type SinchEmulator } from './emulator/sinch-emulat
 import { createServices } from './services';
 import { createMetrics } from './observability/metrics';
 import { connectRedis } from './clients/redis/redis.client';
+import { scheduleFallbackSweep } from './services/fallback-sweep';
 import { schedulePurge } from './services/retention.service';
+import { warnAboutTestNumbers } from './services/test-numbers';
 import { systemClock } from './utils/clock';
 
 /** Credentials of the in-process emulator; they never leave this process. */
@@ -111,6 +113,12 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     logger,
   });
   closers.unshift(() => Promise.resolve(stopPurge()));
+  const stopFallbackSweep = scheduleFallbackSweep(() => services.verifications.fallBackOverdue(), {
+    afterSeconds: config.otp.fallbackAfterSeconds,
+    logger,
+  });
+  closers.unshift(stopFallbackSweep);
+  warnAboutTestNumbers(config, logger);
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, () => resolve(s));

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { VerificationService } from '../services/verification.service';
-import type { RequestOtpBody, VerifyOtpBody } from '../validations/otp.validation';
+import type { RequestOtpBody, ResendOtpBody, VerifyOtpBody } from '../validations/otp.validation';
 import { sendSuccess } from '../utils/response';
 
 export function otpController(verifications: VerificationService) {
@@ -8,10 +8,16 @@ export function otpController(verifications: VerificationService) {
     requestOtp: async (req: Request<unknown, unknown, RequestOtpBody>, res: Response): Promise<void> => {
       const { result, replayed } = await verifications.requestCode({
         ...req.body,
+        acceptLanguage: req.get('accept-language'),
         idempotencyKey: req.get('idempotency-key'),
       });
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
       sendSuccess(res, 'Verification code sent.', result);
+    },
+
+    resendOtp: async (req: Request<unknown, unknown, ResendOtpBody>, res: Response): Promise<void> => {
+      const result = await verifications.resendCode({ ...req.body, acceptLanguage: req.get('accept-language') });
+      sendSuccess(res, 'A new verification code was sent.', result);
     },
 
     verifyOtp: async (req: Request<unknown, unknown, VerifyOtpBody>, res: Response): Promise<void> => {

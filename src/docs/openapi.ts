@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { ERROR_CATALOGUE, type ErrorCode } from '../utils/app-error';
-import { idempotencyKeyHeader, requestOtpBody, verifyOtpBody } from '../validations/otp.validation';
+import { CODE_TYPES, OTP_METHODS } from '../config';
+import { idempotencyKeyHeader, requestOtpBody, resendOtpBody, verifyOtpBody } from '../validations/otp.validation';
 import {
   verificationRequestEvent,
   verificationResultEvent,
@@ -163,9 +164,9 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
     details: [{ field: 'phoneNumber', reason: 'missing_country_code' }],
   },
   INVALID_CODE: {
-    when: 'The code is wrong. `details[0].attemptsRemaining` is how many more tries this code allows; at 0, offer "send a new code".',
+    when: 'The code is wrong. `details[0].attemptsRemaining` is how many more tries this code allows; at 0, offer "send a new code". `details[0].method` is how the code in force went out (a fallback may have made it a call).',
     message: 'The code is not correct. 4 attempts left.',
-    details: [{ field: 'code', attemptsRemaining: 4 }],
+    details: [{ field: 'code', attemptsRemaining: 4, method: 'sms' }],
   },
   UNAUTHORIZED: {
     when: 'Authentication is missing or wrong.',
@@ -208,6 +209,11 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
     message: 'Codes can only be sent to mobile phone numbers.',
     details: [{ field: 'phoneNumber', reason: 'number_type_not_allowed', numberType: 'FIXED_LINE' }],
   },
+  METHOD_NOT_ENABLED: {
+    when: 'The `method` asked for is not offered by this server (OTP_METHODS). `details[0].enabledMethods` lists the methods that are; offer one of those.',
+    message: 'Codes cannot be sent by "whatsapp" here. Use one of: sms, callout.',
+    details: [{ field: 'method', reason: 'method_not_enabled', enabledMethods: ['sms', 'callout'] }],
+  },
   IDEMPOTENCY_KEY_REUSED: {
     when: 'This `Idempotency-Key` was used in the last 10 minutes for a different phone number. Use a new key for each distinct user action.',
     message: ERROR_CATALOGUE.IDEMPOTENCY_KEY_REUSED.message,
@@ -216,7 +222,7 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
   TOO_MANY_ATTEMPTS: {
     when: 'Too many wrong codes. `details[0].reason` says which limit: `verification_attempts_exhausted` (this code is used up, even the right code is refused now: request a new code) or `failure_budget_exhausted` (too many wrong codes for this number in the last hour, across new codes too: wait `Retry-After` seconds).',
     message: 'Too many wrong codes for this verification (5 allowed). Request a new code.',
-    details: [{ reason: 'verification_attempts_exhausted', maxAttempts: 5, attemptsRemaining: 0 }],
+    details: [{ reason: 'verification_attempts_exhausted', maxAttempts: 5, attemptsRemaining: 0, method: 'sms' }],
   },
   RATE_LIMITED: {
     when: 'Too many requests; wait `Retry-After` seconds.',
@@ -372,10 +378,36 @@ const REQUEST_OTP_ERRORS: RouteErrors = [
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'PHONE_NUMBER_NOT_ALLOWED',
+  'METHOD_NOT_ENABLED',
   'IDEMPOTENCY_KEY_REUSED',
   [
     'RATE_LIMITED',
     'Too many codes requested; wait `Retry-After` seconds (keep the resend button disabled until then). `details[0].limit` says which limit: `number_cooldown` (a code was just sent to this number), `number_hour` / `number_day` (sends per number), `ip-request-otp` (requests from this network); no `details` when the SMS provider itself refused for load.',
+  ],
+  'INTERNAL_ERROR',
+  'SMS_PROVIDER_ERROR',
+  'SMS_PROVIDER_UNAVAILABLE',
+  'SEND_CAPACITY_EXCEEDED',
+  'SERVICE_UNAVAILABLE',
+  'REQUEST_TIMEOUT',
+];
+
+const RESEND_OTP_ERRORS: RouteErrors = [
+  'INVALID_JSON',
+  'VALIDATION_ERROR',
+  ['VERIFICATION_NOT_FOUND', 'No verification has this id (the same answer whatever the reason).'],
+  ['ALREADY_VERIFIED', 'The verification is complete: there is nothing to resend.'],
+  [
+    'VERIFICATION_EXPIRED',
+    'The verification has ended (`details[0].reason`: `expired`, `superseded` by a newer request-otp, `attempts_exhausted`, `ended_by_provider`): request a new code with request-otp.',
+  ],
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  ['PHONE_NUMBER_NOT_ALLOWED', 'The SMS provider refuses this number for the method asked for.'],
+  'METHOD_NOT_ENABLED',
+  [
+    'RATE_LIMITED',
+    'A new code is not allowed yet; wait `Retry-After` seconds. `details[0].limit`: `number_cooldown`, `number_hour`, `number_day` (the same limits as request-otp, which resends count towards), or `ip-request-otp` (shared with request-otp).',
   ],
   'INTERNAL_ERROR',
   'SMS_PROVIDER_ERROR',
@@ -427,10 +459,12 @@ function requestOtpOperation(): OperationObject {
   return {
     operationId: 'requestOtp',
     tags: ['Verification'],
-    summary: 'Send a one-time code by SMS',
+    summary: 'Send a one-time code by SMS, voice call or WhatsApp',
     description: [
       'Sends a code to `phoneNumber` and starts a verification. Next step: `POST /api/verify-otp` with `data.verificationId` and the code the user typed.',
       '',
+      '- `method`: `sms` (default), `callout` (a voice call reads the code) or `whatsapp`, among the methods the server offers (`data.methods`; another gets 422 `METHOD_NOT_ENABLED`). `data.method` says how this code goes out, so the page can say "we are calling you".',
+      "- The language: the body's `locale` (BCP 47), else the `Accept-Language` header, else the server default. `data.locale` is the language Sinch used (`null`: its default).",
       '- The number may contain spaces, dashes, dots and parentheses; it is normalised to E.164 and returned in `data.phoneNumber`. Without a leading `+` it is accepted only when the server sets `DEFAULT_COUNTRY`.',
       '- The code works until `data.expiresAt` (at most 10 minutes). Requesting again replaces the previous code, which then stops working.',
       '- Enable the "resend" button at `data.resendAvailableAt`; an earlier request gets 429 `RATE_LIMITED` with `Retry-After`.',
@@ -439,6 +473,7 @@ function requestOtpOperation(): OperationObject {
     ].join('\n'),
     parameters: [
       requestIdParameter,
+      acceptLanguageParameter,
       {
         name: 'Idempotency-Key',
         in: 'header',
@@ -458,6 +493,10 @@ function requestOtpOperation(): OperationObject {
           examples: {
             e164: { summary: 'International format', value: { phoneNumber: EXAMPLE_PHONE } },
             typed: { summary: 'As a person types it', value: { phoneNumber: '+46 (70) 123-45 67', method: 'sms' } },
+            call: {
+              summary: 'A voice call in Swedish',
+              value: { phoneNumber: EXAMPLE_PHONE, method: 'callout', locale: 'sv-SE' },
+            },
           },
         },
       },
@@ -467,13 +506,7 @@ function requestOtpOperation(): OperationObject {
         'The code was sent. Show the code input and start the resend countdown from `resendAvailableAt`.',
         'RequestOtpData',
         'Verification code sent.',
-        {
-          verificationId: EXAMPLE_VERIFICATION_ID,
-          phoneNumber: EXAMPLE_PHONE,
-          method: 'sms',
-          expiresAt: '2026-11-25T18:10:00.000Z',
-          resendAvailableAt: '2026-11-25T18:00:30.000Z',
-        },
+        EXAMPLE_REQUEST_OTP_DATA,
         {
           ...RATE_LIMIT_INFO_HEADERS,
           'Idempotent-Replayed': {
@@ -489,6 +522,69 @@ function requestOtpOperation(): OperationObject {
   };
 }
 
+const EXAMPLE_REQUEST_OTP_DATA = {
+  verificationId: EXAMPLE_VERIFICATION_ID,
+  phoneNumber: EXAMPLE_PHONE,
+  method: 'sms',
+  locale: 'sv-SE',
+  codeType: 'Numeric',
+  methods: ['sms', 'callout'],
+  expiresAt: '2026-11-25T18:10:00.000Z',
+  resendAvailableAt: '2026-11-25T18:00:30.000Z',
+};
+
+const acceptLanguageParameter: ParameterObject = {
+  name: 'Accept-Language',
+  in: 'header',
+  required: false,
+  description:
+    "The language of the message when the body has no `locale`: the most wanted BCP 47 tag (q-values honoured). A header that names no language (`*`, unreadable) is ignored, never an error. Browsers send the user's languages.",
+  schema: { type: 'string' },
+  examples: { swedish: { value: 'sv-SE,sv;q=0.9,en;q=0.8' } },
+};
+
+function resendOtpOperation(): OperationObject {
+  return {
+    operationId: 'resendOtp',
+    tags: ['Verification'],
+    summary: 'Send a new code for a verification ("call me instead")',
+    description: [
+      'Sends a new code for the verification `verificationId`, by its current method or another one on offer (`method`). The `verificationId` stays the same; the code sent before stops working.',
+      '',
+      "- Obeys the resend cooldown and every send limit of request-otp (`data.resendAvailableAt`; earlier gets 429 `RATE_LIMITED`); counts towards request-otp's per-IP limit.",
+      "- The verification gets a fresh attempt count and expiry; wrong codes already typed still count towards the number's hourly budget.",
+      "- The language: the body's `locale`, else `Accept-Language`, else the language of the code sent before, else the server default.",
+    ].join('\n'),
+    parameters: [requestIdParameter, acceptLanguageParameter],
+    requestBody: {
+      required: true,
+      description: 'Send as `Content-Type: application/json`, at most 10 kB.',
+      content: {
+        [JSON_MEDIA]: {
+          schema: schemaRef('ResendOtpRequest'),
+          examples: {
+            callMe: {
+              summary: 'Call me instead',
+              value: { verificationId: EXAMPLE_VERIFICATION_ID, method: 'callout' },
+            },
+            again: { summary: 'The same method again', value: { verificationId: EXAMPLE_VERIFICATION_ID } },
+          },
+        },
+      },
+    },
+    responses: {
+      '200': success(
+        'A new code was sent. Update the method, the expiry and the resend countdown from `data`.',
+        'RequestOtpData',
+        'A new verification code was sent.',
+        { ...EXAMPLE_REQUEST_OTP_DATA, method: 'callout' },
+        RATE_LIMIT_INFO_HEADERS,
+      ),
+      ...errorResponses(RESEND_OTP_ERRORS),
+    },
+  };
+}
+
 function verifyOtpOperation(): OperationObject {
   return {
     operationId: 'verifyOtp',
@@ -498,7 +594,8 @@ function verifyOtpOperation(): OperationObject {
       'Checks `code` for the verification `verificationId` (returned by request-otp only to whoever asked for the code). On success the number is verified.',
       '',
       "- `verificationId` is required; `phoneNumber` is optional and, when given, must match. Without a matching id every answer is the same 404 `VERIFICATION_NOT_FOUND`, whatever the state of the number. (A server started with VERIFY_BY_PHONE_NUMBER=true also accepts `{phoneNumber, code}` and checks the number's latest code.)",
-      '- The code is trimmed and must be 4-10 letters or digits; anything else is a 400 `VALIDATION_ERROR`, which does not use up an attempt.',
+      "- The code is trimmed and must be 4-10 characters of the server's code type (OTP_CODE_TYPE: digits for `Numeric`, the default; letters for `Alpha`, also digits when calls are offered; letters or digits for `Alphanumeric`); anything else is a 400 `VALIDATION_ERROR`, which does not use up an attempt. `data.codeType` of request-otp says which.",
+      '- `details[0].method` of `INVALID_CODE` and `TOO_MANY_ATTEMPTS` is how the code in force went out: an automatic fallback may have replaced an SMS that failed with a call.',
       '- Each code allows OTP_MAX_ATTEMPTS (default 5) wrong tries: read `details[0].attemptsRemaining` on 400 `INVALID_CODE`. After that every try, even the right code, gets 429 `TOO_MANY_ATTEMPTS`: ask for a new code.',
       '- Wrong codes also count per phone number across new codes (OTP_MAX_FAILURES_PER_NUMBER_HOUR, default 10 per hour); over that, 429 `TOO_MANY_ATTEMPTS` until `Retry-After`.',
     ].join('\n'),
@@ -855,6 +952,11 @@ function metricsOperation(): OperationObject {
 // Components
 // ---------------------------------------------------------------------------------------------
 
+const METHOD_IN_FORCE = {
+  enum: [...OTP_METHODS],
+  description: 'How the code in force went out; a fallback may have changed it (e.g. to `callout`).',
+};
+
 const E164 = {
   type: 'string',
   pattern: '^\\+[1-9][0-9]{6,14}$',
@@ -885,6 +987,7 @@ function detailRules(): JsonSchema[] {
     'VERIFICATION_EXPIRED',
     'UNAUTHORIZED',
     'IDEMPOTENCY_KEY_REUSED',
+    'METHOD_NOT_ENABLED',
   ]);
   const without = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => !withDetails.has(code));
   return [
@@ -900,6 +1003,7 @@ function detailRules(): JsonSchema[] {
     items('VERIFICATION_EXPIRED', 'ReasonDetail', false),
     items('UNAUTHORIZED', 'ReasonDetail', false),
     items('IDEMPOTENCY_KEY_REUSED', 'ReasonDetail', true),
+    items('METHOD_NOT_ENABLED', 'MethodDetail', true),
     {
       if: { type: 'object', properties: { code: { enum: without } }, required: ['code'] },
       then: { type: 'object', not: { type: 'object', required: ['details'] } },
@@ -945,6 +1049,7 @@ function schemas(): Record<string, JsonSchema> {
               'LimitDetail',
               'AttemptsDetail',
               'ReasonDetail',
+              'MethodDetail',
             ].map(schemaRef),
           },
         },
@@ -954,7 +1059,7 @@ function schemas(): Record<string, JsonSchema> {
     ErrorDetailsByCode: {
       type: 'object',
       description:
-        'Which `details` shape goes with which `code`: VALIDATION_ERROR -> FieldProblem; INVALID_PHONE_NUMBER, PHONE_NUMBER_NOT_ALLOWED -> PhoneNumberProblem; INVALID_CODE -> InvalidCodeDetail; RATE_LIMITED (optional), SEND_CAPACITY_EXCEEDED -> LimitDetail; TOO_MANY_ATTEMPTS -> AttemptsDetail; IDEMPOTENCY_KEY_REUSED, and optionally VERIFICATION_NOT_FOUND, VERIFICATION_EXPIRED, UNAUTHORIZED -> ReasonDetail; every other code has no `details`.',
+        'Which `details` shape goes with which `code`: VALIDATION_ERROR -> FieldProblem; INVALID_PHONE_NUMBER, PHONE_NUMBER_NOT_ALLOWED -> PhoneNumberProblem; INVALID_CODE -> InvalidCodeDetail; RATE_LIMITED (optional), SEND_CAPACITY_EXCEEDED -> LimitDetail; TOO_MANY_ATTEMPTS -> AttemptsDetail; IDEMPOTENCY_KEY_REUSED, and optionally VERIFICATION_NOT_FOUND, VERIFICATION_EXPIRED, UNAUTHORIZED -> ReasonDetail; METHOD_NOT_ENABLED -> MethodDetail; every other code has no `details`.',
       allOf: detailRules(),
     },
     SuccessEnvelope: {
@@ -1006,7 +1111,7 @@ function schemas(): Record<string, JsonSchema> {
     },
     InvalidCodeDetail: {
       type: 'object',
-      required: ['field', 'attemptsRemaining'],
+      required: ['field', 'attemptsRemaining', 'method'],
       additionalProperties: false,
       properties: {
         field: { const: 'code' },
@@ -1014,6 +1119,21 @@ function schemas(): Record<string, JsonSchema> {
           type: 'integer',
           minimum: 0,
           description: 'Wrong tries this code still allows; 0 means request a new code.',
+        },
+        method: METHOD_IN_FORCE,
+      },
+    },
+    MethodDetail: {
+      type: 'object',
+      required: ['field', 'reason', 'enabledMethods'],
+      additionalProperties: false,
+      properties: {
+        field: { const: 'method' },
+        reason: { const: 'method_not_enabled' },
+        enabledMethods: {
+          type: 'array',
+          items: { enum: [...OTP_METHODS] },
+          description: 'The methods this server offers.',
         },
       },
     },
@@ -1037,12 +1157,13 @@ function schemas(): Record<string, JsonSchema> {
       oneOf: [
         {
           type: 'object',
-          required: ['reason', 'maxAttempts', 'attemptsRemaining'],
+          required: ['reason', 'maxAttempts', 'attemptsRemaining', 'method'],
           additionalProperties: false,
           properties: {
             reason: { const: 'verification_attempts_exhausted' },
             maxAttempts: { type: 'integer', minimum: 1 },
             attemptsRemaining: { const: 0 },
+            method: METHOD_IN_FORCE,
           },
         },
         {
@@ -1076,9 +1197,23 @@ function schemas(): Record<string, JsonSchema> {
       {
         phoneNumber:
           'The number to text, ideally in international format (`+46701234567`); spaces, dashes, dots and parentheses are accepted. Trimmed.',
-        method: 'Optional; `sms` is the only method.',
+        method:
+          'Optional: `sms` (default), `callout` (a voice call reads the code) or `whatsapp`; one the server does not offer gets 422 `METHOD_NOT_ENABLED`.',
+        locale:
+          'Optional: the language of the message, a BCP 47 tag such as `sv-SE` (a malformed one is a 400). Without it, the `Accept-Language` header decides, then the server default.',
       },
       [{ phoneNumber: EXAMPLE_PHONE }],
+    ),
+    ResendOtpRequest: requestSchema(
+      resendOtpBody,
+      {
+        verificationId: 'The `verificationId` from request-otp.',
+        method:
+          'Optional: `sms`, `callout` or `whatsapp`, among the methods on offer; without it, the method of the code sent before.',
+        locale:
+          'Optional: the language, a BCP 47 tag; without it, `Accept-Language`, then the language of the code sent before.',
+      },
+      [{ verificationId: EXAMPLE_VERIFICATION_ID, method: 'callout' }],
     ),
     VerifyOtpRequest: requestSchema(
       verifyOtpBody,
@@ -1093,7 +1228,16 @@ function schemas(): Record<string, JsonSchema> {
     ),
     RequestOtpData: {
       type: 'object',
-      required: ['verificationId', 'phoneNumber', 'method', 'expiresAt', 'resendAvailableAt'],
+      required: [
+        'verificationId',
+        'phoneNumber',
+        'method',
+        'locale',
+        'codeType',
+        'methods',
+        'expiresAt',
+        'resendAvailableAt',
+      ],
       additionalProperties: false,
       properties: {
         verificationId: {
@@ -1105,7 +1249,24 @@ function schemas(): Record<string, JsonSchema> {
           ...E164,
           description: 'The number the code was sent to, normalised to E.164; show it back to the user.',
         },
-        method: { const: 'sms' },
+        method: {
+          enum: [...OTP_METHODS],
+          description: 'How this code goes out: `sms`, `callout` (a voice call) or `whatsapp`.',
+        },
+        locale: {
+          type: ['string', 'null'],
+          description: 'The language Sinch used for the message (BCP 47); `null` when it named none (its default).',
+        },
+        codeType: {
+          enum: [...CODE_TYPES],
+          description:
+            'The alphabet of this code: `Numeric` (use `inputmode="numeric"`), `Alpha` or `Alphanumeric`. Always `Numeric` for a call.',
+        },
+        methods: {
+          type: 'array',
+          items: { enum: [...OTP_METHODS] },
+          description: 'The methods this server offers, e.g. for a "call me instead" button (resend-otp).',
+        },
         expiresAt: { ...DATE_TIME, description: 'When the code stops working.' },
         resendAvailableAt: {
           ...DATE_TIME,
@@ -1305,6 +1466,7 @@ const DESCRIPTION = `Phone-number verification by SMS one-time code (through the
 ## The flow
 1. \`POST /api/request-otp\` with \`{"phoneNumber": "+46701234567"}\`: a code is sent. Keep \`data.verificationId\`; start the resend countdown from \`data.resendAvailableAt\`.
 2. \`POST /api/verify-otp\` with \`{"verificationId", "code"}\`: 200 means verified.
+3. If the code does not arrive: \`POST /api/resend-otp\` with \`{"verificationId", "method": "callout"}\` ("call me instead"), same id, new code.
 
 ## Conventions
 - Requests with a body: \`Content-Type: application/json\`, at most 10 kB, no unknown fields.
@@ -1320,6 +1482,7 @@ const DESCRIPTION = `Phone-number verification by SMS one-time code (through the
 export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
   const paths: Record<string, PathItemObject> = {
     '/api/request-otp': { post: requestOtpOperation() },
+    '/api/resend-otp': { post: resendOtpOperation() },
     '/api/verify-otp': { post: verifyOtpOperation() },
     '/health': { get: healthOperation() },
     '/health/live': { get: livenessOperation() },

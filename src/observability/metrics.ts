@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Sequelize } from 'sequelize';
 import type { SinchCallObserver } from '../clients/sinch/sinch.client';
-import type { OtpEvents } from '../services/verification.service';
+import type { OtpEventLabels, OtpEvents } from '../services/verification.service';
 
 export interface Metrics {
   registry: Registry;
@@ -42,27 +42,35 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  // test_number="true": OTP_TEST_NUMBERS (app-store reviewers), which never reach Sinch.
   const requested = new Counter({
     name: 'otp_requested_total',
-    help: 'Codes requested (request-otp calls that reached the service logic)',
+    help: 'Codes requested (request-otp and resend-otp calls that reached the service logic)',
+    labelNames: ['test_number'] as const,
     registers: [registry],
   });
-  const sent = new Counter({ name: 'otp_sent_total', help: 'Codes Sinch accepted to send', registers: [registry] });
+  const sent = new Counter({
+    name: 'otp_sent_total',
+    help: 'Codes Sinch accepted to send (for test numbers: codes that would have been sent), by method',
+    labelNames: ['method', 'test_number'] as const,
+    registers: [registry],
+  });
   const refused = new Counter({
     name: 'otp_refused_total',
     help: 'Code requests refused, by reason',
-    labelNames: ['reason'] as const,
+    labelNames: ['reason', 'test_number'] as const,
     registers: [registry],
   });
   const verified = new Counter({
     name: 'otp_verified_total',
     help: 'Codes verified successfully',
+    labelNames: ['test_number'] as const,
     registers: [registry],
   });
   const failed = new Counter({
     name: 'otp_verify_failed_total',
     help: 'Verification attempts that failed, by reason (invalid_code, expired, ...)',
-    labelNames: ['reason'] as const,
+    labelNames: ['reason', 'test_number'] as const,
     registers: [registry],
   });
   const expired = new Counter({
@@ -102,14 +110,19 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
       sinch.observe({ operation, outcome }, durationMs / 1000);
     },
     otpEvents: {
-      requested: () => requested.inc(),
-      sent: () => sent.inc(),
-      refused: (reason) => refused.inc({ reason }),
-      verified: () => verified.inc(),
-      failed: (reason) => {
-        failed.inc({ reason });
+      requested: (labels) => requested.inc(testNumberLabel(labels)),
+      sent: (labels) => sent.inc({ method: labels?.method ?? 'sms', ...testNumberLabel(labels) }),
+      refused: (reason, labels) => refused.inc({ reason, ...testNumberLabel(labels) }),
+      verified: (labels) => verified.inc(testNumberLabel(labels)),
+      failed: (reason, labels) => {
+        failed.inc({ reason, ...testNumberLabel(labels) });
         if (reason === 'expired') expired.inc();
       },
     },
   };
+}
+
+/** Two values only: a bounded label. */
+function testNumberLabel(labels: OtpEventLabels | undefined): { test_number: 'true' | 'false' } {
+  return { test_number: labels?.testNumber === true ? 'true' : 'false' };
 }

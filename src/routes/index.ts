@@ -18,6 +18,8 @@ export function routes(deps: AppDeps): Router {
   router.use(
     otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore), {
       verifyByPhoneNumber: deps.config.otp.verifyByPhoneNumber,
+      codeType: deps.config.otp.codeType,
+      methods: deps.config.otp.methods,
     }),
   );
   if (deps.metrics) router.use(metricsRoutes(deps.metrics, deps.config.metrics.token));

@@ -76,7 +76,13 @@ export function createServices(options: ServiceOptions): Services {
     users,
     sinch,
     verifications,
-    sinchEvents: createSinchEventsService({ verifications: verificationRows, config: options.config, logger, clock }),
+    sinchEvents: createSinchEventsService({
+      verifications: verificationRows,
+      config: options.config,
+      logger,
+      clock,
+      fallBack: (sinchId) => verifications.fallBackAfterFailedSms(sinchId),
+    }),
     healthChecks: [sinchCheck(sinch), ...(redis ? [redisCheck(redis)] : [])],
     rateLimitStore: redis
       ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger)

@@ -78,7 +78,7 @@ export async function purgeExpired(sequelize: Sequelize, options: PurgeOptions):
 /** Runs `task` every `ms`; returns what stops it. Injected so tests need not wait for real minutes. */
 export type Every = (ms: number, task: () => void) => () => void;
 
-const everyWithTimers: Every = (ms, task) => {
+export const everyWithTimers: Every = (ms, task) => {
   const timer = setInterval(task, ms);
   timer.unref();
   return () => clearInterval(timer);

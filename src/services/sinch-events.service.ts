@@ -14,14 +14,17 @@ import type {
 import { checkNumberPolicy } from './number-policy';
 
 export interface SinchEventsService {
-  /** Answers a VerificationRequestEvent with this service's own number policy. */
+  /** Answers a VerificationRequestEvent: a method on offer (OTP_METHODS), to a number our policy allows. */
   decide(event: VerificationRequestEvent): 'allow' | 'deny';
   /**
    * Applies a final result to the Verification (and the User on success). A copy of a result
    * already applied (a replay, or Sinch retrying) changes nothing.
    */
   applyResult(event: VerificationResultEvent): Promise<void>;
-  /** Records whether the SMS reached the handset. A copy of a report already recorded changes nothing. */
+  /**
+   * Records whether the SMS reached the handset; a failed one starts the fallback method when one is
+   * configured. A copy of a report already recorded changes nothing.
+   */
   recordDelivery(event: VerificationSmsDeliveredEvent): Promise<void>;
 }
 
@@ -56,6 +59,8 @@ export function createSinchEventsService(deps: {
   config: Config;
   logger: Logger;
   clock: Clock;
+  /** Starts OTP_FALLBACK_METHOD for the verification whose SMS (Sinch's id) failed; a refusal is logged, not thrown. */
+  fallBack?: (sinchId: string) => Promise<void>;
 }): SinchEventsService {
   const { verifications, config, logger, clock } = deps;
   // A copy of a signed callback passes the signature check while its x-timestamp is within the skew
@@ -76,7 +81,8 @@ export function createSinchEventsService(deps: {
 
   return {
     decide(event) {
-      if (event.method.toLowerCase() !== 'sms') return 'deny';
+      const method = event.method.toLowerCase();
+      if (!(config.otp.methods as readonly string[]).includes(method)) return 'deny';
       try {
         const phone = normalizePhone(event.identity.endpoint);
         const refusal = checkNumberPolicy(phone, config.numberPolicy);
@@ -106,6 +112,7 @@ export function createSinchEventsService(deps: {
         smsResult: event.smsResult,
         applied: outcome.applied,
       });
+      if (!delivered && outcome.applied) await deps.fallBack?.(event.id);
     },
   };
 }

@@ -1,27 +1,41 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../config';
+import type { CodeType, Config, FallbackMethod, OtpMethod } from '../config';
 import type { Logger } from '../config/logger';
-import type { AttemptClaim, VerificationQueries, VerificationRow } from '../db/queries/verifications';
+import type { AttemptClaim, SendClaim, VerificationQueries, VerificationRow } from '../db/queries/verifications';
 import type { VerificationStatus } from '../models';
 import { AppError, retryAfterSeconds } from '../utils/app-error';
 import type { Clock } from '../utils/clock';
-import { normalizePhone, type NormalizedPhone } from '../utils/phone';
+import { normalizePhone } from '../utils/phone';
+import { chooseLocale, chooseMethod, codeTypeOf, type Channel, type ChannelRequest } from './channels';
 import { fingerprintOf, type IdempotencyService } from './idempotency.service';
 import { assertNumberAllowed } from './number-policy';
-import type { ReportOutcome, SinchClient } from '../clients/sinch/sinch.client';
+import type { ReportOutcome, SinchClient, StartResult } from '../clients/sinch/sinch.client';
+import { createTestNumbers, TEST_VERIFICATION_PREFIX, type TestNumbers } from './test-numbers';
 import type { LimitRefusal, UserService } from './user.service';
 
-export interface RequestCodeInput {
+export interface RequestCodeInput extends ChannelRequest {
   phoneNumber: string;
-  method?: 'sms';
   /** Idempotency-Key header: a repeat within the TTL replays the first result and sends nothing. */
   idempotencyKey?: string;
 }
 
+/** A new code for an existing verification, by the same method or another one on offer. */
+export interface ResendCodeInput extends ChannelRequest {
+  verificationId: string;
+}
+
+/** The answer of request-otp and resend-otp. */
 export interface RequestCodeResult {
   verificationId: string;
   phoneNumber: string;
-  method: 'sms';
+  /** How this code goes out, so a page can say "we are calling you". */
+  method: OtpMethod;
+  /** The language Sinch said it used (canonical BCP 47); null when it named none. */
+  locale: string | null;
+  /** The code's alphabet: OTP_CODE_TYPE, or Numeric for a call (a voice reads digits). */
+  codeType: CodeType;
+  /** The methods on offer (OTP_METHODS), for a resend by another one. */
+  methods: OtpMethod[];
   expiresAt: string;
   resendAvailableAt: string;
 }
@@ -43,13 +57,18 @@ export interface VerifyCodeResult {
   verifiedAt: string;
 }
 
-/** What the funnel metrics and logs count; reasons are a small fixed set. */
+/** What an event is about, as bounded metric labels: test numbers are counted apart. */
+export interface OtpEventLabels {
+  testNumber: boolean;
+}
+
+/** What the funnel metrics and logs count; reasons are a small fixed set. Labels absent: a real number. */
 export interface OtpEvents {
-  requested(): void;
-  sent(): void;
-  refused(reason: string): void;
-  verified(): void;
-  failed(reason: string): void;
+  requested(labels?: OtpEventLabels): void;
+  sent(labels?: OtpEventLabels & { method: OtpMethod }): void;
+  refused(reason: string, labels?: OtpEventLabels): void;
+  verified(labels?: OtpEventLabels): void;
+  failed(reason: string, labels?: OtpEventLabels): void;
 }
 
 const noEvents: OtpEvents = { requested() {}, sent() {}, refused() {}, verified() {}, failed() {} };
@@ -59,6 +78,15 @@ export interface VerificationService {
   requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }>;
   /** Checks a code: claim an attempt in the database, judge it, report it to Sinch, settle the outcome. */
   verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult>;
+  /**
+   * Sends a new code for a verification, keeping its id: claim a send number, judge the verification,
+   * reserve a send, start it (a new Sinch verification), replace the old one, whose code stops working.
+   */
+  resendCode(input: ResendCodeInput): Promise<RequestCodeResult>;
+  /** After Sinch reported this SMS (Sinch's id) failed: starts OTP_FALLBACK_METHOD once, under the same limits. */
+  fallBackAfterFailedSms(sinchId: string): Promise<void>;
+  /** Starts OTP_FALLBACK_METHOD for up to `limit` SMS unreported after OTP_FALLBACK_AFTER_SECONDS; resolves how many. */
+  fallBackOverdue(limit?: number): Promise<number>;
 }
 
 export interface VerificationServiceDeps {
@@ -70,6 +98,8 @@ export interface VerificationServiceDeps {
   clock: Clock;
   events?: OtpEvents;
   idempotency?: IdempotencyService;
+  /** OTP_TEST_NUMBERS; built from config when absent. */
+  testNumbers?: TestNumbers;
 }
 
 /** The one answer for "no such verification": identical whether the id was never issued, is another number's, or was purged. */
@@ -123,15 +153,23 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   const { verifications, sinch, users, config, logger, clock } = deps;
   const events = deps.events ?? noEvents;
   const { otp } = config;
+  const testNumbers = deps.testNumbers ?? createTestNumbers(otp.testNumbers);
   let lastCeilingAlert = -1;
 
-  // ---- request: normalise -> policy -> (idempotency) -> reserve -> send -> activate
+  const labelsOf = (e164: string | undefined): OtpEventLabels => ({
+    testNumber: e164 !== undefined && testNumbers.has(e164),
+  });
 
-  function normaliseAllowed(phoneNumber: string): NormalizedPhone {
+  // ---- request: normalise -> policy -> channel -> (idempotency) -> reserve -> send -> activate
+
+  /** E.164. A test number skips the validity and policy checks: it is never sent anything. */
+  function normaliseAllowed(phoneNumber: string): string {
+    const test = testNumbers.match(phoneNumber, otp.defaultCountry);
+    if (test !== undefined) return test;
     try {
       const phone = normalizePhone(phoneNumber, otp.defaultCountry);
       assertNumberAllowed(phone, config.numberPolicy);
-      return phone;
+      return phone.e164;
     } catch (error) {
       const policy = error instanceof AppError && error.code === 'PHONE_NUMBER_NOT_ALLOWED';
       events.refused(policy ? 'number_policy' : 'invalid_number');
@@ -139,12 +177,27 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     }
   }
 
+  /** The method (422 METHOD_NOT_ENABLED when not on offer) and the language of a send. */
+  function channelOf(request: ChannelRequest, labels: OtpEventLabels, current?: VerificationRow): Channel {
+    try {
+      const method = chooseMethod(request.method ?? current?.method, otp);
+      return { method, locale: chooseLocale(request, otp, current?.locale ?? undefined) };
+    } catch (error) {
+      events.refused('method_not_enabled', labels);
+      throw error;
+    }
+  }
+
   async function requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }> {
-    events.requested();
-    const phone = normaliseAllowed(input.phoneNumber);
+    const test = testNumbers.match(input.phoneNumber, otp.defaultCountry);
+    events.requested(labelsOf(test));
+    const e164 = normaliseAllowed(input.phoneNumber);
+    const channel = channelOf(input, labelsOf(e164));
     const key = input.idempotencyKey;
-    if (key === undefined || !deps.idempotency) return { result: await send(phone.e164), replayed: false };
-    return once(deps.idempotency, key, fingerprintOf(phone.e164, 'sms'), () => send(phone.e164));
+    if (key === undefined || !deps.idempotency) return { result: await send(e164, channel), replayed: false };
+    // The same number by another method or in another language is another request.
+    const fingerprint = fingerprintOf(e164, channel.method, ...(channel.locale === undefined ? [] : [channel.locale]));
+    return once(deps.idempotency, key, fingerprint, () => send(e164, channel));
   }
 
   /** Runs `fn` once per idempotency key; a repeat replays its result. */
@@ -179,41 +232,93 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   /** Claims a send under the limits, starts it at Sinch, records it. */
-  async function send(e164: string): Promise<RequestCodeResult> {
+  async function send(e164: string, channel: Channel): Promise<RequestCodeResult> {
     const reservation = await reserve(e164);
     const verificationId = randomUUID();
-    let sinchId: string;
-    try {
-      ({ id: sinchId } = await sinch.startSms(e164, { reference: verificationId, expirySeconds: otp.ttlSeconds }));
-    } catch (error) {
-      // Sinch answered with an error or was never reached: nothing was sent, so the send is not counted.
-      if (!sinch.mayHaveActed(error)) await users.releaseSend(e164, reservation);
-      events.refused(error instanceof AppError ? error.code.toLowerCase() : 'error');
-      throw error;
-    }
-    events.sent();
+    const started = await start(e164, channel, verificationId, reservation);
     const now = reservation.reservedAt;
     const expiresAt = new Date(now.getTime() + otp.ttlSeconds * 1000);
     // Every lost race on the one-PENDING index is another request's committed send, and at most
     // maxSendsPerNumberHour pass reserveSend per number, so that many retries always suffice.
     const aborted = await verifications.activate(
-      { id: verificationId, sinchId, phoneNumber: e164, method: 'sms', expiresAt, now },
+      {
+        id: verificationId,
+        sinchId: started.id,
+        phoneNumber: e164,
+        method: channel.method,
+        locale: started.contentLanguage,
+        expiresAt,
+        now,
+      },
       otp.maxSendsPerNumberHour,
     );
-    logger.info('verification started', { verificationId, phoneNumber: e164, abortedOlder: aborted });
+    logger.info('verification started', {
+      verificationId,
+      phoneNumber: e164,
+      method: channel.method,
+      abortedOlder: aborted,
+    });
+    return answer(verificationId, e164, channel.method, started, expiresAt, now);
+  }
+
+  function answer(
+    verificationId: string,
+    e164: string,
+    method: OtpMethod,
+    started: StartResult,
+    expiresAt: Date,
+    sentAt: Date,
+  ): RequestCodeResult {
     return {
       verificationId,
       phoneNumber: e164,
-      method: 'sms',
+      method,
+      locale: started.contentLanguage ?? null,
+      codeType: codeTypeOf(method, otp),
+      methods: [...otp.methods],
       expiresAt: expiresAt.toISOString(),
-      resendAvailableAt: users.resendAvailableAt(now).toISOString(),
+      resendAvailableAt: users.resendAvailableAt(sentAt).toISOString(),
     };
+  }
+
+  /**
+   * Starts the code at Sinch with a `reference` unique to this send, or at the test-number stand-in,
+   * which never reaches Sinch. A send Sinch certainly did not make is given back to the limits.
+   */
+  async function start(
+    e164: string,
+    channel: Channel,
+    reference: string,
+    reservation: { reservedAt: Date; shard: number },
+  ): Promise<StartResult> {
+    const labels = labelsOf(e164);
+    const request = {
+      phoneNumber: e164,
+      ...channel,
+      reference,
+      expirySeconds: otp.ttlSeconds,
+      codeType: otp.codeType,
+    };
+    let started: StartResult;
+    try {
+      started = labels.testNumber ? testNumbers.start(request) : await sinch.start(request);
+    } catch (error) {
+      // Sinch answered with an error or was never reached: nothing was sent, so the send is not counted.
+      if (!sinch.mayHaveActed(error)) await users.releaseSend(e164, reservation);
+      events.refused(error instanceof AppError ? error.code.toLowerCase() : 'error', labels);
+      throw error;
+    }
+    events.sent({ ...labels, method: channel.method });
+    if (labels.testNumber) {
+      logger.info('test number: fixed code, nothing sent to Sinch', { phoneNumber: e164, method: channel.method });
+    }
+    return started;
   }
 
   async function reserve(e164: string): Promise<{ reservedAt: Date; shard: number }> {
     const reservation = await users.reserveSend(e164);
     if (reservation.ok) return reservation;
-    events.refused(reservation.refusal.limit);
+    events.refused(reservation.refusal.limit, labelsOf(e164));
     // Once per minute window and instance: under a pumping attack every request is refused here,
     // and one line per refusal would flood the log (the refusals are counted in the metrics).
     const window = Math.floor(clock.now() / 60_000);
@@ -226,11 +331,112 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     throw refusalError(reservation.refusal);
   }
 
+  // ---- resend: claim -> judge -> reserve -> send -> replace
+
+  async function resendCode(input: ResendCodeInput): Promise<RequestCodeResult> {
+    const now = new Date(clock.now());
+    const { target, send: number } = await verifications.claimResend(input.verificationId, now);
+    const labels = labelsOf(target?.phoneNumber);
+    events.requested(labels);
+    const problem = cannotResend(target, now.getTime(), otp.maxAttempts);
+    if (problem || !target || number === null) {
+      const error = problem ?? notFound();
+      events.refused(failureReason(error), labels);
+      throw error;
+    }
+    const channel = channelOf(input, labels, target);
+    const reservation = await reserve(target.phoneNumber);
+    const started = await start(target.phoneNumber, channel, sendReference(target.id, number), reservation);
+    await replace({ target, send: number }, channel, started, reservation.reservedAt);
+    logger.info('verification resent', {
+      verificationId: target.id,
+      phoneNumber: target.phoneNumber,
+      method: channel.method,
+      send: number,
+    });
+    return answer(
+      target.id,
+      target.phoneNumber,
+      channel.method,
+      started,
+      expiryOf(reservation.reservedAt),
+      reservation.reservedAt,
+    );
+  }
+
+  /** Sinch wants a unique reference per start: the first send's is our id, later ones are numbered. */
+  function sendReference(verificationId: string, send: number): string {
+    return send <= 1 ? verificationId : `${verificationId}.${send}`;
+  }
+
+  function expiryOf(sentAt: Date): Date {
+    return new Date(sentAt.getTime() + otp.ttlSeconds * 1000);
+  }
+
+  /** Points the verification at the new Sinch verification; its old code stops being accepted. */
+  async function replace(claim: SendClaim, channel: Channel, started: StartResult, sentAt: Date): Promise<void> {
+    const { target, send: number } = claim;
+    const replaced = await verifications.replaceSend({
+      id: target.id,
+      send: number,
+      sinchId: started.id,
+      method: channel.method,
+      locale: started.contentLanguage,
+      expiresAt: expiryOf(sentAt),
+      now: sentAt,
+    });
+    if (replaced) return;
+    // A later resend, or the end of the verification, came first: the code just sent is not the one in force.
+    const current = await verifications.findById(target.id);
+    throw cannotResend(current, clock.now(), otp.maxAttempts) ?? superseded();
+  }
+
+  // ---- fallback: claim -> reserve -> send -> replace (nobody waits for it: problems are logged)
+
+  async function fallBackAfterFailedSms(sinchId: string): Promise<void> {
+    const method = otp.fallbackMethod;
+    if (method === undefined) return;
+    const claim = await verifications.claimFallback(sinchId, new Date(clock.now()));
+    if (claim) await fallBack(claim, method, 'sms_failed');
+  }
+
+  async function fallBackOverdue(limit = 100): Promise<number> {
+    const method = otp.fallbackMethod;
+    if (method === undefined || otp.fallbackAfterSeconds === 0) return 0;
+    const now = clock.now();
+    const claims = await verifications.claimOverdueFallbacks(
+      new Date(now),
+      new Date(now - otp.fallbackAfterSeconds * 1000),
+      otp.ttlSeconds,
+      testNumbers.numbers,
+      limit,
+    );
+    await Promise.all(claims.map((claim) => fallBack(claim, method, 'sms_unreported')));
+    return claims.length;
+  }
+
+  /** Starts `method` for a claimed verification, under the same limits as any send; at most once. */
+  async function fallBack(claim: SendClaim, method: FallbackMethod, why: string): Promise<void> {
+    const { target, send: number } = claim;
+    const facts = { verificationId: target.id, phoneNumber: target.phoneNumber, method, why };
+    const channel: Channel = { method, locale: target.locale ?? otp.defaultLocale };
+    try {
+      const reservation = await reserve(target.phoneNumber);
+      const started = await start(target.phoneNumber, channel, sendReference(target.id, number), reservation);
+      await replace(claim, channel, started, reservation.reservedAt);
+      logger.info('fell back to another method', facts);
+    } catch (error) {
+      // A refusal (a limit, Sinch) is the fallback's outcome, not a fault; anything else is one.
+      if (error instanceof AppError && !error.isServerError)
+        logger.warn('fallback not started', { ...facts, code: error.code });
+      else logger.error('fallback failed', { ...facts, error });
+    }
+  }
+
   // ---- verify: claim -> judge -> report -> settle
 
   async function verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult> {
-    const phoneNumber =
-      input.phoneNumber === undefined ? undefined : normalizePhone(input.phoneNumber, otp.defaultCountry).e164;
+    const phoneNumber = input.phoneNumber === undefined ? undefined : normaliseForVerify(input.phoneNumber);
     const now = new Date(clock.now());
     const claim = await verifications.claimAttempt({ verificationId: input.verificationId, phoneNumber }, now, {
       maxFailuresPerHour: otp.maxFailuresPerNumberHour,
@@ -241,8 +447,13 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     return settle(target, attempts, outcome, now);
   }
 
-  function refuse(reason: string, error: AppError): AppError {
-    events.failed(reason);
+  /** A test number is never checked for validity: it is usually a fictional one. */
+  function normaliseForVerify(phoneNumber: string): string {
+    return testNumbers.match(phoneNumber, otp.defaultCountry) ?? normalizePhone(phoneNumber, otp.defaultCountry).e164;
+  }
+
+  function refuse(reason: string, error: AppError, target?: VerificationRow): AppError {
+    events.failed(reason, labelsOf(target?.phoneNumber));
     return error;
   }
 
@@ -255,29 +466,36 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         await verifications.settle(target, 'EXPIRED', undefined, now);
       }
       const error = problem ?? notFound();
-      throw refuse(failureReason(error), error);
+      throw refuse(failureReason(error), error, target);
     }
     if (!claim.charged) {
       logger.warn('failure budget exhausted for number', { phoneNumber: target.phoneNumber });
-      throw refuse('failure_budget', budgetExhausted(claim.budgetOpensAt, now));
+      throw refuse('failure_budget', budgetExhausted(claim.budgetOpensAt, now), target);
     }
     if (claim.attempts === null) {
       // A parallel request changed the verification between the statement's read and its update.
       await users.refundFailure(target.phoneNumber, now);
       const lost = unusable(await verifications.findById(target.id), now.getTime()) ?? notFound();
-      throw refuse(failureReason(lost), lost);
+      throw refuse(failureReason(lost), lost, target);
     }
     return { target, attempts: claim.attempts };
   }
 
-  /** Sinch's judgement of the code. If Sinch did not judge it (or may not have), the failure is refunded. */
+  /**
+   * Sinch's judgement of the code, reported with the method it went out by; a verification the
+   * test-number stand-in started is judged by it. If Sinch did not judge the code (or may not
+   * have), the failure is refunded.
+   */
   async function report(target: VerificationRow, code: string, now: Date): Promise<ReportOutcome> {
+    if (target.sinchVerificationId.startsWith(TEST_VERIFICATION_PREFIX)) {
+      return testNumbers.report(target.phoneNumber, code);
+    }
     try {
-      return await sinch.reportSmsCode(target.sinchVerificationId, code);
+      return await sinch.report(target.sinchVerificationId, target.method, code);
     } catch (error) {
       await users.refundFailure(target.phoneNumber, now);
       if (!sinch.mayHaveActed(error)) await verifications.returnAttempt(target.id);
-      events.failed('provider_error');
+      events.failed('provider_error', labelsOf(target.phoneNumber));
       throw error;
     }
   }
@@ -293,7 +511,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     switch (outcome.result) {
       case 'SUCCESSFUL':
         await verifications.succeed(target, now);
-        events.verified();
+        events.verified(labelsOf(target.phoneNumber));
         logger.info('verification succeeded', { verificationId: target.id, phoneNumber: target.phoneNumber, attempts });
         return {
           verificationId: target.id,
@@ -304,15 +522,15 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       case 'INVALID_CODE': {
         const attemptsRemaining = Math.max(0, otp.maxAttempts - attempts);
         if (attemptsRemaining === 0) await end('FAILED', false);
-        throw refuse('invalid_code', wrongCode(attemptsRemaining));
+        throw refuse('invalid_code', wrongCode(attemptsRemaining, target.method), target);
       }
       case 'EXPIRED':
       case 'NOT_FOUND':
         await end('EXPIRED', true);
-        throw refuse('expired', new AppError('VERIFICATION_EXPIRED'));
+        throw refuse('expired', new AppError('VERIFICATION_EXPIRED'), target);
       case 'ABORTED':
         await end('ABORTED', true);
-        throw refuse('aborted', superseded());
+        throw refuse('aborted', superseded(), target);
       case 'REJECTED':
         await end('FAILED', true);
         logger.warn('Sinch ended the verification', {
@@ -320,7 +538,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
           sinchStatus: outcome.status,
           sinchReason: outcome.reason,
         });
-        throw refuse('rejected', endedByProvider());
+        throw refuse('rejected', endedByProvider(), target);
     }
   }
 
@@ -346,13 +564,22 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   function attemptsExhausted(v: VerificationRow, now: number): AppError {
-    // The way forward is a new code, so Retry-After says when one can be requested.
-    const waitMs = new Date(v.createdAt).getTime() + otp.resendCooldownSeconds * 1000 - now;
+    // The way forward is a new code, so Retry-After says when one can be requested: a cooldown after
+    // the latest send, which expires OTP_TTL_SECONDS after it went out.
+    const sentAt = new Date(v.expiresAt).getTime() - otp.ttlSeconds * 1000;
+    const waitMs = sentAt + otp.resendCooldownSeconds * 1000 - now;
     return new AppError('TOO_MANY_ATTEMPTS', {
       message: `Too many wrong codes for this verification (${otp.maxAttempts} allowed). Request a new code.`,
       retryAfterSeconds: retryAfterSeconds(waitMs),
       limit: { name: 'verification-attempts', quota: otp.maxAttempts, windowSeconds: otp.ttlSeconds },
-      details: [{ reason: 'verification_attempts_exhausted', maxAttempts: otp.maxAttempts, attemptsRemaining: 0 }],
+      details: [
+        {
+          reason: 'verification_attempts_exhausted',
+          maxAttempts: otp.maxAttempts,
+          attemptsRemaining: 0,
+          method: v.method,
+        },
+      ],
     });
   }
 
@@ -366,15 +593,40 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     });
   }
 
-  return { requestCode, verifyCode };
+  return { requestCode, verifyCode, resendCode, fallBackAfterFailedSms, fallBackOverdue };
 }
 
-function wrongCode(attemptsRemaining: number): AppError {
+/** `method`: how the code now in force went out (a fallback may have changed it), so a page can say so. */
+function wrongCode(attemptsRemaining: number, method: OtpMethod): AppError {
   return new AppError('INVALID_CODE', {
     message:
       attemptsRemaining > 0
         ? `The code is not correct. ${attemptsRemaining} attempt${attemptsRemaining === 1 ? '' : 's'} left.`
         : 'The code is not correct and no attempts are left. Request a new code.',
-    details: [{ field: 'code', attemptsRemaining }],
+    details: [{ field: 'code', attemptsRemaining, method }],
   });
+}
+
+/** Why a verification can take no new code, as resend-otp's answer; undefined when it can. */
+function cannotResend(v: VerificationRow | undefined, now: number, maxAttempts: number): AppError | undefined {
+  if (!v) return notFound();
+  const ended = (reason: string) =>
+    new AppError('VERIFICATION_EXPIRED', {
+      message: 'This verification has ended and takes no new code. Request a new code for the number.',
+      details: [{ reason }],
+    });
+  switch (v.status) {
+    case 'SUCCESSFUL':
+      return new AppError('ALREADY_VERIFIED', {
+        message: 'This verification is already complete: there is no code to resend.',
+      });
+    case 'ABORTED':
+      return ended('superseded');
+    case 'EXPIRED':
+      return ended('expired');
+    case 'FAILED':
+      return ended(v.attempts >= maxAttempts ? 'attempts_exhausted' : 'ended_by_provider');
+    case 'PENDING':
+      return new Date(v.expiresAt).getTime() <= now ? ended('expired') : undefined;
+  }
 }

@@ -26,6 +26,10 @@ export const ERROR_CATALOGUE = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than 10 kB.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as JSON with Content-Type: application/json.' },
   PHONE_NUMBER_NOT_ALLOWED: { status: 422, message: 'Codes cannot be sent to this phone number.' },
+  METHOD_NOT_ENABLED: {
+    status: 422,
+    message: 'Codes are not sent by this method here; `details` lists the methods on offer.',
+  },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
     message: 'This Idempotency-Key was already used with a different request body.',

@@ -127,7 +127,7 @@ describe('Brute force on one number (OTP_MAX_ATTEMPTS=5, OTP_MAX_FAILURES_PER_NU
     expect(wrong.status).toBe(400);
     expect(wrong.body).toMatchObject({
       code: 'INVALID_CODE',
-      details: [{ field: 'code', attemptsRemaining: MAX_ATTEMPTS - 1 }],
+      details: [{ field: 'code', attemptsRemaining: MAX_ATTEMPTS - 1, method: 'sms' }],
     });
   });
 });

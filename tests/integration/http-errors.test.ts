@@ -459,6 +459,9 @@ describe('Errors nobody planned for', () => {
       // A non-Error value thrown, as careless code sometimes does: that is the point of this test.
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       verifyCode: () => Promise.reject(Object.assign(Object.create(null) as object, { weird: true })),
+      resendCode: () => Promise.reject(leaky),
+      fallBackAfterFailedSms: () => Promise.reject(leaky),
+      fallBackOverdue: () => Promise.reject(leaky),
     };
     t = await createTestApp({ deps: { verifications: broken } });
   });

@@ -3,11 +3,21 @@ import { createMetrics } from '../../src/observability/metrics';
 import { uniquePhone } from '../factories/phone.factory';
 import { createTestApp, type TestApp } from '../helpers/test-app';
 
-/** The value of one series in Prometheus text, or 0 when absent. */
+/**
+ * The sum of the series of one metric whose labels include the given ones, in Prometheus text:
+ * `otp_refused_total{reason="number_cooldown"}` counts every test_number value; 0 when absent.
+ */
 function sample(text: string, series: string): number {
-  const escaped = series.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const match = new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : 0;
+  const [, name, wanted] = /^([^{]+)(?:\{(.*)\})?$/.exec(series) ?? [];
+  const want = wanted ? wanted.split(',') : [];
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = (match[2] ?? '').split(',');
+    if (want.every((label) => have.includes(label))) total += Number(match[3]);
+  }
+  return total;
 }
 
 describe('GET /metrics', () => {

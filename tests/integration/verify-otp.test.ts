@@ -131,15 +131,18 @@ describe('POST /api/verify-otp', () => {
     });
   });
 
-  test('When the code has letters, then it is accepted as a code and reported to Sinch', async () => {
+  test('When the code has letters and OTP_CODE_TYPE is Numeric (the default), then 400 VALIDATION_ERROR, nothing reaches Sinch and no attempt is used', async () => {
     const { phone, verificationId, sinchId } = await requestCode(t);
 
     const res = await verifyOtp(t, { verificationId, phoneNumber: phone, code: 'AbC123' });
 
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ code: 'INVALID_CODE' });
-    expect(reportsFor(t.emulator, sinchId)[0]?.json).toEqual({ method: 'sms', sms: { code: 'AbC123' } });
-    expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 1 });
+    expect(res.body).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: [{ field: 'code', message: 'code must be 4 to 10 digits' }],
+    });
+    expect(reportsFor(t.emulator, sinchId)).toEqual([]);
+    expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 0 });
   });
 
   test('When the verificationId was never issued, then 404 VERIFICATION_NOT_FOUND and nothing reaches Sinch', async () => {
@@ -420,7 +423,7 @@ describe.each([
         code: 'INVALID_CODE',
         message: expect.stringContaining(String(attemptsRemaining)),
         requestId: res.headers['x-request-id'],
-        details: [{ field: 'code', attemptsRemaining }],
+        details: [{ field: 'code', attemptsRemaining, method: 'sms' }],
       });
     }
     const reports = reportsFor(t.emulator, sinchId);
@@ -458,8 +461,8 @@ describe('POST /api/verify-otp with OTP_MAX_ATTEMPTS=2', () => {
     const third = await verifyOtp(t, { verificationId, phoneNumber: phone, code });
 
     expect([first.body.details, second.body.details]).toEqual([
-      [{ field: 'code', attemptsRemaining: 1 }],
-      [{ field: 'code', attemptsRemaining: 0 }],
+      [{ field: 'code', attemptsRemaining: 1, method: 'sms' }],
+      [{ field: 'code', attemptsRemaining: 0, method: 'sms' }],
     ]);
     expect(third.status).toBe(429);
     expect(third.body).toMatchObject({
