@@ -18,7 +18,7 @@ export interface AppDeps {
   healthChecks?: HealthCheck[];
   /** Shared store for the per-IP limiters (Redis); in-memory when absent. */
   rateLimitStore?: StoreFactory;
-  /** Prometheus metrics; /metrics is served only when given. */
+  /** Prometheus metrics; /metrics is served only when given and `config.metrics.enabled`. */
   metrics?: Metrics;
   /** "Now" for signature skew checks; tests pass a fake clock. */
   clock?: Clock;

@@ -800,7 +800,7 @@ function metricsOperation(): OperationObject {
     tags: ['Operations'],
     summary: 'Prometheus metrics',
     description:
-      'Metrics in the Prometheus text exposition format. When the server sets METRICS_TOKEN, send `Authorization: Bearer <METRICS_TOKEN>`; without METRICS_TOKEN the route is open, so expose it only on an internal network.',
+      'Metrics in the Prometheus text exposition format. When the server sets METRICS_TOKEN, send `Authorization: Bearer <METRICS_TOKEN>`. Without METRICS_TOKEN the route is open only where METRICS_PUBLIC=true (the default outside production; expose it only on an internal network) and otherwise does not exist (404 `NOT_FOUND`).',
     security: [{}, { metricsBearer: [] }],
     parameters: [requestIdParameter],
     responses: {
