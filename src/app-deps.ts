@@ -22,6 +22,6 @@ export interface AppDeps {
   metrics?: Metrics;
   /** "Now" for signature skew checks; tests pass a fake clock. */
   clock?: Clock;
-  /** The in-process Sinch emulator, when the service runs without Sinch credentials (demo inbox). */
+  /** The in-process Sinch emulator, in emulator mode (zero-config or SINCH_EMULATOR=true): the demo inbox. */
   emulator?: SinchEmulator;
 }

@@ -660,7 +660,7 @@ function emulatorInboxOperation(emulatorMode: boolean | undefined): OperationObj
     description: [
       emulatorMode
         ? '**This instance runs the built-in Sinch emulator: no real SMS is sent.**'
-        : '**Exists only in emulator mode**, i.e. when the service runs without Sinch credentials and starts its built-in Sinch emulator; otherwise this path answers 404 `NOT_FOUND`.',
+        : '**Exists only in emulator mode**, i.e. when the service runs its built-in Sinch emulator (the zero-config first run, or SINCH_EMULATOR=true outside production); otherwise this path answers 404 `NOT_FOUND`.',
       '',
       'The messages the emulator "sent" to `phoneNumber`, newest first, at most 10, so a person can finish the flow without a phone (the demo page shows them). Never available with a real Sinch account. Answers carry `Cache-Control: no-store`: they hold codes.',
     ].join('\n'),
@@ -1330,7 +1330,7 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
       { name: 'Demo', description: 'A page to try the flow by hand.' },
       {
         name: 'Emulator',
-        description: 'Only when the service runs its built-in Sinch emulator (no Sinch credentials configured).',
+        description: 'Only when the service runs its built-in Sinch emulator (zero-config, or SINCH_EMULATOR=true).',
       },
       { name: 'Sinch callbacks', description: "Called by Sinch, authenticated by Sinch's signature." },
       { name: 'Operations', description: 'Monitoring.' },
