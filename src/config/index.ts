@@ -380,8 +380,6 @@ function build(e: Env, problems: string[]) {
   const metricsPublic = e.METRICS_TOKEN === undefined && (e.METRICS_PUBLIC ?? !production);
 
   return {
-    env: e.NODE_ENV,
-    isProduction: production,
     /** Start-up warnings: settings that are allowed but deserve an operator's second look. */
     warnings,
     server: {

@@ -24,8 +24,6 @@ describe('loadConfig', () => {
     const config = loadConfig({});
 
     expect(config).toMatchObject({
-      env: 'development',
-      isProduction: false,
       warnings: [],
       server: { port: 3000, host: '127.0.0.1', trustProxy: false, corsOrigins: [], shutdownGraceMs: 10_000 },
       log: { level: 'info', format: 'json' },
@@ -53,7 +51,6 @@ describe('loadConfig', () => {
     });
 
     expect(config).toMatchObject({
-      isProduction: true,
       database: { mode: 'external', url: PRODUCTION.DATABASE_URL },
       sinch: {
         mode: 'remote',
