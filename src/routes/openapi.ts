@@ -113,7 +113,7 @@ function fieldsOf(shape: z.ZodRawShape): Array<{ name: string; required: boolean
   return Object.entries(properties).map(([name, schema]) => ({ name, required: required.includes(name), schema }));
 }
 
-function parameters(where: 'header' | 'query', shape: z.ZodRawShape = {}): JsonObject[] {
+function parameters(where: 'path' | 'header' | 'query', shape: z.ZodRawShape = {}): JsonObject[] {
   return fieldsOf(shape).map(({ name, required, schema: { description, examples, ...schema } }) => ({
     name,
     in: where,
@@ -226,6 +226,7 @@ function operation(op: Operation): JsonObject {
     description: op.description,
     security: op.security,
     parameters: [
+      ...parameters('path', request.params),
       ...parameters('header', { 'X-Request-Id': requestIdRequestHeader, ...request.headers }),
       ...parameters('query', request.query),
     ],

@@ -88,6 +88,8 @@ export interface Operation {
   /** `PUBLIC`, or the schemes that may authenticate a call (`[{}, {scheme: []}]`: optional). */
   security: SecurityRequirement[];
   request?: {
+    /** One field per `{name}` in `path`. */
+    params?: z.ZodRawShape;
     headers?: z.ZodRawShape;
     query?: z.ZodRawShape;
     body?: RequestBody;
