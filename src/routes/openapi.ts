@@ -76,7 +76,7 @@ const COMPONENT = '#/components/schemas/';
  */
 const JSON_SCHEMA = { target: 'draft-2020-12', io: 'input' } as const;
 
-const idOf = (schema: z.ZodType): string | undefined => z.globalRegistry.get(schema)?.id;
+const idOf = (schema: z.core.$ZodType): string | undefined => z.globalRegistry.get(schema)?.id;
 const ref = (id: string): JsonObject => ({ $ref: `${COMPONENT}${id}` });
 
 /** zod's output without `$schema` and `$id`, which belong to a standalone schema: the document declares its dialect. */
@@ -87,30 +87,50 @@ function embedded(output: object): JsonObject {
   return schema;
 }
 
-/** Every zod schema given an id with `.meta({ id })`, as components that refer to each other by $ref. */
-function componentSchemas(): Record<string, JsonObject> {
-  const { schemas } = z.toJSONSchema(z.globalRegistry, { ...JSON_SCHEMA, uri: (id) => `${COMPONENT}${id}` });
-  return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, embedded(schema)]));
+/**
+ * Conversions, as JSON text: a schema object always converts the same, and the apps a process builds
+ * (the tests build dozens) share them. Parsed again on each use, so no two documents share an object.
+ */
+const converted = new WeakMap<z.core.$ZodType, string>();
+let components: Record<string, string> = {};
+
+/** The component of a zod schema given an id with `.meta({ id })`; it refers to other components by $ref. */
+function componentSchema(id: string): JsonObject {
+  if (!(id in components)) {
+    const { schemas } = z.toJSONSchema(z.globalRegistry, { ...JSON_SCHEMA, uri: (name) => `${COMPONENT}${name}` });
+    components = Object.fromEntries(
+      Object.entries(schemas).map(([name, json]) => [name, JSON.stringify(embedded(json))]),
+    );
+  }
+  const json = components[id];
+  if (json === undefined) throw new Error(`OpenAPI: no zod schema has the id ${id}`);
+  return JSON.parse(json) as JsonObject;
 }
 
 /** A zod schema as the document holds it: a $ref when it has an id, otherwise inline. */
-function schemaOf(schema: z.ZodType): JsonObject {
+function schemaOf(schema: z.core.$ZodType): JsonObject {
   const id = idOf(schema);
   if (id) return ref(id);
-  const json = embedded(z.toJSONSchema(schema, JSON_SCHEMA));
-  if (!json.$defs) return json;
-  // Schemas with an id inside this one come out as local $defs; the components hold the same schemas.
-  delete json.$defs;
-  return JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', `"${COMPONENT}`)) as JsonObject;
+  let json = converted.get(schema);
+  if (json === undefined) {
+    const output = embedded(z.toJSONSchema(schema, JSON_SCHEMA));
+    const defs = output.$defs;
+    delete output.$defs;
+    json = JSON.stringify(output);
+    // Schemas with an id inside this one come out as local $defs; the components hold the same schemas.
+    if (defs) json = json.replaceAll('"#/$defs/', `"${COMPONENT}`);
+    converted.set(schema, json);
+  }
+  return JSON.parse(json) as JsonObject;
 }
 
-/** The fields of a zod object, each with its JSON Schema and whether it is required. */
+/** The fields of a zod shape, each with its JSON Schema and whether it is required. */
 function fieldsOf(shape: z.ZodRawShape): Array<{ name: string; required: boolean; schema: JsonObject }> {
-  const { properties = {}, required = [] } = schemaOf(z.object(shape)) as {
-    properties?: Record<string, JsonObject>;
-    required?: string[];
-  };
-  return Object.entries(properties).map(([name, schema]) => ({ name, required: required.includes(name), schema }));
+  return Object.entries(shape).map(([name, schema]) => ({
+    name,
+    required: !z.safeParse(schema, undefined).success,
+    schema: schemaOf(schema),
+  }));
 }
 
 function parameters(where: 'path' | 'header' | 'query', shape: z.ZodRawShape = {}): JsonObject[] {
@@ -247,7 +267,7 @@ function errorCodeTable(): string {
 }
 
 /** The component schemas that paths and responses reach, following $refs through components. */
-function reachableSchemas(document: OpenApiDocument, schemas: Record<string, JsonObject>): Record<string, JsonObject> {
+function reachableSchemas(document: OpenApiDocument): Record<string, JsonObject> {
   const reached = new Map<string, JsonObject>();
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) value.forEach(visit);
@@ -255,9 +275,9 @@ function reachableSchemas(document: OpenApiDocument, schemas: Record<string, Jso
       for (const [key, child] of Object.entries(value)) {
         if (key !== '$ref' || typeof child !== 'string') visit(child);
         else if (child.startsWith(COMPONENT) && !reached.has(child.slice(COMPONENT.length))) {
-          const id = child.slice(COMPONENT.length);
-          reached.set(id, schemas[id]!);
-          visit(schemas[id]);
+          const schema = componentSchema(child.slice(COMPONENT.length));
+          reached.set(child.slice(COMPONENT.length), schema);
+          visit(schema);
         }
       }
   };
@@ -303,6 +323,6 @@ export function openApiDocument(operations: readonly Operation[]): OpenApiDocume
       ),
     },
   };
-  document.components.schemas = reachableSchemas(document, componentSchemas());
+  document.components.schemas = reachableSchemas(document);
   return document;
 }
