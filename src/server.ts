@@ -96,6 +96,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     logger,
     sequelize,
     verifications: services.verifications,
+    sinchEvents: services.sinchEvents,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
     metrics,
@@ -104,6 +105,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
 
   const stopPurge = schedulePurge(sequelize, {
     retentionDays: config.retention.days,
+    userRetentionDays: config.retention.userDays,
     intervalMinutes: config.retention.purgeIntervalMinutes,
     clock: systemClock,
     logger,

@@ -27,7 +27,9 @@ export function routes(deps: AppDeps): AppRoutes {
   const health = healthController([databaseCheck(deps.sequelize), ...(deps.healthChecks ?? [])], Date.now());
   const demo = demoRoutes(deps);
   const table = [
-    ...otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)),
+    ...otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore), {
+      verifyByPhoneNumber: deps.config.otp.verifyByPhoneNumber,
+    }),
     ...healthRoutes(health),
     ...(deps.metrics ? metricsRoutes(deps.metrics, deps.config.metrics.token) : []),
     ...demo.routes,

@@ -54,7 +54,7 @@ const INTRODUCTION = `Phone-number verification by SMS one-time code (through th
 
 ## The flow
 1. \`POST /api/request-otp\` with \`{"phoneNumber": "+46701234567"}\`: a code is sent. Keep \`data.verificationId\`; start the resend countdown from \`data.resendAvailableAt\`.
-2. \`POST /api/verify-otp\` with \`{"phoneNumber", "code", "verificationId"}\`: 200 means verified.
+2. \`POST /api/verify-otp\` with \`{"verificationId", "code"}\`: 200 means verified.
 
 ## Conventions
 - Requests with a body: \`Content-Type: application/json\`, at most 10 kB, no unknown fields.

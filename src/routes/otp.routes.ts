@@ -9,6 +9,7 @@ import {
   requestOtpBody,
   requestOtpResponse,
   verifyOtpBody,
+  verifyOtpByPhoneBody,
   verifyOtpResponse,
 } from '../validations/otp.validation';
 import { json, jsonBody, PUBLIC, type Route } from './route-table';
@@ -18,7 +19,12 @@ export interface OtpRouteLimits {
   verifyOtp: RequestHandler[];
 }
 
-export function otpRoutes(controller: ReturnType<typeof otpController>, limits: OtpRouteLimits): Route[] {
+export function otpRoutes(
+  controller: ReturnType<typeof otpController>,
+  limits: OtpRouteLimits,
+  options: { verifyByPhoneNumber: boolean },
+): Route[] {
+  const verifyBody = options.verifyByPhoneNumber ? verifyOtpByPhoneBody : verifyOtpBody;
   return [
     {
       method: 'post',
@@ -27,7 +33,7 @@ export function otpRoutes(controller: ReturnType<typeof otpController>, limits: 
       tag: 'Verification',
       summary: 'Send a one-time code by SMS',
       description: [
-        'Sends a code to `phoneNumber` and starts a verification. Next step: `POST /api/verify-otp` with the same `phoneNumber`, the code the user typed and (recommended) `data.verificationId`.',
+        'Sends a code to `phoneNumber` and starts a verification. Next step: `POST /api/verify-otp` with `data.verificationId` and the code the user typed.',
         '',
         '- The number may contain spaces, dashes, dots and parentheses; it is normalised to E.164 and returned in `data.phoneNumber`. Without a leading `+` it is accepted only when the server sets `DEFAULT_COUNTRY`.',
         '- The code works until `data.expiresAt` (at most 10 minutes). Requesting again replaces the previous code, which then stops working.',
@@ -118,31 +124,32 @@ export function otpRoutes(controller: ReturnType<typeof otpController>, limits: 
       tag: 'Verification',
       summary: 'Check the code the user typed',
       description: [
-        'Checks `code` against the code sent to `phoneNumber`. On success the number is verified.',
+        'Checks `code` for the verification `verificationId` (returned by request-otp only to whoever asked for the code). On success the number is verified.',
         '',
-        '- Send `verificationId` from request-otp to check exactly that code; without it, the latest code sent to the number is checked.',
+        "- `verificationId` is required; `phoneNumber` is optional and, when given, must match. Without a matching id every answer is the same 404 `VERIFICATION_NOT_FOUND`, whatever the state of the number. (A server started with VERIFY_BY_PHONE_NUMBER=true also accepts `{phoneNumber, code}` and checks the number's latest code.)",
         '- The code is trimmed and must be 4-10 letters or digits; anything else is a 400 `VALIDATION_ERROR`, which does not use up an attempt.',
         '- Each code allows OTP_MAX_ATTEMPTS (default 5) wrong tries: read `details[0].attemptsRemaining` on 400 `INVALID_CODE`. After that every try, even the right code, gets 429 `TOO_MANY_ATTEMPTS`: ask for a new code.',
         '- Wrong codes also count per phone number across new codes (OTP_MAX_FAILURES_PER_NUMBER_HOUR, default 10 per hour); over that, 429 `TOO_MANY_ATTEMPTS` until `Retry-After`.',
       ].join('\n'),
       security: PUBLIC,
       request: {
-        body: jsonBody(verifyOtpBody, {
+        body: jsonBody(verifyBody, {
           description: 'Send as `Content-Type: application/json`, at most 10 kB.',
           fields: {
-            phoneNumber: 'The same number as in request-otp (any formatting).',
+            phoneNumber:
+              'Optional: the same number as in request-otp (any formatting); when given it must match the verification.',
             code: 'The code from the SMS: 4-10 letters or digits. Surrounding spaces are trimmed by the server, but send it clean: this schema describes the trimmed value.',
             verificationId:
-              'The `verificationId` from request-otp. Optional; without it the latest code sent to the number is checked.',
+              'The `verificationId` from request-otp. Required (unless the server runs with VERIFY_BY_PHONE_NUMBER=true).',
           },
           examples: {
             withId: {
-              summary: 'With the verificationId (recommended)',
-              value: { phoneNumber: EXAMPLE.phoneNumber, code: '4821', verificationId: EXAMPLE.verificationId },
+              summary: 'The verificationId from request-otp and the code',
+              value: { verificationId: EXAMPLE.verificationId, code: '4821' },
             },
-            latest: {
-              summary: 'The latest code for the number',
-              value: { phoneNumber: EXAMPLE.phoneNumber, code: '4821' },
+            withNumber: {
+              summary: 'Also the number, which must match',
+              value: { verificationId: EXAMPLE.verificationId, phoneNumber: EXAMPLE.phoneNumber, code: '4821' },
             },
           },
         }),
@@ -157,7 +164,12 @@ export function otpRoutes(controller: ReturnType<typeof otpController>, limits: 
               value: {
                 status: 'success',
                 message: 'Phone number verified.',
-                data: { phoneNumber: EXAMPLE.phoneNumber, verified: true, verifiedAt: '2026-11-25T18:01:12.000Z' },
+                data: {
+                  verificationId: EXAMPLE.verificationId,
+                  phoneNumber: EXAMPLE.phoneNumber,
+                  verified: true,
+                  verifiedAt: '2026-11-25T18:01:12.000Z',
+                },
               },
             },
           }),
@@ -184,7 +196,7 @@ export function otpRoutes(controller: ReturnType<typeof otpController>, limits: 
         'SERVICE_UNAVAILABLE',
         'REQUEST_TIMEOUT',
       ],
-      handlers: [...limits.verifyOtp, requireJson(), validateBody(verifyOtpBody), controller.verifyOtp],
+      handlers: [...limits.verifyOtp, requireJson(), validateBody(verifyBody), controller.verifyOtp],
     },
   ];
 }

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { AppDeps } from '../app-deps';
 import { sinchEventsController } from '../controllers/sinch-events.controller';
 import { verifySinchSignature } from '../middlewares/sinch-signature';
-import { createSinchEventsService } from '../services/sinch-events.service';
 import { systemClock } from '../utils/clock';
 import { EXAMPLE } from '../validations/api.validation';
 import { sinchCallbackAnswer, sinchEvent } from '../validations/sinch-events.validation';
@@ -17,10 +16,7 @@ const identity = { type: 'number', endpoint: EXAMPLE.phoneNumber };
  */
 export function sinchEventsRoutes(deps: AppDeps): Route[] {
   const clock = deps.clock ?? systemClock;
-  const controller = sinchEventsController(
-    createSinchEventsService({ sequelize: deps.sequelize, config: deps.config, logger: deps.logger, clock }),
-    deps.logger,
-  );
+  const controller = sinchEventsController(deps.sinchEvents, deps.logger);
   return [
     {
       method: 'post',
@@ -35,6 +31,8 @@ export function sinchEventsRoutes(deps: AppDeps): Route[] {
         '- `VerificationResultEvent`: the final result is applied to the verification (and the user on success); answered with `{}`.',
         '- `VerificationSmsDeliveredEvent`: the delivery outcome is recorded; answered with `{}`.',
         '- Any other `event` name is acknowledged with `{}` and ignored, so a new Sinch event type never causes retries.',
+        '',
+        'A result or delivery report already processed (a replayed request, or Sinch retrying with a new timestamp) is answered `{}` again and changes nothing; every instance shares that memory (see docs/callbacks-and-retention.md).',
         '',
         "Answers use Sinch's callback format, not this API's success envelope; errors use the error envelope.",
       ].join('\n'),
@@ -104,7 +102,7 @@ export function sinchEventsRoutes(deps: AppDeps): Route[] {
         { code: 'VALIDATION_ERROR', when: 'A known event lacks a required field, e.g. `id` or `identity.endpoint`.' },
         {
           code: 'UNAUTHORIZED',
-          when: 'The signature is missing, malformed, for another application key, wrong, or its `x-timestamp` is too far from the server clock (SINCH_CALLBACK_MAX_SKEW_SECONDS). `details[0].reason` names the failed check: `missing_header`, `malformed_header`, `missing_timestamp`, `unknown_key`, `bad_signature` or `stale_timestamp`. Nothing is changed.',
+          when: 'The signature is missing, malformed, for another application key, wrong, or its `x-timestamp` is too far from the server clock (SINCH_CALLBACK_MAX_SKEW_SECONDS). The answer is the same whichever check failed (the server log names it). Nothing is changed.',
         },
         'PAYLOAD_TOO_LARGE',
         { code: 'UNSUPPORTED_MEDIA_TYPE', when: 'The body uses a Content-Encoding the server does not read.' },

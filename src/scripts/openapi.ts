@@ -22,7 +22,15 @@ async function main(): Promise<void> {
   const emulator = await createSinchEmulator({ applicationKey: 'openapi', applicationSecret: 'b3BlbmFwaQ==' });
   const metrics = createMetrics({ defaultMetrics: false });
   const services = createServices({ config, logger, sequelize, metrics });
-  const app = createApp({ config, logger, sequelize, verifications: services.verifications, metrics, emulator });
+  const app = createApp({
+    config,
+    logger,
+    sequelize,
+    verifications: services.verifications,
+    sinchEvents: services.sinchEvents,
+    metrics,
+    emulator,
+  });
   const server = app.listen(0, '127.0.0.1');
   try {
     await once(server, 'listening');

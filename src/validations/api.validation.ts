@@ -98,7 +98,7 @@ export const reasonDetail = z
       .optional()
       .meta({ description: 'The field or header concerned, when there is one (e.g. `Idempotency-Key`).' }),
     reason: z.string().meta({
-      description: 'e.g. `superseded`, `ended_by_provider`, `different_request`, or the failed signature check.',
+      description: 'e.g. `superseded`, `ended_by_provider`, `different_request`.',
     }),
   })
   .meta({ id: 'ReasonDetail' });
@@ -186,15 +186,10 @@ export const ERROR_BODIES = {
     },
     list(invalidCodeDetail),
   ),
-  UNAUTHORIZED: errorBody(
-    'UNAUTHORIZED',
-    {
-      when: 'Authentication is missing or wrong.',
-      message: 'The callback is not signed by Sinch for this application (bad signature).',
-      details: [{ reason: 'bad_signature' }],
-    },
-    list(reasonDetail).optional(),
-  ),
+  UNAUTHORIZED: errorBody('UNAUTHORIZED', {
+    when: 'Authentication is missing or wrong.',
+    message: 'The callback is not signed by Sinch for this application.',
+  }),
   NOT_FOUND: errorBody('NOT_FOUND', {
     when: 'No route has this path. Check the URL (and the `/api` prefix).',
     message: 'No route for GET /api/request-otpp. See /api/docs for the routes this service offers.',
@@ -202,7 +197,7 @@ export const ERROR_BODIES = {
   VERIFICATION_NOT_FOUND: errorBody(
     'VERIFICATION_NOT_FOUND',
     {
-      when: 'No code is waiting for this number (or for this `verificationId` with this number): never requested, or replaced by a newer code (`details[0].reason: superseded`). Ask the user to request a new code, or to use the latest one.',
+      when: "No verification matches this `verificationId` (and number, when given): never issued, another number's, or purged; the answer is identical in each case. With the right id: replaced by a newer code (`details[0].reason: superseded`). Ask the user to request a new code, or to use the latest one.",
     },
     list(reasonDetail).optional(),
   ),
