@@ -1,6 +1,12 @@
 import type { Request, Response } from 'express';
 import type { VerificationService } from '../services/verification.service';
-import type { RequestOtpBody, ResendOtpBody, VerifyOtpBody } from '../validations/otp.validation';
+import type {
+  RequestOtpBody,
+  RequestOtpData,
+  ResendOtpBody,
+  VerifyOtpBody,
+  VerifyOtpData,
+} from '../validations/otp.validation';
 import { sendSuccess } from '../utils/response';
 
 export function otpController(verifications: VerificationService) {
@@ -12,17 +18,17 @@ export function otpController(verifications: VerificationService) {
         idempotencyKey: req.get('idempotency-key'),
       });
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-      sendSuccess(res, 'Verification code sent.', result);
+      sendSuccess<RequestOtpData>(res, 'Verification code sent.', result);
     },
 
     resendOtp: async (req: Request<unknown, unknown, ResendOtpBody>, res: Response): Promise<void> => {
       const result = await verifications.resendCode({ ...req.body, acceptLanguage: req.get('accept-language') });
-      sendSuccess(res, 'A new verification code was sent.', result);
+      sendSuccess<RequestOtpData>(res, 'A new verification code was sent.', result);
     },
 
     verifyOtp: async (req: Request<unknown, unknown, VerifyOtpBody>, res: Response): Promise<void> => {
       const data = await verifications.verifyCode(req.body);
-      sendSuccess(res, 'Phone number verified.', data);
+      sendSuccess<VerifyOtpData>(res, 'Phone number verified.', data);
     },
   };
 }

@@ -1,7 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Config } from '../config';
-import type { Logger } from '../config/logger';
 import type { ReportOutcome, StartRequest, StartResult } from '../clients/sinch/sinch.client';
 
 /** The prefix of the verification ids a test number gets instead of Sinch's (never sent to Sinch). */
@@ -60,17 +59,4 @@ export function createTestNumbers(codes: Config['otp']['testNumbers']): TestNumb
       return right ? { result: 'SUCCESSFUL' } : { result: 'INVALID_CODE' };
     },
   };
-}
-
-/**
- * One warning at start-up in production: anyone who knows a test number and its code can verify
- * it there. Says how many, never which.
- */
-export function warnAboutTestNumbers(config: Config, logger: Logger): void {
-  const count = Object.keys(config.otp.testNumbers).length;
-  if (!config.isProduction || count === 0) return;
-  logger.warn(
-    `OTP_TEST_NUMBERS: ${count} test number(s) accept a fixed code in production and never reach Sinch; anyone who knows one and its code can verify it (docs/channels.md#test-numbers)`,
-    { testNumbers: count },
-  );
 }

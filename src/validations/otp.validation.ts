@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { OTP_METHODS, type CodeType, type OtpMethod } from '../config';
+import { CODE_TYPES, OTP_METHODS, type CodeType, type OtpMethod } from '../config';
 import { localeSchema } from '../utils/locale';
+import { e164, successEnvelope } from './api.validation';
 
 const requiredString = (field: string, max: number) =>
   z
@@ -37,23 +38,25 @@ export const resendOtpBody = z.strictObject({
 });
 export type ResendOtpBody = z.infer<typeof resendOtpBody>;
 
-const CODE_SHAPES: Readonly<Record<CodeType, { pattern: RegExp; what: string }>> = {
-  Numeric: { pattern: /^\d{4,10}$/, what: 'digits' },
-  Alpha: { pattern: /^[A-Za-z]{4,10}$/, what: 'letters' },
-  Alphanumeric: { pattern: /^[A-Za-z0-9]{4,10}$/, what: 'letters or digits' },
+/** The alphabets of OTP_CODE_TYPE ([0-9] rather than \d: the pattern is also the document's JSON Schema). */
+const CODE_ALPHABETS: Readonly<Record<CodeType, { chars: string; what: string }>> = {
+  Numeric: { chars: '0-9', what: 'digits' },
+  Alpha: { chars: 'A-Za-z', what: 'letters' },
+  Alphanumeric: { chars: 'A-Za-z0-9', what: 'letters or digits' },
 };
 
 /**
- * A code of OTP_CODE_TYPE's alphabet, 4 to 10 characters; also digits when calls are on offer,
+ * A code of OTP_CODE_TYPE's alphabet, 4 to 10 characters; also all digits when calls are on offer,
  * because a call reads a code of digits whatever the type.
  */
 export function codeSchema(options: { codeType: CodeType; methods: readonly OtpMethod[] }) {
-  const shapes = [CODE_SHAPES[options.codeType]];
-  if (options.methods.includes('callout') && options.codeType === 'Alpha') shapes.push(CODE_SHAPES.Numeric);
-  const what = shapes.map((shape) => shape.what).join(', or ');
-  return requiredString('code', 64).refine((value) => shapes.some((shape) => shape.pattern.test(value)), {
-    message: `code must be 4 to 10 ${what}`,
-  });
+  const alphabets = [CODE_ALPHABETS[options.codeType]];
+  if (options.methods.includes('callout') && options.codeType === 'Alpha') alphabets.push(CODE_ALPHABETS.Numeric);
+  const pattern = new RegExp(`^(?:${alphabets.map(({ chars }) => `[${chars}]{4,10}`).join('|')})$`);
+  return requiredString('code', 64).regex(
+    pattern,
+    `code must be 4 to 10 ${alphabets.map(({ what }) => what).join(', or 4 to 10 ')}`,
+  );
 }
 
 const verificationId = z.uuid({
@@ -87,12 +90,56 @@ export function verifyOtpByPhoneBodyFor(codeType: Parameters<typeof codeSchema>[
     });
 }
 
-/** The verify-otp bodies with any code type's code; the route validates with the configured type's (…For). */
-export const verifyOtpBody = verifyOtpBodyFor({ codeType: 'Alphanumeric', methods: [] });
-export const verifyOtpByPhoneBody = verifyOtpByPhoneBodyFor({ codeType: 'Alphanumeric', methods: [] });
+/** The verify-otp bodies of the default settings (Numeric codes, SMS); the route builds the configured ones (…For). */
+export const verifyOtpBody = verifyOtpBodyFor({ codeType: 'Numeric', methods: ['sms'] });
+export const verifyOtpByPhoneBody = verifyOtpByPhoneBodyFor({ codeType: 'Numeric', methods: ['sms'] });
 export type VerifyOtpBody = z.infer<typeof verifyOtpByPhoneBody>;
 
 /** Idempotency-Key: what clients commonly send (UUIDs, ULIDs, random tokens): printable ASCII, 1-255 chars. */
 export const idempotencyKeyHeader = z
   .string()
   .regex(/^[\x21-\x7E]{1,255}$/, 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
+
+const dateTime = z.iso.datetime();
+
+export const requestOtpData = z
+  .strictObject({
+    verificationId: z.uuid().meta({ description: "This service's id of the verification; pass it to verify-otp." }),
+    phoneNumber: e164.meta({
+      description: 'The number the code was sent to, normalised to E.164; show it back to the user.',
+    }),
+    method: z.enum(OTP_METHODS).meta({
+      description:
+        'How this code goes out: `sms`, `callout` (a voice call reads it) or `whatsapp`; say so on the page.',
+    }),
+    locale: z.string().nullable().meta({
+      description:
+        'The language Sinch used for the message (BCP 47, e.g. `sv-SE`); `null` when it named none (its default).',
+    }),
+    codeType: z.enum(CODE_TYPES).meta({
+      description:
+        'The alphabet of this code: `Numeric` (use `inputmode="numeric"`), `Alpha` or `Alphanumeric`. Always `Numeric` for a call.',
+    }),
+    methods: z.array(z.enum(OTP_METHODS)).meta({
+      description: 'The methods this server offers, e.g. for a "call me instead" button (POST /api/resend-otp).',
+    }),
+    expiresAt: dateTime.meta({ description: 'When the code stops working.' }),
+    resendAvailableAt: dateTime.meta({
+      description: 'When a new code may be requested (the resend cooldown). Drive the resend countdown from this.',
+    }),
+  })
+  .meta({ id: 'RequestOtpData' });
+export type RequestOtpData = z.infer<typeof requestOtpData>;
+
+export const verifyOtpData = z
+  .strictObject({ verificationId: z.uuid(), phoneNumber: e164, verified: z.literal(true), verifiedAt: dateTime })
+  .meta({ id: 'VerifyOtpData' });
+export type VerifyOtpData = z.infer<typeof verifyOtpData>;
+
+export const requestOtpResponse = successEnvelope(requestOtpData);
+export const verifyOtpResponse = successEnvelope(verifyOtpData);
+
+export const idempotentReplayedHeader = z.literal('true').optional().meta({
+  description:
+    '`true` when this is the stored first response to a repeated `Idempotency-Key` (no new SMS was sent); absent otherwise.',
+});
