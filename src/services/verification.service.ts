@@ -428,7 +428,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     } catch (error) {
       // A refusal (a limit, Sinch) is the fallback's outcome, not a fault; anything else is one.
       if (error instanceof AppError && !error.isServerError)
-        logger.warn('fallback not started', { ...facts, code: error.code });
+        logger.warn('fallback not started', { ...facts, refusal: error.code });
       else logger.error('fallback failed', { ...facts, error });
     }
   }

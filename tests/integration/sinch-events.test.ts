@@ -522,3 +522,30 @@ describe('Sinch callbacks, the whole loop through the emulator', () => {
     }
   });
 });
+
+describe('POST /api/sinch/events with OTP_METHODS=sms,whatsapp', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { OTP_METHODS: 'sms,whatsapp' } });
+  });
+  afterAll(() => t.close());
+
+  test.each([
+    ['whatsapp', 'allow'],
+    ['sms', 'allow'],
+    ['callout', 'deny'],
+    ['flashcall', 'deny'],
+  ])('When Sinch asks about a %s verification of a mobile number, then the answer is %s', async (method, action) => {
+    const body = JSON.stringify({
+      id: 'abc123',
+      event: 'VerificationRequestEvent',
+      method,
+      identity: { type: 'number', endpoint: '+46731234567' },
+    });
+
+    const res = await post(t, body, signed(body, new Date(t.clock.now()).toISOString()));
+
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ action });
+  });
+});
