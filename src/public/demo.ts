@@ -19,9 +19,20 @@ interface ErrorEnvelope {
   details?: unknown[];
 }
 
+type Method = 'sms' | 'callout' | 'whatsapp';
+type CodeType = 'Numeric' | 'Alpha' | 'Alphanumeric';
+
+/** The answer of request-otp and resend-otp. */
 interface RequestOtpData {
   verificationId: string;
   phoneNumber: string;
+  /** How this code goes out. */
+  method: Method;
+  /** The language Sinch used; null for its default. */
+  locale: string | null;
+  codeType: CodeType;
+  /** The methods the server offers: "Call me instead" shows only when `callout` is one. */
+  methods: Method[];
   expiresAt: string;
   resendAvailableAt: string;
 }
@@ -37,7 +48,25 @@ interface InboxMessage {
   code: string;
   sentAt: string;
   delivered: boolean;
+  method: Method | 'flashcall' | 'seamless';
+  locale?: string;
 }
+
+/** How each method is named to a person. */
+const METHOD_NAMES: Record<InboxMessage['method'], string> = {
+  sms: 'SMS',
+  callout: 'Call',
+  whatsapp: 'WhatsApp',
+  flashcall: 'Flash call',
+  seamless: 'Data',
+};
+
+/** Where the code comes from, for the hint under the code field. */
+const CODE_SOURCES: Record<Method, string> = {
+  sms: 'The code from the SMS.',
+  callout: 'The digits the voice call reads out.',
+  whatsapp: 'The code from the WhatsApp message.',
+};
 
 type Outcome<T> =
   { ok: true; data: T; serverOffsetMs: number } | { ok: false; error: ErrorEnvelope; retryAfterSeconds?: number };
@@ -71,7 +100,9 @@ const ui = {
   send: element('send', HTMLButtonElement),
   codeForm: element('code-form', HTMLFormElement),
   code: element('code', HTMLInputElement),
+  codeHint: element('code-hint', HTMLParagraphElement),
   verify: element('verify', HTMLButtonElement),
+  call: element('call', HTMLButtonElement),
   expiry: element('expiry', HTMLParagraphElement),
   inbox: element('inbox', HTMLElement),
   inboxNumber: element('inbox-number', HTMLSpanElement),
@@ -85,6 +116,9 @@ interface Pending {
   phoneNumber: string;
   /** In this browser's clock. */
   expiresAt: number;
+  method: Method;
+  codeType: CodeType;
+  methods: Method[];
 }
 
 interface Cooldown {
@@ -97,7 +131,7 @@ interface Cooldown {
 const state: {
   pending?: Pending;
   cooldown?: Cooldown;
-  busy?: 'send' | 'verify';
+  busy?: 'send' | 'verify' | 'call';
   sentOnce: boolean;
   emulator: boolean;
   inboxKey: string;
@@ -116,6 +150,10 @@ function isErrorEnvelope(value: unknown): value is ErrorEnvelope {
   return (
     isRecord(value) && value.status === 'error' && typeof value.code === 'string' && typeof value.message === 'string'
   );
+}
+
+function isMethod(value: unknown): value is Method {
+  return value === 'sms' || value === 'callout' || value === 'whatsapp';
 }
 
 function localError(code: string, message: string): ErrorEnvelope {
@@ -246,6 +284,33 @@ function renderButtons(): void {
   ui.verify.disabled = state.busy !== undefined;
   ui.verify.setAttribute('aria-busy', String(state.busy === 'verify'));
   ui.verify.textContent = state.busy === 'verify' ? 'Checking…' : 'Verify';
+
+  // "Call me instead": while a code sent some other way is pending, when the server offers calls.
+  const pending = state.pending;
+  ui.call.hidden = !pending || pending.method === 'callout' || !pending.methods.includes('callout');
+  const callCooling = cooling && state.cooldown !== undefined;
+  ui.call.disabled = state.busy !== undefined || callCooling;
+  ui.call.setAttribute('aria-busy', String(state.busy === 'call'));
+  if (state.busy === 'call') ui.call.textContent = 'Calling…';
+  else if (callCooling && state.cooldown)
+    ui.call.textContent = `Call me instead (in ${secondsLeft(state.cooldown.until)} s)`;
+  else ui.call.textContent = 'Call me instead';
+}
+
+/** The code field asks for the keyboard the code needs: digits unless the code has letters. */
+function renderCodeField(method: Method, codeType: CodeType): void {
+  ui.code.inputMode = codeType === 'Numeric' ? 'numeric' : 'text';
+  ui.code.autocapitalize = codeType === 'Numeric' ? 'off' : 'characters';
+  ui.codeHint.textContent = CODE_SOURCES[method];
+}
+
+/** The browser's language, as request-otp's `locale`; undefined when it is not a BCP 47 tag. */
+function browserLocale(): string | undefined {
+  try {
+    return Intl.getCanonicalLocales(navigator.language)[0];
+  } catch {
+    return undefined;
+  }
 }
 
 function renderExpiry(): void {
@@ -316,8 +381,15 @@ function explain(error: ErrorEnvelope, retryAfter: number | undefined, context: 
           left > 0 ? `Attempts remaining: ${left}.` : 'No attempts remaining for this code: request a new code.',
         );
       }
+      if (detail.method === 'callout') lines.push('Your code now comes by voice call: use the digits it reads out.');
       break;
     }
+    case 'METHOD_NOT_ENABLED':
+      if (Array.isArray(detail.enabledMethods))
+        lines.push(
+          `Available: ${detail.enabledMethods.map((m) => METHOD_NAMES[m as Method] ?? String(m)).join(', ')}.`,
+        );
+      break;
     case 'TOO_MANY_ATTEMPTS':
       lines.push('This code can no longer be used. Request a new code to try again.');
       break;
@@ -362,6 +434,12 @@ function handleError(
 ): void {
   const { error, retryAfterSeconds } = outcome;
   const detail = firstDetail(error);
+  // A fallback may have replaced the SMS with a call since the code was sent: the error says so.
+  if (context === 'verify' && state.pending && isMethod(detail.method) && detail.method !== state.pending.method) {
+    state.pending.method = detail.method;
+    state.pending.codeType = detail.method === 'callout' ? 'Numeric' : state.pending.codeType;
+    renderCodeField(detail.method, state.pending.codeType);
+  }
   const field = typeof detail.field === 'string' ? detail.field : undefined;
   let focus: HTMLInputElement | undefined;
 
@@ -420,7 +498,10 @@ async function sendCode(): Promise<void> {
   if (state.busy || cooldownApplies()) return;
   state.busy = 'send';
   renderButtons();
-  const outcome = await call<RequestOtpData>('POST', '/api/request-otp', { phoneNumber: typed });
+  const outcome = await call<RequestOtpData>('POST', '/api/request-otp', {
+    phoneNumber: typed,
+    locale: browserLocale(),
+  });
   state.busy = undefined;
   if (!outcome.ok) {
     handleError(outcome, 'send', typed);
@@ -429,17 +510,9 @@ async function sendCode(): Promise<void> {
 
   const { data, serverOffsetMs } = outcome;
   state.sentOnce = true;
-  state.pending = {
-    verificationId: data.verificationId,
-    phoneNumber: data.phoneNumber,
-    expiresAt: Date.parse(data.expiresAt) - serverOffsetMs,
-  };
-  state.cooldown = {
-    until: Date.parse(data.resendAvailableAt) - serverOffsetMs,
-    numbers: new Set([numberKey(typed), numberKey(data.phoneNumber)]),
-  };
+  const pending = accept(data, serverOffsetMs, typed);
   showStatus('info', `Code sent to ${data.phoneNumber}.`, [
-    `Enter it below before ${time(state.pending.expiresAt)}.`,
+    `Enter it below before ${time(pending.expiresAt)}.`,
     ...(state.emulator ? ['No real SMS was sent: the code is in the emulated inbox.'] : []),
   ]);
   markInvalid(undefined);
@@ -447,6 +520,53 @@ async function sendCode(): Promise<void> {
   ui.code.focus();
   startTicking();
   ui.inboxNumber.textContent = data.phoneNumber;
+  schedulePoll(0);
+}
+
+/** A code went out (request-otp or resend-otp): it is the pending one now, with its cooldown. */
+function accept(data: RequestOtpData, serverOffsetMs: number, typed: string): Pending {
+  const pending: Pending = {
+    verificationId: data.verificationId,
+    phoneNumber: data.phoneNumber,
+    expiresAt: Date.parse(data.expiresAt) - serverOffsetMs,
+    method: data.method,
+    codeType: data.codeType,
+    methods: data.methods,
+  };
+  state.pending = pending;
+  state.cooldown = {
+    until: Date.parse(data.resendAvailableAt) - serverOffsetMs,
+    numbers: new Set([numberKey(typed), numberKey(data.phoneNumber)]),
+  };
+  renderCodeField(data.method, data.codeType);
+  return pending;
+}
+
+/** "Call me instead": a new code for the same verification, read out by a voice call. */
+async function callInstead(): Promise<void> {
+  const pending = state.pending;
+  if (!pending || state.busy || cooldownApplies()) return;
+  state.busy = 'call';
+  renderButtons();
+  const outcome = await call<RequestOtpData>('POST', '/api/resend-otp', {
+    verificationId: pending.verificationId,
+    method: 'callout',
+    locale: browserLocale(),
+  });
+  state.busy = undefined;
+  if (!outcome.ok) {
+    handleError(outcome, 'send', pending.phoneNumber);
+    return;
+  }
+  accept(outcome.data, outcome.serverOffsetMs, pending.phoneNumber);
+  showStatus('info', `We are calling you at ${outcome.data.phoneNumber}.`, [
+    'Answer the call: a voice reads out your code. The code sent before no longer works.',
+    ...(state.emulator ? ['No real call is made: the code is in the emulated inbox.'] : []),
+  ]);
+  markInvalid(undefined);
+  ui.code.value = '';
+  ui.code.focus();
+  startTicking();
   schedulePoll(0);
 }
 
@@ -498,11 +618,15 @@ function renderInbox(messages: InboxMessage[]): void {
     ...messages.map((message, index) => {
       const item = document.createElement('li');
       const text = document.createElement('div');
+      const method = document.createElement('span');
+      method.className = `inbox-method is-${message.method}`;
+      method.textContent = METHOD_NAMES[message.method] ?? message.method;
       const code = document.createElement('span');
       code.className = 'inbox-code';
       code.dataset.code = message.code;
+      code.dataset.method = message.method;
       code.textContent = message.delivered ? message.code : 'Not delivered';
-      text.append(code);
+      text.append(method, code);
       if (index === 0) {
         const latest = document.createElement('span');
         latest.className = 'inbox-latest';
@@ -521,9 +645,14 @@ function renderInbox(messages: InboxMessage[]): void {
         });
         item.append(use);
       }
+      const what =
+        message.method === 'callout'
+          ? `Call to ${message.to}, the voice reads the code`
+          : `${METHOD_NAMES[message.method] ?? message.method} to ${message.to}`;
+      const language = message.locale ? `, in ${message.locale}` : '';
       item.append(
         paragraph(
-          `SMS to ${message.to} at ${time(message.sentAt)}${message.delivered ? '' : ' (the sandbox number never receives it)'}`,
+          `${what}${language} at ${time(message.sentAt)}${message.delivered ? '' : ' (never delivered to this number)'}`,
           'inbox-meta',
         ),
       );
@@ -567,6 +696,7 @@ ui.codeForm.addEventListener('submit', (event) => {
   event.preventDefault();
   void verifyCode();
 });
+ui.call.addEventListener('click', () => void callInstead());
 // A cooldown belongs to a number: editing the number may unlock the button.
 ui.phone.addEventListener('input', () => {
   ui.phone.removeAttribute('aria-invalid');

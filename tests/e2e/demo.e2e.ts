@@ -33,7 +33,12 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM))
     throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   [service, browser] = await Promise.all([
-    startService({ OTP_RESEND_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS), OTP_MAX_ATTEMPTS: '5' }),
+    startService({
+      OTP_RESEND_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),
+      OTP_MAX_ATTEMPTS: '5',
+      // Calls on offer: the page shows "Call me instead".
+      OTP_METHODS: 'sms,callout',
+    }),
     chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -198,11 +203,12 @@ describe('Demo page in headless Chromium (zero-config service, emulated inbox)',
     );
     await page.locator('#send:disabled', { hasText: /^Send again in \d s$/ }).waitFor();
 
-    // A number that never got a code.
+    // No code pending on this page (the reload forgot it): verify-otp needs the verificationId that
+    // only request-otp hands out, so the page asks for a code first instead of calling the API.
     await phoneInput.fill(typed(newPhone()));
     await page.getByLabel('Verification code').fill('1234');
     await page.getByLabel('Verification code').press('Enter');
-    expect(await status(page, 'Error VERIFICATION_NOT_FOUND')).toContain('Request a new code');
+    expect(await status(page, 'Send a code first.')).toContain('Enter your phone number, send a code');
 
     // The emulator's sandbox number that answers 503: the service's Retry-After holds every send back.
     await phoneInput.fill('+46 70 174 06 20');
@@ -210,6 +216,50 @@ describe('Demo page in headless Chromium (zero-config service, emulated inbox)',
     expect(await status(page, 'Error SMS_PROVIDER_UNAVAILABLE')).toContain('No code was sent.');
     await page.locator('#send:disabled', { hasText: /^Send again in \d s$/ }).waitFor();
 
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  test('When the person presses "Call me instead", then the page says it is calling, the emulated inbox shows the call in the browser\'s language apart from the SMS, the SMS code no longer works and the code the call reads verifies', async () => {
+    const { page, problems } = await openPage();
+    const phone = newPhone();
+    const callButton = page.locator('#call');
+    const codeInput = page.getByLabel('Verification code');
+    expect(await callButton.isHidden()).toBe(true);
+
+    await sendCode(page, phone);
+    await status(page, `Code sent to ${phone}`);
+    const smsCode = await codeFromInbox(page);
+    // Visible at once, usable when the resend cooldown ends (the service would refuse it before).
+    await page.locator('#call:disabled', { hasText: /^Call me instead \(in [1-3] s\)$/ }).waitFor();
+    await page
+      .locator('#call:enabled', { hasText: /^Call me instead$/ })
+      .waitFor({ timeout: (COOLDOWN_SECONDS + 3) * 1000 });
+    await callButton.click();
+
+    expect(await status(page, `We are calling you at ${phone}`)).toContain('a voice reads out your code');
+    await callButton.waitFor({ state: 'hidden' });
+    const latest = page.locator('#inbox-messages li').first();
+    await latest.locator('.inbox-method.is-callout', { hasText: 'Call' }).waitFor();
+    const callCode = (await latest.locator('.inbox-code').getAttribute('data-code')) ?? '';
+    expect(callCode).toMatch(/^\d{4}$/);
+    expect(await latest.locator('.inbox-meta').textContent()).toMatch(/^Call to \+46.*, in en-GB at /);
+    const earlier = page.locator('#inbox-messages li').nth(1);
+    expect(await earlier.locator('.inbox-method').textContent()).toBe('SMS');
+    expect(await earlier.locator('.inbox-meta').textContent()).toMatch(/^SMS to \+46.*, in en-GB at /);
+    expect(await page.locator('#code-hint').textContent()).toBe('The digits the voice call reads out.');
+    expect(await codeInput.getAttribute('inputmode')).toBe('numeric');
+    expect(await codeInput.getAttribute('autocomplete')).toBe('one-time-code');
+
+    if (smsCode !== callCode) {
+      await codeInput.fill(smsCode);
+      await codeInput.press('Enter');
+      expect(await status(page, 'Error INVALID_CODE')).toContain('Your code now comes by voice call');
+    }
+    await codeInput.fill(callCode);
+    await page.getByRole('button', { name: 'Verify' }).click();
+
+    expect(await status(page, `${phone} is verified`)).toMatch(/Verified at/);
     expect(problems).toEqual([]);
     await page.context().close();
   });
