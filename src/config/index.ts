@@ -104,6 +104,20 @@ const trustProxy = z
 const url = (what: string) =>
   optionalString.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), `must be an http(s) URL (${what})`);
 
+/** Seconds before each retry of a webhook; fractions are allowed (tests run whole schedules in a second). */
+const retryDelays = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const text = v === undefined || v.trim() === '' ? '5,30,120,600,1800,7200,21600,86400' : v;
+    const delays = text.split(',').map((s) => Number(s.trim()));
+    if (delays.length > 50 || delays.some((d) => !Number.isFinite(d) || d < 0 || d > 7 * 86_400)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a comma list of at most 50 delays in seconds, each 0-604800' });
+      return z.NEVER;
+    }
+    return delays;
+  });
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: int(3000, 0, 65535),
@@ -177,6 +191,13 @@ const schema = z.object({
   METRICS_TOKEN: optionalString,
   SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
   REQUEST_TIMEOUT_MS: int(15_000, 1000, 120_000),
+
+  WEBHOOK_URL: url('WEBHOOK_URL'),
+  WEBHOOK_SECRET: optionalString,
+  WEBHOOK_RETRY_DELAYS_SECONDS: retryDelays,
+  WEBHOOK_TIMEOUT_MS: int(5000, 100, 60_000),
+  WEBHOOK_CONCURRENCY: int(4, 1, 64),
+  WEBHOOK_POLL_INTERVAL_MS: int(1000, 10, 60_000),
 });
 
 export type RawEnv = Record<string, string | undefined>;
@@ -217,6 +238,12 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
   }
   if (e.SINCH_AUTH_SCHEME === 'signed' && hasSecret && !isBase64(e.SINCH_APPLICATION_SECRET ?? '')) {
     problems.push('SINCH_APPLICATION_SECRET must be base64 (as Sinch issues it) for SINCH_AUTH_SCHEME=signed');
+  }
+  if ((e.WEBHOOK_URL === undefined) !== (e.WEBHOOK_SECRET === undefined)) {
+    problems.push('WEBHOOK_URL and WEBHOOK_SECRET go together: set both to send webhooks, or neither');
+  }
+  if (e.WEBHOOK_SECRET !== undefined && !isWebhookSecret(e.WEBHOOK_SECRET)) {
+    problems.push('WEBHOOK_SECRET must be whsec_ followed by 24 to 64 random bytes in base64 (Standard Webhooks)');
   }
   if (e.OTP_MAX_SENDS_PER_NUMBER_DAY < e.OTP_MAX_SENDS_PER_NUMBER_HOUR) {
     problems.push('OTP_MAX_SENDS_PER_NUMBER_DAY must be at least OTP_MAX_SENDS_PER_NUMBER_HOUR');
@@ -273,6 +300,15 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
     },
     retention: { days: e.VERIFICATION_RETENTION_DAYS, purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES },
     metrics: { token: e.METRICS_TOKEN },
+    webhooks: {
+      enabled: e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET !== undefined,
+      url: e.WEBHOOK_URL ?? '',
+      secret: e.WEBHOOK_SECRET ?? '',
+      retryDelaysSeconds: e.WEBHOOK_RETRY_DELAYS_SECONDS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+    },
   };
 }
 
@@ -340,6 +376,14 @@ function isBase64(value: string): boolean {
   return value.length > 0 && value.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(value);
 }
 
+/** Standard Webhooks secrets: `whsec_` and base64 of 24 to 64 bytes. */
+function isWebhookSecret(value: string): boolean {
+  const encoded = value.startsWith('whsec_') ? value.slice('whsec_'.length) : '';
+  if (!isBase64(encoded)) return false;
+  const bytes = Buffer.from(encoded, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -375,6 +419,8 @@ export function secretValues(config: Config): string[] {
     config.sinch.applicationSecret,
     config.database.password ?? '',
     config.metrics.token ?? '',
+    config.webhooks.secret,
+    config.webhooks.secret.replace(/^whsec_/, ''),
     databaseUrlPassword(config.database.url),
   ].filter((s) => s.length >= 4);
 }

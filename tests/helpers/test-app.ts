@@ -115,6 +115,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logs,
     logger,
     async close() {
+      // Started by the tests that exercise webhooks; stopping an idle worker is a no-op.
+      await services.webhookWorker?.stop();
       services.sinch.close();
       await sequelize.close();
       if (!options.sharedEmulator) await emulator.close();
