@@ -1,18 +1,21 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Logger } from '../config/logger';
 import type { Clock } from '../utils/clock';
+import { createWebhookOutbox } from '../db/queries/webhook-outbox';
+import { createStatements } from '../db/statements';
 
 export interface PurgeResult {
   verifications: number;
   idempotencyKeys: number;
   sendWindows: number;
+  webhookEvents: number;
 }
 
 const DAY_MS = 86_400_000;
 
 /**
- * Deletes verifications older than `retentionDays`, expired idempotency keys and old send-ceiling
- * windows. Deletes in batches of `batchSize` by primary key (SKIP LOCKED), each its own short
+ * Deletes verifications older than `retentionDays`, expired idempotency keys, old send-ceiling
+ * windows, and delivered or failed webhook events older than `retentionDays`. Deletes in batches of `batchSize` by primary key (SKIP LOCKED), each its own short
  * statement, so a large backlog never holds long locks or a long transaction.
  */
 export async function purgeExpired(
@@ -22,7 +25,7 @@ export async function purgeExpired(
   const now = options.clock.now();
   const batchSize = options.batchSize ?? 5000;
   const cutoff = new Date(now - options.retentionDays * DAY_MS);
-  const result: PurgeResult = { verifications: 0, idempotencyKeys: 0, sendWindows: 0 };
+  const result: PurgeResult = { verifications: 0, idempotencyKeys: 0, sendWindows: 0, webhookEvents: 0 };
 
   const inBatches = async (sql: string, bind: unknown[]): Promise<number> => {
     let total = 0;
@@ -55,6 +58,9 @@ export async function purgeExpired(
      ) RETURNING 1`,
     [new Date(now - DAY_MS)],
   );
+  // Webhook bodies carry phone numbers: delivered and failed events follow the same retention.
+  const outbox = createWebhookOutbox(createStatements(sequelize, { prepared: false }));
+  result.webhookEvents = await outbox.purgeOlderThan(options.retentionDays, batchSize);
   options.logger?.info('retention purge done', { ...result, retentionDays: options.retentionDays });
   return result;
 }

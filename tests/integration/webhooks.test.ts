@@ -13,6 +13,7 @@ import request from 'supertest';
 import { QueryTypes } from 'sequelize';
 import { outboxCte, type WebhookEventType } from '../../src/db/queries/webhook-outbox';
 import { createStatements } from '../../src/db/statements';
+import { purgeExpired } from '../../src/services/retention.service';
 import { uniquePhone } from '../factories/phone.factory';
 import { testDatabaseUrl } from '../helpers/database';
 import { until } from '../helpers/otp-flow';
@@ -273,6 +274,34 @@ describe('Signed webhooks from the outbox', () => {
       await second.close();
     }
   }, 30_000);
+
+  test('When delivered or failed events are older than the retention, then the purge deletes them and keeps undelivered ones', async () => {
+    // Paused, so no attempt settles a row while the test ages it.
+    await t.services.webhookWorker!.stop();
+    const [oldDelivered, oldFailed, oldPending, recentDelivered] = await Promise.all(
+      Array.from({ length: 4 }, () => enqueue(newEvent('verification.requested'))),
+    );
+    const age = async (event: { id: string } | undefined, status: string, days: number) =>
+      t.sequelize.query(
+        `UPDATE "WebhookEvents" SET "status" = $2, "createdAt" = now() - make_interval(days => $3),
+           "nextAttemptAt" = now() + interval '1 day' WHERE "id" = $1`,
+        { bind: [event!.id, status, days] },
+      );
+    await age(oldDelivered, 'DELIVERED', 31);
+    await age(oldFailed, 'FAILED', 31);
+    await age(oldPending, 'PENDING', 31);
+    await age(recentDelivered, 'DELIVERED', 29);
+
+    const result = await purgeExpired(t.sequelize, { retentionDays: 30, clock: { now: () => Date.now() } });
+
+    expect(result.webhookEvents).toBeGreaterThanOrEqual(2);
+    expect(await outboxRow(t, oldDelivered!.id)).toBeUndefined();
+    expect(await outboxRow(t, oldFailed!.id)).toBeUndefined();
+    expect(await outboxRow(t, oldPending!.id)).toMatchObject({ status: 'PENDING' });
+    expect(await outboxRow(t, recentDelivered!.id)).toMatchObject({ status: 'DELIVERED' });
+    await t.sequelize.query('DELETE FROM "WebhookEvents" WHERE "id" = $1', { bind: [oldPending!.id] });
+    t.services.webhookWorker!.start();
+  });
 
   describe('outboxCte: the event is written by the statement that makes the change', () => {
     const STATEMENT = {

@@ -177,12 +177,16 @@ const STATS: Statement = {
          FROM "WebhookEvents" WHERE "status" IN ('PENDING', 'FAILED')`,
 };
 
-/** Delivered and failed events older than $1, $2 at a time (the retention purge). */
+/**
+ * Delivered and failed events recorded more than $1 days ago, $2 at a time (the retention purge).
+ * Undelivered events are never purged.
+ */
 const PURGE: Statement = {
   name: 'webhook_purge_v1',
   text: `WITH gone AS (
            DELETE FROM "WebhookEvents" WHERE "id" IN (
-             SELECT "id" FROM "WebhookEvents" WHERE "status" IN ('DELIVERED', 'FAILED') AND "createdAt" < $1
+             SELECT "id" FROM "WebhookEvents"
+             WHERE "status" IN ('DELIVERED', 'FAILED') AND "createdAt" < now() - make_interval(days => $1::int)
              LIMIT $2 FOR UPDATE SKIP LOCKED)
            RETURNING 1)
          SELECT count(*)::int AS "n" FROM gone`,
@@ -206,8 +210,8 @@ export interface WebhookOutbox {
   /** Puts failed events back in the queue with a fresh schedule: one by id, or all. Returns their ids. */
   replayFailed(id?: string): Promise<string[]>;
   stats(): Promise<OutboxStats>;
-  /** Deletes delivered and failed events created before `cutoff`, in batches; returns how many. */
-  purgeBefore(cutoff: Date, batchSize?: number): Promise<number>;
+  /** Deletes delivered and failed events recorded more than `days` ago (database clock), in batches; returns how many. */
+  purgeOlderThan(days: number, batchSize?: number): Promise<number>;
 }
 
 export function createWebhookOutbox(statements: Statements): WebhookOutbox {
@@ -240,10 +244,10 @@ export function createWebhookOutbox(statements: Statements): WebhookOutbox {
       const [row] = await statements.run<OutboxStats>(STATS, []);
       return row ?? { pending: 0, failed: 0, oldestPendingSeconds: 0 };
     },
-    async purgeBefore(cutoff, batchSize = 5000) {
+    async purgeOlderThan(days, batchSize = 5000) {
       let total = 0;
       for (;;) {
-        const [row] = await statements.run<{ n: number }>(PURGE, [cutoff, batchSize]);
+        const [row] = await statements.run<{ n: number }>(PURGE, [days, batchSize]);
         total += row?.n ?? 0;
         if ((row?.n ?? 0) < batchSize) return total;
       }
