@@ -40,6 +40,13 @@ module.exports = {
       name: 'WebhookEvents_pending_due',
       where: { status: 'PENDING' },
     });
+    // A verification is requested, succeeds, fails or is cancelled once: a repeated or concurrent
+    // statement (a refused attempt per guess, a replayed Sinch callback) records that event once.
+    // The outbox CTE inserts with ON CONFLICT DO NOTHING. Delivery reports may change, so they are exempt.
+    await queryInterface.sequelize.query(
+      `CREATE UNIQUE INDEX "WebhookEvents_once_per_verification" ON "WebhookEvents" ("type", ("data" ->> 'verificationId'))
+       WHERE "type" <> 'verification.delivery'`,
+    );
     // Listing and replaying failed events, and the retention purge of old ones.
     await queryInterface.addIndex('WebhookEvents', ['status', 'createdAt'], { name: 'WebhookEvents_status_createdAt' });
   },

@@ -119,6 +119,7 @@ describe('Signed webhooks from the outbox', () => {
   /** Records the event through the outbox module; resolves with its id (the webhook-id). */
   async function enqueue(event: NewEvent): Promise<NewEvent & { id: string }> {
     const id = await t.services.webhookOutbox.enqueue(event.type, event.data, event.occurredAt);
+    if (!id) throw new Error('the event was not recorded');
     return { ...event, id };
   }
 
@@ -346,6 +347,17 @@ describe('Signed webhooks from the outbox', () => {
           occurredAt: at,
           data: { verificationId, phoneNumber, purpose: null, method: 'sms', status: 'CANCELLED', reason: 'test' },
         });
+    });
+
+    test('When the same statement runs twice for one verification, then its event is recorded once', async () => {
+      const statements = createStatements(t.sequelize, { prepared: false });
+      const verificationId = randomUUID();
+      const at = new Date(t.clock.now());
+
+      await statements.run(STATEMENT, [verificationId, uniquePhone(), at, true, 1]);
+      await statements.run(STATEMENT, [verificationId, uniquePhone(), at, true, 1]);
+
+      expect(await eventsFor(verificationId)).toHaveLength(1);
     });
 
     test('When a name or type is not a plain identifier, then the builder refuses it', () => {

@@ -45,6 +45,8 @@ export interface OutboxCteOptions {
   enabled: string;
   /** More `data` fields: key -> SQL over the source row, which is aliased `s` (e.g. { attempts: 's."attempts"' }). */
   extra?: Record<string, string>;
+  /** Only for source rows where this SQL condition over `s` holds (e.g. `s."status" = 'FAILED'`). */
+  when?: string;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -63,9 +65,11 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * ```
  * PostgreSQL runs a data-modifying CTE to completion even when nothing reads it, so the main
  * query need not mention the fragment. The text is fixed per call site: safe to prepare.
+ * Each verification gets at most one event of each type but `verification.delivery` (a unique
+ * index; the insert does nothing on conflict), so a repeated statement never repeats its event.
  */
 export function outboxCte(options: OutboxCteOptions): string {
-  const { name, type, source, occurredAt, enabled, extra = {} } = options;
+  const { name, type, source, occurredAt, enabled, extra = {}, when = 'true' } = options;
   if (!IDENTIFIER.test(name) || !IDENTIFIER.test(source)) throw new Error('outboxCte: name and source are identifiers');
   if (!(WEBHOOK_EVENT_TYPES as readonly string[]).includes(type)) throw new Error(`outboxCte: unknown type ${type}`);
   const fields = [
@@ -83,7 +87,8 @@ export function outboxCte(options: OutboxCteOptions): string {
      INSERT INTO "WebhookEvents" ("id", "type", "data", "occurredAt")
      SELECT gen_random_uuid(), '${type}', jsonb_build_object(${fields.join(', ')}), (${occurredAt})::timestamptz
      FROM ${source} AS s
-     WHERE (${enabled})::boolean
+     WHERE (${enabled})::boolean AND (${when})
+     ON CONFLICT DO NOTHING
      RETURNING "id"
    )`;
 }
@@ -118,6 +123,7 @@ export interface OutboxStats {
 const ENQUEUE: Statement = {
   name: 'webhook_enqueue_v1',
   text: `INSERT INTO "WebhookEvents" ("id", "type", "data", "occurredAt") VALUES (gen_random_uuid(), $1, $2::jsonb, $3)
+         ON CONFLICT DO NOTHING
          RETURNING "id"`,
 };
 
@@ -193,8 +199,11 @@ const PURGE: Statement = {
 };
 
 export interface WebhookOutbox {
-  /** Records one event outside a state-changing statement (prefer `outboxCte` inside that statement). */
-  enqueue(type: WebhookEventType, data: WebhookEventData, occurredAt: Date): Promise<string>;
+  /**
+   * Records one event outside a state-changing statement (prefer `outboxCte` inside that statement).
+   * Resolves its id, or undefined when the verification already has an event of this type.
+   */
+  enqueue(type: WebhookEventType, data: WebhookEventData, occurredAt: Date): Promise<string | undefined>;
   /** Claims up to `limit` due events for one attempt each, leased for `leaseMs`. */
   claimDue(limit: number, leaseMs: number): Promise<ClaimedEvent[]>;
   /** Records a 2xx answer to attempt `attempt`; false when that attempt no longer held the event. */
@@ -218,8 +227,7 @@ export function createWebhookOutbox(statements: Statements): WebhookOutbox {
   return {
     async enqueue(type, data, occurredAt) {
       const [row] = await statements.run<{ id: string }>(ENQUEUE, [type, JSON.stringify(data), occurredAt]);
-      if (!row) throw new Error('webhook enqueue returned no row');
-      return row.id;
+      return row?.id;
     },
     claimDue: (limit, leaseMs) => statements.run<ClaimedEvent>(CLAIM, [limit, leaseMs]),
     async markDelivered(id, attempt) {
