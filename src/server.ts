@@ -111,6 +111,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
 
   const stopPurge = schedulePurge(sequelize, {
     retentionDays: config.retention.days,
+    userRetentionDays: config.retention.userDays,
     intervalMinutes: config.retention.purgeIntervalMinutes,
     clock: systemClock,
     logger,

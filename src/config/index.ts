@@ -156,6 +156,7 @@ const schema = z.object({
   ),
   OTP_TTL_SECONDS: int(600, 30, 600),
   OTP_MAX_ATTEMPTS: int(5, 1, 20),
+  VERIFY_BY_PHONE_NUMBER: bool(false),
   OTP_RESEND_COOLDOWN_SECONDS: int(30, 0, 3600),
   OTP_MAX_SENDS_PER_NUMBER_HOUR: int(5, 1, 1_000_000),
   OTP_MAX_SENDS_PER_NUMBER_DAY: int(10, 1, 1_000_000),
@@ -187,6 +188,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9:_-]{0,64}$/, 'letters, digits, : _ - only')
     .default('otp:'),
   VERIFICATION_RETENTION_DAYS: int(30, 1, 3650),
+  USER_RETENTION_DAYS: int(365, 1, 3650),
   PURGE_INTERVAL_MINUTES: int(60, 0, 10_080),
   METRICS_TOKEN: optionalString,
   SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
@@ -276,6 +278,7 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
     otp: {
       ttlSeconds: e.OTP_TTL_SECONDS,
       maxAttempts: e.OTP_MAX_ATTEMPTS,
+      verifyByPhoneNumber: e.VERIFY_BY_PHONE_NUMBER,
       defaultCountry: e.DEFAULT_COUNTRY?.toUpperCase() as CountryCode | undefined,
       resendCooldownSeconds: e.OTP_RESEND_COOLDOWN_SECONDS,
       maxSendsPerNumberHour: e.OTP_MAX_SENDS_PER_NUMBER_HOUR,
@@ -298,7 +301,11 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
       redisUrl: e.REDIS_URL,
       redisKeyPrefix: e.REDIS_KEY_PREFIX,
     },
-    retention: { days: e.VERIFICATION_RETENTION_DAYS, purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES },
+    retention: {
+      days: e.VERIFICATION_RETENTION_DAYS,
+      userDays: e.USER_RETENTION_DAYS,
+      purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES,
+    },
     metrics: { token: e.METRICS_TOKEN },
     webhooks: {
       enabled: e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET !== undefined,

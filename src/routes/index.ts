@@ -16,7 +16,9 @@ export function routes(deps: AppDeps): Router {
   const health = healthController([databaseCheck(deps.sequelize), ...(deps.healthChecks ?? [])], Date.now());
   router.use(healthRoutes(health));
   router.use(
-    otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)),
+    otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore), {
+      verifyByPhoneNumber: deps.config.otp.verifyByPhoneNumber,
+    }),
   );
   if (deps.metrics) router.use(metricsRoutes(deps.metrics, deps.config.metrics.token));
   router.use(docsRoutes(deps));

@@ -1,6 +1,9 @@
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
+import { idempotencyQueries } from '../db/queries/idempotency';
+import { userQueries } from '../db/queries/users';
+import { verificationQueries } from '../db/queries/verifications';
 import { createStatements } from '../db/statements';
 import { initModels, type Models } from '../models';
 import { systemClock, type Clock } from '../utils/clock';
@@ -53,16 +56,16 @@ export function createServices(options: ServiceOptions): Services {
     options.sinch ??
     createSinchClient(options.config.sinch, options.logger, options.observeSinch ?? options.metrics?.observeSinch);
   const statements = createStatements(options.sequelize, { prepared: options.config.database.preparedStatements });
-  const users = createUserService(statements, models, options.config.otp, clock);
+  const users = createUserService(userQueries(statements), options.config.otp, clock);
   // Twice the request timeout: by then the request holding an in-progress key has surely ended.
   const idempotency = createIdempotencyService(
-    statements,
+    idempotencyQueries(statements),
     clock,
     options.config.otp.idempotencyTtlSeconds,
     2 * options.config.server.requestTimeoutMs,
   );
   const verifications = createVerificationService({
-    statements,
+    verifications: verificationQueries(statements),
     sinch,
     users,
     config: options.config,

@@ -1,44 +1,93 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Logger } from '../config/logger';
 import type { Clock } from '../utils/clock';
+import { PURGE_EXPIRED_CALLBACKS } from '../db/queries/processed-callbacks';
 import { createWebhookOutbox } from '../db/queries/webhook-outbox';
 import { createStatements } from '../db/statements';
 
 export interface PurgeResult {
+  /** Verifications past their retention, plus those left for the numbers purged below. */
   verifications: number;
+  /** Numbers with no code requested and no verification for `userRetentionDays`. */
+  users: number;
   idempotencyKeys: number;
   sendWindows: number;
+  /** Memory of processed Sinch callbacks past its window. */
+  processedCallbacks: number;
+  /** Delivered and failed webhook events past `retentionDays` (their bodies hold the number). */
   webhookEvents: number;
+}
+
+export interface PurgeOptions {
+  /** VERIFICATION_RETENTION_DAYS. */
+  retentionDays: number;
+  /** USER_RETENTION_DAYS. */
+  userRetentionDays: number;
+  clock: Clock;
+  logger?: Logger;
+  batchSize?: number;
 }
 
 const DAY_MS = 86_400_000;
 
 /**
- * Deletes verifications older than `retentionDays`, expired idempotency keys, old send-ceiling
- * windows, and delivered or failed webhook events older than `retentionDays`. Deletes in batches of `batchSize` by primary key (SKIP LOCKED), each its own short
- * statement, so a large backlog never holds long locks or a long transaction.
+ * One batch of stale numbers ($1 cutoff, $2 batch size): no send reserved and no success since the
+ * cutoff (both set Users.updatedAt), no send or failure time after it, and no verification created
+ * or changed after it. Rows a request holds are skipped (SKIP LOCKED); a row a request changed since
+ * this statement's snapshot is re-checked against its new version before the lock is taken, so a
+ * number in use is never deleted. A request that finds its row deleted under it inserts a fresh one
+ * (the upsert retries). The number's remaining verifications go with it, so nothing of it is left.
  */
-export async function purgeExpired(
-  sequelize: Sequelize,
-  options: { retentionDays: number; clock: Clock; logger?: Logger; batchSize?: number },
-): Promise<PurgeResult> {
+const PURGE_STALE_USERS = `WITH gone AS (
+     DELETE FROM "Users" WHERE "id" IN (
+       SELECT u."id" FROM "Users" u
+       WHERE u."updatedAt" < $1
+         AND NOT EXISTS (SELECT 1 FROM unnest(u."otpSendTimes" || u."otpFailureTimes") AS t WHERE t >= $1)
+         AND NOT EXISTS (
+           SELECT 1 FROM "Verifications" v
+           WHERE v."phoneNumber" = u."phoneNumber" AND (v."createdAt" >= $1 OR v."updatedAt" >= $1))
+       LIMIT $2 FOR UPDATE OF u SKIP LOCKED
+     ) AND "updatedAt" < $1
+     RETURNING "phoneNumber"
+   ), history AS (
+     DELETE FROM "Verifications" WHERE "phoneNumber" IN (SELECT "phoneNumber" FROM gone) AND "createdAt" < $1
+     RETURNING 1
+   )
+   SELECT (SELECT count(*) FROM gone)::int AS "n", (SELECT count(*) FROM history)::int AS "verifications"`;
+
+/**
+ * Deletes verifications older than `retentionDays`, numbers unused for `userRetentionDays` (with
+ * their history), expired idempotency keys, old send-ceiling windows, expired callback memory, and
+ * delivered or failed webhook events older than `retentionDays` (by the database clock).
+ * Deletes in batches of `batchSize` by primary key (SKIP LOCKED), each its own short statement, so
+ * a large backlog never holds long locks or a long transaction.
+ */
+export async function purgeExpired(sequelize: Sequelize, options: PurgeOptions): Promise<PurgeResult> {
   const now = options.clock.now();
   const batchSize = options.batchSize ?? 5000;
   const cutoff = new Date(now - options.retentionDays * DAY_MS);
-  const result: PurgeResult = { verifications: 0, idempotencyKeys: 0, sendWindows: 0, webhookEvents: 0 };
+  const result: PurgeResult = {
+    verifications: 0,
+    users: 0,
+    idempotencyKeys: 0,
+    sendWindows: 0,
+    processedCallbacks: 0,
+    webhookEvents: 0,
+  };
 
-  const inBatches = async (sql: string, bind: unknown[]): Promise<number> => {
+  /** Runs a statement that answers `n` (rows of the batch) until a batch comes back short. */
+  const batches = async (sql: string, bind: unknown[], each?: (row: Record<string, number>) => void) => {
     let total = 0;
     for (;;) {
-      const rows = await sequelize.query<{ n: number }>(`WITH gone AS (${sql}) SELECT count(*)::int AS n FROM gone`, {
-        bind: [...bind, batchSize],
-        type: QueryTypes.SELECT,
-      });
+      const rows = await sequelize.query<{ n: number }>(sql, { bind: [...bind, batchSize], type: QueryTypes.SELECT });
       const n = rows[0]?.n ?? 0;
+      if (rows[0]) each?.(rows[0]);
       total += n;
       if (n < batchSize) return total;
     }
   };
+  const inBatches = (sql: string, bind: unknown[]): Promise<number> =>
+    batches(`WITH gone AS (${sql}) SELECT count(*)::int AS n FROM gone`, bind);
 
   result.verifications = await inBatches(
     `DELETE FROM "Verifications" WHERE "id" IN (
@@ -46,6 +95,9 @@ export async function purgeExpired(
      ) RETURNING 1`,
     [cutoff],
   );
+  result.users = await batches(PURGE_STALE_USERS, [new Date(now - options.userRetentionDays * DAY_MS)], (row) => {
+    result.verifications += row.verifications ?? 0;
+  });
   result.idempotencyKeys = await inBatches(
     `DELETE FROM "IdempotencyKeys" WHERE "key" IN (
        SELECT "key" FROM "IdempotencyKeys" WHERE "expiresAt" < $1 LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -58,10 +110,16 @@ export async function purgeExpired(
      ) RETURNING 1`,
     [new Date(now - DAY_MS)],
   );
-  // Webhook bodies carry phone numbers: delivered and failed events follow the same retention.
-  const outbox = createWebhookOutbox(createStatements(sequelize, { prepared: false }));
-  result.webhookEvents = await outbox.purgeOlderThan(options.retentionDays, batchSize);
-  options.logger?.info('retention purge done', { ...result, retentionDays: options.retentionDays });
+  result.processedCallbacks = await inBatches(PURGE_EXPIRED_CALLBACKS, [new Date(now)]);
+  result.webhookEvents = await createWebhookOutbox(createStatements(sequelize, { prepared: false })).purgeOlderThan(
+    options.retentionDays,
+    batchSize,
+  );
+  options.logger?.info('retention purge done', {
+    ...result,
+    retentionDays: options.retentionDays,
+    userRetentionDays: options.userRetentionDays,
+  });
   return result;
 }
 
@@ -80,13 +138,14 @@ const everyWithTimers: Every = (ms, task) => {
  */
 export function schedulePurge(
   sequelize: Sequelize,
-  options: { retentionDays: number; intervalMinutes: number; clock: Clock; logger: Logger },
+  options: Omit<PurgeOptions, 'logger' | 'batchSize'> & { intervalMinutes: number; logger: Logger },
   every: Every = everyWithTimers,
 ): () => void {
   if (options.intervalMinutes <= 0) return () => undefined;
   return every(options.intervalMinutes * 60_000, () => {
     purgeExpired(sequelize, {
       retentionDays: options.retentionDays,
+      userRetentionDays: options.userRetentionDays,
       clock: options.clock,
       logger: options.logger,
     }).catch((error: unknown) =>

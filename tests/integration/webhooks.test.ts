@@ -293,7 +293,11 @@ describe('Signed webhooks from the outbox', () => {
     await age(oldPending, 'PENDING', 31);
     await age(recentDelivered, 'DELIVERED', 29);
 
-    const result = await purgeExpired(t.sequelize, { retentionDays: 30, clock: { now: () => Date.now() } });
+    const result = await purgeExpired(t.sequelize, {
+      retentionDays: 30,
+      userRetentionDays: 3650,
+      clock: { now: () => Date.now() },
+    });
 
     expect(result.webhookEvents).toBeGreaterThanOrEqual(2);
     expect(await outboxRow(t, oldDelivered!.id)).toBeUndefined();

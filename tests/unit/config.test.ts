@@ -129,6 +129,19 @@ describe('loadConfig', () => {
   });
 
   test.each([
+    [undefined, 365],
+    ['', 365],
+    ['1', 1],
+    ['730', 730],
+    ['0', undefined],
+    ['1.5', undefined],
+    ['3651', undefined],
+  ])('When USER_RETENTION_DAYS=%j, then users are kept %j days (whole days, 1-3650)', (value, days) => {
+    if (days !== undefined) expect(loadConfig({ USER_RETENTION_DAYS: value }).retention.userDays).toBe(days);
+    else expect(problemsOf({ USER_RETENTION_DAYS: value })).toEqual([expect.stringMatching(/^USER_RETENTION_DAYS: /)]);
+  });
+
+  test.each([
     [undefined, false],
     ['', false],
     ['false', false],

@@ -43,6 +43,8 @@ export interface SinchClient {
   reportSmsCode(sinchId: string, code: string): Promise<ReportOutcome>;
   /** Reads a verification's status by Sinch's id. */
   getStatus(sinchId: string): Promise<SinchStatus>;
+  /** False only when the error proves Sinch did not act (it answered with an error, or was never reached). */
+  mayHaveActed(error: unknown): boolean;
   circuit(): CircuitInfo;
   close(): void;
 }
@@ -336,6 +338,8 @@ export function createSinchClient(
         throw failure('status', response, body);
       });
     },
+
+    mayHaveActed: sinchMayHaveActed,
 
     circuit() {
       const state =

@@ -1,0 +1,239 @@
+import type { VerificationStatus } from '../../models';
+import { sqlState, type Statement, type Statements } from '../statements';
+import { chargeFailure, failureBudgetOpensAt, markVerified, refundFailure } from './users';
+
+/**
+ * The only writer of "Verifications". The request and verify paths run prepared SQL through
+ * Sequelize's pool (src/db/statements.ts), each a single statement so that no transaction is held
+ * across a Sinch call; statements that also touch "Users" compose that module's fragments.
+ */
+
+export interface VerificationRow {
+  id: string;
+  sinchVerificationId: string;
+  phoneNumber: string;
+  status: VerificationStatus;
+  attempts: number;
+  expiresAt: Date;
+  verifiedAt: Date | null;
+  createdAt: Date;
+}
+
+/** What claiming an attempt found and took. */
+export interface AttemptClaim {
+  /** The verification the code is for; undefined when none matches. */
+  target?: VerificationRow;
+  /** Whether one failure was charged to the number's budget (it had room, and the target could take a code). */
+  charged: boolean;
+  /** The attempt count after this claim, or null when no attempt was taken. */
+  attempts: number | null;
+  /** When the number's failure budget opens again, if it is closed. */
+  budgetOpensAt?: Date;
+}
+
+/**
+ * Inserts the new PENDING verification and aborts the number's older one (Sinch aborts it too).
+ * The partial unique index allows one PENDING row per number, so a racing insert waits and fails.
+ */
+const ACTIVATE: Statement = {
+  name: 'otp_activate_v2',
+  text: `WITH aborted AS (
+     UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
+     WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
+     RETURNING 1
+   ), created AS (
+     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
+     SELECT $1, $2, $3, $6, 'PENDING', 0, $4, $5, $5 FROM (SELECT count(*) FROM aborted) AS after_abort
+     RETURNING "id"
+   )
+   SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
+};
+
+const COLUMNS = `"id", "sinchVerificationId", "phoneNumber", "status", "attempts", "expiresAt", "verifiedAt", "createdAt"`;
+
+/** By our id; a given number ($2) must match it, so an id cannot be spent with another number. */
+const BY_ID = `SELECT ${COLUMNS} FROM "Verifications"
+     WHERE "id" = $1::uuid AND ($2::varchar IS NULL OR "phoneNumber" = $2::varchar)`;
+
+/**
+ * The number's latest ($1 is NULL). Codes requested within one millisecond share createdAt: among
+ * those the PENDING one is the newest (inserting it aborted the others) and an ABORTED one never is.
+ */
+const LATEST_FOR_NUMBER = `SELECT ${COLUMNS} FROM "Verifications"
+     WHERE $1::uuid IS NULL AND "phoneNumber" = $2::varchar
+     ORDER BY "createdAt" DESC, ("status" = 'PENDING') DESC, ("status" = 'ABORTED') ASC
+     LIMIT 1`;
+
+/**
+ * Finds the verification a code is for and, if it can take one, charges one failure to the number's
+ * budget and one attempt to the verification, atomically and before Sinch hears the code: parallel
+ * guesses each take a slot or are refused here. Locks Users before Verifications, like every
+ * statement here, so they never deadlock. Also says when a closed failure budget opens again.
+ */
+function claimStatement(name: string, target: string): Statement {
+  const canTakeCode = `"status" = 'PENDING' AND "attempts" < $5 AND "expiresAt" > $3`;
+  return {
+    name,
+    text: `WITH target AS (${target}), charge AS (
+     ${chargeFailure({
+       phoneNumber: '(SELECT "phoneNumber" FROM target)',
+       now: '$3',
+       max: '$4',
+       condition: `EXISTS (SELECT 1 FROM target WHERE ${canTakeCode})`,
+     })}
+   ), attempt AS (
+     UPDATE "Verifications" SET "attempts" = "attempts" + 1, "updatedAt" = $3
+     WHERE "id" = (SELECT "id" FROM target) AND ${canTakeCode} AND EXISTS (SELECT 1 FROM charge)
+     RETURNING "attempts"
+   )
+   SELECT target.*, EXISTS (SELECT 1 FROM charge) AS "charged", (SELECT "attempts" FROM attempt) AS "claimedAttempts",
+     (SELECT ${failureBudgetOpensAt('"otpFailureTimes"', '$4', '$3')} FROM "Users"
+       WHERE "Users"."phoneNumber" = target."phoneNumber") AS "budgetOpensAt"
+   FROM (SELECT 1) AS one LEFT JOIN target ON true`,
+  };
+}
+
+const CLAIM_BY_ID = claimStatement('otp_claim_by_id_v1', BY_ID);
+const CLAIM_LATEST = claimStatement('otp_claim_latest_v1', LATEST_FOR_NUMBER);
+const FIND_BY_ID: Statement = { name: 'otp_find_by_id_v1', text: BY_ID };
+
+/** Moves a verification out of PENDING, refunding the charged failure ($4) when the code was not judged wrong. */
+const SETTLE: Statement = {
+  name: 'otp_settle_v2',
+  text: `WITH refunded AS (${refundFailure('$2', '$4')})
+   UPDATE "Verifications" SET "status" = $3::varchar, "updatedAt" = $5
+   WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0`,
+};
+
+/** Marks the verification SUCCESSFUL and the user verified; the failure charged at $3 is refunded. */
+const SUCCEED: Statement = {
+  name: 'otp_succeed_v2',
+  text: `WITH verified_user AS (${markVerified('$2', '$3')})
+   UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
+   WHERE "id" = $1 AND (SELECT count(*) FROM verified_user) >= 0`,
+};
+
+/** Gives an attempt back when Sinch certainly never judged the code. */
+const RETURN_ATTEMPT: Statement = {
+  name: 'otp_return_attempt_v1',
+  text: `UPDATE "Verifications" SET "attempts" = "attempts" - 1 WHERE "id" = $1 AND "attempts" > 0`,
+};
+
+/**
+ * A final status reported by Sinch's callback; only a PENDING verification moves. Returns the
+ * number, so the caller can mark the user verified in a statement of its own (Users is locked
+ * before Verifications everywhere, never after).
+ */
+const APPLY_RESULT: Statement = {
+  name: 'otp_apply_result_v1',
+  text: `UPDATE "Verifications" SET "status" = $2::varchar, "updatedAt" = $3,
+       "verifiedAt" = CASE WHEN $2::varchar = 'SUCCESSFUL' THEN $3::timestamptz ELSE "verifiedAt" END
+   WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING'
+   RETURNING "phoneNumber"`,
+};
+
+const RECORD_DELIVERY: Statement = {
+  name: 'otp_record_delivery_v1',
+  text: `UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3
+   WHERE "sinchVerificationId" = $1 RETURNING 1`,
+};
+
+export interface NewVerification {
+  id: string;
+  sinchId: string;
+  phoneNumber: string;
+  method: string;
+  expiresAt: Date;
+  now: Date;
+}
+
+export interface VerificationQueries {
+  /** Inserts the new PENDING verification, aborting the number's older one; resolves how many were aborted. */
+  activate(v: NewVerification, retries: number): Promise<number>;
+  /** By `verificationId` (and the number, when given), or the number's latest when no id is given. */
+  claimAttempt(
+    key: { verificationId?: string; phoneNumber?: string },
+    now: Date,
+    limits: { maxFailuresPerHour: number; maxAttempts: number },
+  ): Promise<AttemptClaim>;
+  findById(verificationId: string): Promise<VerificationRow | undefined>;
+  settle(v: VerificationRow, status: VerificationStatus, refundChargedAt: Date | undefined, at: Date): Promise<void>;
+  succeed(v: VerificationRow, at: Date): Promise<void>;
+  returnAttempt(verificationId: string): Promise<void>;
+  /** Applies Sinch's final status to a PENDING verification; resolves its number when it moved. */
+  applyResult(sinchId: string, status: VerificationStatus, at: Date): Promise<string | undefined>;
+  /** Records whether the SMS reached the handset; true when the verification is known. */
+  recordDelivery(sinchId: string, delivered: boolean, at: Date): Promise<boolean>;
+}
+
+export function verificationQueries(statements: Statements): VerificationQueries {
+  async function activate(v: NewVerification, retries: number): Promise<number> {
+    try {
+      const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [
+        v.id,
+        v.sinchId,
+        v.phoneNumber,
+        v.expiresAt,
+        v.now,
+        v.method,
+      ]);
+      return row?.aborted ?? 0;
+    } catch (error) {
+      // Each lost race on the one-PENDING index means another request's row was committed meanwhile.
+      const { code, constraint } = sqlState(error);
+      if (retries > 0 && code === '23505' && constraint === 'Verifications_one_pending_per_number') {
+        return activate(v, retries - 1);
+      }
+      throw error;
+    }
+  }
+
+  return {
+    activate,
+
+    async claimAttempt(key, now, limits) {
+      const [row] = await statements.run<
+        Partial<VerificationRow> & { charged: boolean; claimedAttempts: number | null; budgetOpensAt: Date | null }
+      >(key.verificationId ? CLAIM_BY_ID : CLAIM_LATEST, [
+        key.verificationId ?? null,
+        key.phoneNumber ?? null,
+        now,
+        limits.maxFailuresPerHour,
+        limits.maxAttempts,
+      ]);
+      return {
+        target: row?.id ? (row as VerificationRow) : undefined,
+        charged: row?.charged === true,
+        attempts: row?.claimedAttempts ?? null,
+        budgetOpensAt: row?.budgetOpensAt ? new Date(row.budgetOpensAt) : undefined,
+      };
+    },
+
+    async findById(verificationId) {
+      const [row] = await statements.run<VerificationRow>(FIND_BY_ID, [verificationId, null]);
+      return row;
+    },
+
+    async settle(v, status, refundChargedAt, at) {
+      await statements.run(SETTLE, [v.id, v.phoneNumber, status, refundChargedAt ?? null, at]);
+    },
+
+    async succeed(v, at) {
+      await statements.run(SUCCEED, [v.id, v.phoneNumber, at]);
+    },
+
+    async returnAttempt(verificationId) {
+      await statements.run(RETURN_ATTEMPT, [verificationId]);
+    },
+
+    async applyResult(sinchId, status, at) {
+      const [row] = await statements.run<{ phoneNumber: string }>(APPLY_RESULT, [sinchId, status, at]);
+      return row?.phoneNumber;
+    },
+
+    async recordDelivery(sinchId, delivered, at) {
+      const rows = await statements.run(RECORD_DELIVERY, [sinchId, delivered ? 'DELIVERED' : 'FAILED', at]);
+      return rows.length > 0;
+    },
+  };
+}
