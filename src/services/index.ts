@@ -65,7 +65,7 @@ export function createServices(options: ServiceOptions): Services {
     2 * options.config.server.requestTimeoutMs,
   );
   const verifications = createVerificationService({
-    verifications: verificationQueries(statements),
+    verifications: verificationQueries(statements, { webhooks: options.config.webhooks.enabled }),
     sinch,
     users,
     config: options.config,

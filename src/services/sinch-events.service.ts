@@ -3,6 +3,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import { claimedCte } from '../db/queries/processed-callbacks';
+import { isoTimestamp, outboxCte } from '../db/queries/webhook-outbox';
 import type { VerificationStatus } from '../models';
 import { AppError } from '../utils/app-error';
 import type { Clock } from '../utils/clock';
@@ -35,6 +36,37 @@ export function callbackKey(parts: string[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
+/** Webhook events recorded with the changes below when webhooks are on ($6): docs/webhooks.md. */
+const WEBHOOK_SUCCEEDED = outboxCte({
+  name: 'succeeded_event',
+  type: 'verification.succeeded',
+  source: 'moved',
+  occurredAt: '$3',
+  enabled: '$6',
+  when: `s."status" = 'SUCCESSFUL'`,
+  extra: { verifiedAt: isoTimestamp('s."verifiedAt"'), attempts: 's."attempts"' },
+});
+const WEBHOOK_FAILED = outboxCte({
+  name: 'failed_event',
+  type: 'verification.failed',
+  source: 'moved',
+  occurredAt: '$3',
+  enabled: '$6',
+  when: `s."status" = 'FAILED'`,
+  extra: { reason: `'ended_by_provider'`, attempts: 's."attempts"' },
+});
+const WEBHOOK_DELIVERY = outboxCte({
+  name: 'delivery_event',
+  type: 'verification.delivery',
+  source: 'recorded',
+  occurredAt: '$3',
+  enabled: '$6',
+  extra: {
+    smsDeliveryStatus: 's."smsDeliveryStatus"',
+    smsDeliveryReportedAt: isoTimestamp('s."smsDeliveryReportedAt"'),
+  },
+});
+
 /**
  * Claims the result's key, then moves a PENDING verification to its final status and, on success,
  * marks the user verified: one statement, so the claim and the change commit together. The user
@@ -53,12 +85,12 @@ const APPLY_RESULT = `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$3' 
        "verifiedAt" = CASE WHEN $2::varchar = 'SUCCESSFUL' THEN $3::timestamptz ELSE "verifiedAt" END
      WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING' AND EXISTS (SELECT 1 FROM claimed)
        AND (SELECT count(*) FROM locked_user) >= 0
-     RETURNING "phoneNumber"
+     RETURNING *
    ), verified_user AS (
      UPDATE "Users" SET "isVerified" = true, "verifiedAt" = $3, "updatedAt" = $3
      WHERE $2::varchar = 'SUCCESSFUL' AND "phoneNumber" = (SELECT "phoneNumber" FROM moved)
      RETURNING 1
-   )
+   ), ${WEBHOOK_SUCCEEDED}, ${WEBHOOK_FAILED}
    SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM moved) AS "applied"`;
 
 /**
@@ -69,8 +101,8 @@ const RECORD_DELIVERY = `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$
    recorded AS (
      UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3
      WHERE "sinchVerificationId" = $1 AND "smsDeliveryStatus" IS DISTINCT FROM $2 AND EXISTS (SELECT 1 FROM claimed)
-     RETURNING 1
-   )
+     RETURNING *
+   ), ${WEBHOOK_DELIVERY}
    SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM recorded) AS "applied"`;
 
 /** Sinch's final statuses in our vocabulary; PENDING changes nothing. */
@@ -104,7 +136,7 @@ export function createSinchEventsService(deps: {
   async function claimAndApply(sql: string, bind: unknown[], key: string) {
     const now = clock.now();
     const [row] = await sequelize.query<{ first: boolean; applied: boolean }>(sql, {
-      bind: [...bind, new Date(now), key, new Date(now + memoryMs)],
+      bind: [...bind, new Date(now), key, new Date(now + memoryMs), config.webhooks.enabled],
       type: QueryTypes.SELECT,
     });
     return { first: row?.first === true, applied: row?.applied === true };

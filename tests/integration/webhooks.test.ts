@@ -10,15 +10,19 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
-import { QueryTypes } from 'sequelize';
+import http from 'node:http';
+import { QueryTypes, Sequelize } from 'sequelize';
+import { createSinchEmulator, type SinchEmulator } from '../../src/emulator/sinch-emulator';
+import { postJson } from '../helpers/net';
 import { outboxCte, type WebhookEventType } from '../../src/db/queries/webhook-outbox';
 import { createStatements } from '../../src/db/statements';
 import { purgeExpired } from '../../src/services/retention.service';
 import { uniquePhone } from '../factories/phone.factory';
 import { testDatabaseUrl } from '../helpers/database';
-import { until } from '../helpers/otp-flow';
-import { ROOT } from '../helpers/server-process';
-import { createTestApp, type TestApp } from '../helpers/test-app';
+import { requestCode, until, verifyOtp, wrongCode } from '../helpers/otp-flow';
+import { applicationAuthorization } from '../../src/clients/sinch/sinch.signer';
+import { ROOT, startServerProcess, type ServerProcess } from '../helpers/server-process';
+import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
 import {
   newWebhookSecret,
   startWebhookReceiver,
@@ -39,6 +43,9 @@ function webhookEnv(url: string) {
     WEBHOOK_RETRY_DELAYS_SECONDS: `${RETRY_DELAY_S},${RETRY_DELAY_S}`,
     WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
     WEBHOOK_POLL_INTERVAL_MS: '50',
+    // Small limits, so the flow tests can spend a verification's attempts and a number's failure budget.
+    OTP_MAX_ATTEMPTS: '3',
+    OTP_MAX_FAILURES_PER_NUMBER_HOUR: '4',
   };
 }
 
@@ -63,6 +70,22 @@ async function metric(t: TestApp, series: string): Promise<number> {
   const escaped = series.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const match = new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text);
   return match ? Number(match[1]) : 0;
+}
+
+/** POSTs a Sinch callback signed as Sinch signs it. */
+function sinchCallback(t: TestApp, body: string) {
+  const contentType = 'application/json; charset=utf-8';
+  const timestamp = new Date(t.clock.now()).toISOString();
+  const path = '/api/sinch/events';
+  return request(t.app)
+    .post(path)
+    .set('Content-Type', contentType)
+    .set('x-timestamp', timestamp)
+    .set(
+      'Authorization',
+      applicationAuthorization({ method: 'POST', path, contentType, timestamp, body }, SINCH_KEY, SINCH_SECRET),
+    )
+    .send(body);
 }
 
 /** `npm run webhooks -- <args>`, run from the sources (the npm script runs the same file, built). */
@@ -308,6 +331,196 @@ describe('Signed webhooks from the outbox', () => {
     t.services.webhookWorker!.start();
   });
 
+  describe('Events from the verification flow', () => {
+    /** The verified bodies of the events of one type about one verification, in arrival order. */
+    const eventsAbout = (verificationId: string, type: string) =>
+      receiver
+        .deliveriesOf((h) => h.body.data.verificationId === verificationId && h.body.type === type)
+        .map((h) => verifyWebhook(h, SECRET));
+    const arrived = (verificationId: string, type: string, count = 1) =>
+      until(() => eventsAbout(verificationId, type).length >= count, 5000, `${type} for the verification`);
+
+    beforeEach(() => {
+      receiver.answer = () => 200;
+    });
+
+    test('When a code is requested and verified, then verification.requested and verification.succeeded arrive signed, without the code', async () => {
+      const requested = await requestCode(t);
+      const requestedAt = new Date(t.clock.now());
+      t.clock.advance(1500);
+      const res = await verifyOtp(t, { verificationId: requested.verificationId, code: requested.code });
+      expect(res.status).toBe(200);
+
+      await arrived(requested.verificationId, 'verification.succeeded');
+      await arrived(requested.verificationId, 'verification.requested');
+      const common = {
+        verificationId: requested.verificationId,
+        phoneNumber: requested.phone,
+        purpose: null,
+        method: 'sms',
+      };
+      expect(eventsAbout(requested.verificationId, 'verification.requested')).toEqual([
+        {
+          type: 'verification.requested',
+          timestamp: requestedAt.toISOString(),
+          data: {
+            ...common,
+            status: 'PENDING',
+            expiresAt: new Date(requestedAt.getTime() + t.config.otp.ttlSeconds * 1000).toISOString(),
+          },
+        },
+      ]);
+      const verifiedAt = new Date(t.clock.now()).toISOString();
+      expect(eventsAbout(requested.verificationId, 'verification.succeeded')).toEqual([
+        {
+          type: 'verification.succeeded',
+          timestamp: verifiedAt,
+          data: { ...common, status: 'SUCCESSFUL', verifiedAt, attempts: 1 },
+        },
+      ]);
+      const raw = receiver.deliveriesOf((h) => h.body.data.verificationId === requested.verificationId);
+      expect(raw.map((h) => h.raw).join('\n')).not.toMatch(new RegExp(`"${requested.code}"|:${requested.code}[,}]`));
+    });
+
+    test('When a verification runs out of attempts, then one verification.failed arrives with reason attempts_exhausted', async () => {
+      const requested = await requestCode(t);
+      for (let i = 0; i < 3; i++)
+        await verifyOtp(t, { verificationId: requested.verificationId, code: wrongCode(requested.code) }).expect(400);
+      await verifyOtp(t, { verificationId: requested.verificationId, code: requested.code }).expect(429);
+
+      await arrived(requested.verificationId, 'verification.failed');
+      expect(eventsAbout(requested.verificationId, 'verification.failed')).toEqual([
+        {
+          type: 'verification.failed',
+          timestamp: new Date(t.clock.now()).toISOString(),
+          data: {
+            verificationId: requested.verificationId,
+            phoneNumber: requested.phone,
+            purpose: null,
+            method: 'sms',
+            status: 'FAILED',
+            reason: 'attempts_exhausted',
+            attempts: 3,
+          },
+        },
+      ]);
+      expect(eventsAbout(requested.verificationId, 'verification.succeeded')).toEqual([]);
+    });
+
+    test("When the number's failure budget refuses codes, then one verification.failed arrives with reason failure_budget_exhausted, however many are refused", async () => {
+      const first = await requestCode(t);
+      for (let i = 0; i < 3; i++)
+        await verifyOtp(t, { verificationId: first.verificationId, code: wrongCode(first.code) }).expect(400);
+      const second = await requestCode(t, first.phone);
+      await verifyOtp(t, { verificationId: second.verificationId, code: wrongCode(second.code) }).expect(400);
+
+      for (let i = 0; i < 3; i++)
+        await verifyOtp(t, { verificationId: second.verificationId, code: second.code }).expect(429);
+
+      await arrived(second.verificationId, 'verification.failed');
+      const pending = await t.sequelize.query<{ n: number }>(
+        `SELECT count(*)::int AS "n" FROM "WebhookEvents" WHERE "data" ->> 'verificationId' = $1 AND "type" = 'verification.failed'`,
+        { bind: [second.verificationId], type: QueryTypes.SELECT },
+      );
+      expect(pending).toEqual([{ n: 1 }]);
+      expect(eventsAbout(second.verificationId, 'verification.failed')).toEqual([
+        {
+          type: 'verification.failed',
+          timestamp: new Date(t.clock.now()).toISOString(),
+          data: {
+            verificationId: second.verificationId,
+            phoneNumber: first.phone,
+            purpose: null,
+            method: 'sms',
+            status: 'PENDING',
+            reason: 'failure_budget_exhausted',
+            attempts: 1,
+          },
+        },
+      ]);
+    });
+
+    test('When Sinch reports the SMS delivered, then verification.delivery arrives; a changed report sends another, a replayed one does not', async () => {
+      const requested = await requestCode(t);
+      const report = async (smsResult: string) => {
+        const body = JSON.stringify({
+          id: requested.sinchId,
+          event: 'VerificationSmsDeliveredEvent',
+          method: 'sms',
+          smsResult,
+        });
+        await sinchCallback(t, body).expect(200, {});
+      };
+
+      await report('Failed');
+      await report('Failed');
+      t.clock.advance(2000);
+      await report('Successful');
+
+      await arrived(requested.verificationId, 'verification.delivery', 2);
+      const recorded = await t.sequelize.query<{ n: number }>(
+        `SELECT count(*)::int AS "n" FROM "WebhookEvents" WHERE "data" ->> 'verificationId' = $1 AND "type" = 'verification.delivery'`,
+        { bind: [requested.verificationId], type: QueryTypes.SELECT },
+      );
+      expect(recorded).toEqual([{ n: 2 }]);
+      const firstAt = new Date(t.clock.now() - 2000).toISOString();
+      const secondAt = new Date(t.clock.now()).toISOString();
+      const common = {
+        verificationId: requested.verificationId,
+        phoneNumber: requested.phone,
+        purpose: null,
+        method: 'sms',
+        status: 'PENDING',
+      };
+      expect(eventsAbout(requested.verificationId, 'verification.delivery')).toEqual([
+        {
+          type: 'verification.delivery',
+          timestamp: firstAt,
+          data: { ...common, smsDeliveryStatus: 'FAILED', smsDeliveryReportedAt: firstAt },
+        },
+        {
+          type: 'verification.delivery',
+          timestamp: secondAt,
+          data: { ...common, smsDeliveryStatus: 'DELIVERED', smsDeliveryReportedAt: secondAt },
+        },
+      ]);
+    });
+
+    test("When Sinch's result callback ends a verification, then verification.succeeded or verification.failed arrives", async () => {
+      const succeeded = await requestCode(t);
+      const failed = await requestCode(t);
+      const result = (v: typeof succeeded, status: string) =>
+        JSON.stringify({
+          id: v.sinchId,
+          event: 'VerificationResultEvent',
+          method: 'sms',
+          identity: { type: 'number', endpoint: v.phone },
+          status,
+          reference: v.verificationId,
+        });
+
+      await sinchCallback(t, result(succeeded, 'SUCCESSFUL')).expect(200, {});
+      await sinchCallback(t, result(failed, 'DENIED')).expect(200, {});
+
+      await arrived(succeeded.verificationId, 'verification.succeeded');
+      await arrived(failed.verificationId, 'verification.failed');
+      const at = new Date(t.clock.now()).toISOString();
+      expect(eventsAbout(succeeded.verificationId, 'verification.succeeded')[0]?.data).toEqual({
+        verificationId: succeeded.verificationId,
+        phoneNumber: succeeded.phone,
+        purpose: null,
+        method: 'sms',
+        status: 'SUCCESSFUL',
+        verifiedAt: at,
+        attempts: 0,
+      });
+      expect(eventsAbout(failed.verificationId, 'verification.failed')[0]?.data).toMatchObject({
+        status: 'FAILED',
+        reason: 'ended_by_provider',
+      });
+    });
+  });
+
   describe('outboxCte: the event is written by the statement that makes the change', () => {
     const STATEMENT = {
       name: 'test_outbox_cte_v1',
@@ -371,4 +584,96 @@ describe('Signed webhooks from the outbox', () => {
       expect(() => outboxCte({ ...base, extra: { "x')": '1' } })).toThrow();
     });
   });
+});
+
+describe('A verification.succeeded event survives SIGKILL', () => {
+  let receiver: WebhookReceiver;
+  let emulator: SinchEmulator;
+  let sequelize: Sequelize;
+  const servers: ServerProcess[] = [];
+
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver();
+    emulator = await createSinchEmulator({ applicationKey: SINCH_KEY, applicationSecret: SINCH_SECRET });
+    sequelize = new Sequelize(testDatabaseUrl(), { logging: false });
+  });
+  afterAll(async () => {
+    for (const server of servers)
+      if (server.child.exitCode === null && server.child.signalCode === null) await server.stop();
+    await sequelize?.close();
+    await emulator?.close();
+    await receiver?.close();
+  });
+
+  const start = async (pollIntervalMs: number) => {
+    const server = await startServerProcess({
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      DATABASE_URL: testDatabaseUrl(),
+      DB_PREPARED_STATEMENTS: process.env.TEST_DATABASE_EMBEDDED === '1' ? 'false' : 'true',
+      SINCH_APPLICATION_KEY: SINCH_KEY,
+      SINCH_APPLICATION_SECRET: SINCH_SECRET,
+      SINCH_API_BASE_URL: emulator.url,
+      PURGE_INTERVAL_MINUTES: '0',
+      OTP_RESEND_COOLDOWN_SECONDS: '0',
+      OTP_GLOBAL_SENDS_PER_MINUTE: '100000000',
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_POLL_INTERVAL_MS: String(pollIntervalMs),
+    });
+    servers.push(server);
+    return server;
+  };
+
+  test('When the service is killed right after a verification succeeds, then the restarted service delivers verification.succeeded', async () => {
+    // The first instance polls once at start and then not for a minute: the kill comes first, so
+    // the event can only reach the receiver through the outbox row and the next instance.
+    const first = await start(60_000);
+    const agent = new http.Agent({ keepAlive: false });
+    const phone = uniquePhone();
+    const requested = await postJson(first.port, agent, '/api/request-otp', { phoneNumber: phone });
+    expect(requested.status).toBe(200);
+    const verificationId = (requested.body.data as { verificationId: string }).verificationId;
+    const verified = await postJson(first.port, agent, '/api/verify-otp', {
+      verificationId,
+      code: emulator.lastCodeFor(phone),
+    });
+    expect(verified).toMatchObject({ status: 200, body: { data: { verified: true } } });
+
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toMatchObject({ signal: 'SIGKILL' });
+    const about = (h: ReceivedWebhook) => h.body.data.verificationId === verificationId;
+    expect(receiver.deliveriesOf(about)).toEqual([]);
+    const recorded = await sequelize.query<{ type: string; status: string }>(
+      `SELECT "type", "status" FROM "WebhookEvents" WHERE "data" ->> 'verificationId' = $1 ORDER BY "type"`,
+      { bind: [verificationId], type: QueryTypes.SELECT },
+    );
+    expect(recorded).toEqual([
+      { type: 'verification.requested', status: 'PENDING' },
+      { type: 'verification.succeeded', status: 'PENDING' },
+    ]);
+
+    const second = await start(50);
+    await until(
+      () => receiver.deliveriesOf((h) => about(h) && h.body.type === 'verification.succeeded').length > 0,
+      30_000,
+      'verification.succeeded from the restarted service',
+    );
+
+    const [hook] = receiver.deliveriesOf((h) => about(h) && h.body.type === 'verification.succeeded');
+    expect(verifyWebhook(hook!, SECRET)).toMatchObject({
+      type: 'verification.succeeded',
+      data: { verificationId, phoneNumber: phone, status: 'SUCCESSFUL', attempts: 1 },
+    });
+    await until(
+      () => second.lines.some((l) => l.message === 'webhook delivered' && l.eventId === hook!.id),
+      5000,
+      'the delivery logged by the restarted service',
+    );
+    agent.destroy();
+    await second.stop();
+  }, 120_000);
 });

@@ -51,6 +51,11 @@ export interface OutboxCteOptions {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** SQL rendering a timestamptz as ISO 8601 in UTC (`2026-12-01T10:15:30.123Z`), for `extra` fields. */
+export function isoTimestamp(sql: string): string {
+  return `to_char((${sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
 /**
  * A CTE (`name AS (...)`, to put after WITH or a comma) that records one webhook event per row of
  * `options.source` in the same statement as the change that produced those rows:
