@@ -96,6 +96,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     logger,
     sequelize,
     verifications: services.verifications,
+    sinchEvents: services.sinchEvents,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
     metrics,

@@ -689,7 +689,16 @@ function emulatorInboxOperation(emulatorMode: boolean | undefined): OperationObj
         'EmulatorInbox',
         'Messages the emulator sent to this number (emulated: no real SMS was sent).',
         {
-          messages: [{ to: EXAMPLE_PHONE, code: '4821', sentAt: '2026-11-25T18:00:00.000Z', delivered: true }],
+          messages: [
+            {
+              to: EXAMPLE_PHONE,
+              code: '4821',
+              sentAt: '2026-11-25T18:00:00.000Z',
+              delivered: true,
+              method: 'sms',
+              locale: 'sv-SE',
+            },
+          ],
         },
       ),
       ...errorResponses([
@@ -1153,7 +1162,7 @@ function schemas(): Record<string, JsonSchema> {
           description: 'Newest first.',
           items: {
             type: 'object',
-            required: ['to', 'code', 'sentAt', 'delivered'],
+            required: ['to', 'code', 'sentAt', 'delivered', 'method'],
             additionalProperties: false,
             properties: {
               to: { type: 'string', description: 'The number the message was sent to (E.164).' },
@@ -1163,6 +1172,15 @@ function schemas(): Record<string, JsonSchema> {
               },
               sentAt: DATE_TIME,
               delivered: { type: 'boolean' },
+              method: {
+                type: 'string',
+                enum: ['sms', 'callout', 'whatsapp', 'flashcall', 'seamless'],
+                description: 'How the code reached the phone: an SMS, a voice call reading it (callout), or WhatsApp.',
+              },
+              locale: {
+                type: 'string',
+                description: 'The language of the message or call (BCP 47); absent when Sinch’s default applied.',
+              },
             },
           },
         },

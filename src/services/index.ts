@@ -14,6 +14,7 @@ import { FallbackStore } from '../clients/redis/rate-limit-store';
 import type { Metrics } from '../observability/metrics';
 import type { RedisConnection } from '../clients/redis/redis.client';
 import { createSinchClient, type SinchCallObserver, type SinchClient } from '../clients/sinch/sinch.client';
+import { createSinchEventsService, type SinchEventsService } from './sinch-events.service';
 import { createUserService, type UserService } from './user.service';
 import { createVerificationService, type OtpEvents, type VerificationService } from './verification.service';
 import { createWebhookOutbox, type WebhookOutbox } from '../db/queries/webhook-outbox';
@@ -25,6 +26,7 @@ export interface Services {
   users: UserService;
   sinch: SinchClient;
   verifications: VerificationService;
+  sinchEvents: SinchEventsService;
   /** Dependencies /health reports beyond the database. */
   healthChecks: HealthCheck[];
   /** Redis-backed (with in-memory fallback) per-IP limit counters, when Redis is configured. */
@@ -64,8 +66,9 @@ export function createServices(options: ServiceOptions): Services {
     options.config.otp.idempotencyTtlSeconds,
     2 * options.config.server.requestTimeoutMs,
   );
+  const verificationRows = verificationQueries(statements, { webhooks: options.config.webhooks.enabled });
   const verifications = createVerificationService({
-    verifications: verificationQueries(statements, { webhooks: options.config.webhooks.enabled }),
+    verifications: verificationRows,
     sinch,
     users,
     config: options.config,
@@ -91,6 +94,7 @@ export function createServices(options: ServiceOptions): Services {
     users,
     sinch,
     verifications,
+    sinchEvents: createSinchEventsService({ verifications: verificationRows, config: options.config, logger, clock }),
     healthChecks: [sinchCheck(sinch), ...(redis ? [redisCheck(redis)] : [])],
     rateLimitStore: redis
       ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger)

@@ -1,9 +1,16 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Logger } from '../config/logger';
 import type { Clock } from '../utils/clock';
+import { PURGE_EXPIRED_KEYS } from '../db/queries/idempotency';
 import { PURGE_EXPIRED_CALLBACKS } from '../db/queries/processed-callbacks';
-import { createWebhookOutbox } from '../db/queries/webhook-outbox';
-import { createStatements } from '../db/statements';
+import { PURGE_OLD_SEND_WINDOWS } from '../db/queries/send-windows';
+import { deleteStaleUsers } from '../db/queries/users';
+import { deleteHistoryOf, PURGE_OLD_VERIFICATIONS } from '../db/queries/verifications';
+import { PURGE_OLD_WEBHOOK_EVENTS } from '../db/queries/webhook-outbox';
+
+/** One batch of stale numbers and what is left of their history ($1 cutoff, $2 batch size). */
+const PURGE_STALE_USERS = `WITH gone AS (${deleteStaleUsers('$1', '$2')}), history AS (${deleteHistoryOf('gone', '$1')})
+   SELECT (SELECT count(*) FROM gone)::int AS "n", (SELECT count(*) FROM history)::int AS "verifications"`;
 
 export interface PurgeResult {
   /** Verifications past their retention, plus those left for the numbers purged below. */
@@ -29,31 +36,6 @@ export interface PurgeOptions {
 }
 
 const DAY_MS = 86_400_000;
-
-/**
- * One batch of stale numbers ($1 cutoff, $2 batch size): no send reserved and no success since the
- * cutoff (both set Users.updatedAt), no send or failure time after it, and no verification created
- * or changed after it. Rows a request holds are skipped (SKIP LOCKED); a row a request changed since
- * this statement's snapshot is re-checked against its new version before the lock is taken, so a
- * number in use is never deleted. A request that finds its row deleted under it inserts a fresh one
- * (the upsert retries). The number's remaining verifications go with it, so nothing of it is left.
- */
-const PURGE_STALE_USERS = `WITH gone AS (
-     DELETE FROM "Users" WHERE "id" IN (
-       SELECT u."id" FROM "Users" u
-       WHERE u."updatedAt" < $1
-         AND NOT EXISTS (SELECT 1 FROM unnest(u."otpSendTimes" || u."otpFailureTimes") AS t WHERE t >= $1)
-         AND NOT EXISTS (
-           SELECT 1 FROM "Verifications" v
-           WHERE v."phoneNumber" = u."phoneNumber" AND (v."createdAt" >= $1 OR v."updatedAt" >= $1))
-       LIMIT $2 FOR UPDATE OF u SKIP LOCKED
-     ) AND "updatedAt" < $1
-     RETURNING "phoneNumber"
-   ), history AS (
-     DELETE FROM "Verifications" WHERE "phoneNumber" IN (SELECT "phoneNumber" FROM gone) AND "createdAt" < $1
-     RETURNING 1
-   )
-   SELECT (SELECT count(*) FROM gone)::int AS "n", (SELECT count(*) FROM history)::int AS "verifications"`;
 
 /**
  * Deletes verifications older than `retentionDays`, numbers unused for `userRetentionDays` (with
@@ -89,32 +71,14 @@ export async function purgeExpired(sequelize: Sequelize, options: PurgeOptions):
   const inBatches = (sql: string, bind: unknown[]): Promise<number> =>
     batches(`WITH gone AS (${sql}) SELECT count(*)::int AS n FROM gone`, bind);
 
-  result.verifications = await inBatches(
-    `DELETE FROM "Verifications" WHERE "id" IN (
-       SELECT "id" FROM "Verifications" WHERE "createdAt" < $1 ORDER BY "createdAt" LIMIT $2 FOR UPDATE SKIP LOCKED
-     ) RETURNING 1`,
-    [cutoff],
-  );
+  result.verifications = await inBatches(PURGE_OLD_VERIFICATIONS, [cutoff]);
   result.users = await batches(PURGE_STALE_USERS, [new Date(now - options.userRetentionDays * DAY_MS)], (row) => {
     result.verifications += row.verifications ?? 0;
   });
-  result.idempotencyKeys = await inBatches(
-    `DELETE FROM "IdempotencyKeys" WHERE "key" IN (
-       SELECT "key" FROM "IdempotencyKeys" WHERE "expiresAt" < $1 LIMIT $2 FOR UPDATE SKIP LOCKED
-     ) RETURNING 1`,
-    [new Date(now)],
-  );
-  result.sendWindows = await inBatches(
-    `DELETE FROM "OtpSendWindows" WHERE "windowStart" IN (
-       SELECT "windowStart" FROM "OtpSendWindows" WHERE "windowStart" < $1 LIMIT $2 FOR UPDATE SKIP LOCKED
-     ) RETURNING 1`,
-    [new Date(now - DAY_MS)],
-  );
+  result.idempotencyKeys = await inBatches(PURGE_EXPIRED_KEYS, [new Date(now)]);
+  result.sendWindows = await inBatches(PURGE_OLD_SEND_WINDOWS, [new Date(now - DAY_MS)]);
   result.processedCallbacks = await inBatches(PURGE_EXPIRED_CALLBACKS, [new Date(now)]);
-  result.webhookEvents = await createWebhookOutbox(createStatements(sequelize, { prepared: false })).purgeOlderThan(
-    options.retentionDays,
-    batchSize,
-  );
+  result.webhookEvents = await inBatches(PURGE_OLD_WEBHOOK_EVENTS, [options.retentionDays]);
   options.logger?.info('retention purge done', {
     ...result,
     retentionDays: options.retentionDays,

@@ -28,8 +28,6 @@ export interface UserService {
   resendAvailableAt(reservedAt: Date): Date;
   /** Refunds one charged failure (the code was right, or Sinch never judged it). */
   refundFailure(phoneNumber: string, chargedAt: Date): Promise<void>;
-  /** Marks the number verified (Sinch reported success by callback). */
-  markVerified(phoneNumber: string, at: Date): Promise<void>;
 }
 
 const QUOTAS = {
@@ -66,6 +64,5 @@ export function createUserService(queries: UserQueries, otp: Config['otp'], cloc
     releaseSend: (phoneNumber, reservation) => queries.releaseSend(phoneNumber, reservation),
     resendAvailableAt: (reservedAt) => new Date(reservedAt.getTime() + cooldownMs),
     refundFailure: (phoneNumber, chargedAt) => queries.refundFailure(phoneNumber, chargedAt),
-    markVerified: (phoneNumber, at) => queries.markVerified(phoneNumber, at),
   };
 }

@@ -97,6 +97,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logger,
     sequelize,
     verifications: services.verifications,
+    sinchEvents: services.sinchEvents,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
     metrics,

@@ -68,6 +68,7 @@ describe('PostgreSQL crashes and restarts while the service runs', () => {
       logger,
       sequelize,
       verifications: services.verifications,
+      sinchEvents: services.sinchEvents,
       healthChecks: services.healthChecks,
     });
 

@@ -29,6 +29,11 @@ const ABANDON_KEY: Statement = {
   text: `DELETE FROM "IdempotencyKeys" WHERE "key" = $1 AND "state" = 'in_progress'`,
 };
 
+/** One batch of the retention purge ($1 now, $2 batch size): keys past their expiry. */
+export const PURGE_EXPIRED_KEYS = `DELETE FROM "IdempotencyKeys" WHERE "key" IN (
+     SELECT "key" FROM "IdempotencyKeys" WHERE "expiresAt" < $1 LIMIT $2 FOR UPDATE SKIP LOCKED
+   ) RETURNING 1`;
+
 export interface IdempotencyRecord<T> {
   fingerprint: string;
   state: string;

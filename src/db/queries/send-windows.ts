@@ -29,3 +29,8 @@ export function releaseCountedSend(when: string, window: string, shard: string):
   return `UPDATE "OtpSendWindows" SET "sends" = "sends" - 1
    WHERE "windowStart" = ${window} AND "shard" = ${shard} AND "sends" > 0 AND EXISTS (SELECT 1 FROM ${when})`;
 }
+
+/** One batch of the retention purge ($1 cutoff, $2 batch size): minutes before the cutoff. */
+export const PURGE_OLD_SEND_WINDOWS = `DELETE FROM "OtpSendWindows" WHERE "windowStart" IN (
+     SELECT "windowStart" FROM "OtpSendWindows" WHERE "windowStart" < $1 LIMIT $2 FOR UPDATE SKIP LOCKED
+   ) RETURNING 1`;

@@ -92,16 +92,32 @@ const REFUND_FAILURE: Statement = {
   text: `UPDATE "Users" SET "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$2')} WHERE "phoneNumber" = $1`,
 };
 
-const MARK_VERIFIED: Statement = {
-  name: 'otp_mark_verified_v1',
-  text: `UPDATE "Users" SET "isVerified" = true, "verifiedAt" = $2, "updatedAt" = $2 WHERE "phoneNumber" = $1`,
-};
+/**
+ * Stale numbers for the retention purge: no send reserved and no success since the
+ * cutoff (both set Users.updatedAt), no send or failure time after it, and no verification created
+ * or changed after it. Rows a request holds are skipped (SKIP LOCKED); a row a request changed since
+ * this statement's snapshot is re-checked against its new version before the lock is taken, so a
+ * number in use is never deleted. A request that finds its row deleted under it inserts a fresh one
+ * (the upsert retries). A CTE fragment returning the numbers deleted; the caller deletes their
+ * remaining verifications in the same statement, so nothing of a number is left.
+ */
+export function deleteStaleUsers(cutoff: string, batchSize: string): string {
+  return `DELETE FROM "Users" WHERE "id" IN (
+       SELECT u."id" FROM "Users" u
+       WHERE u."updatedAt" < ${cutoff}
+         AND NOT EXISTS (SELECT 1 FROM unnest(u."otpSendTimes" || u."otpFailureTimes") AS t WHERE t >= ${cutoff})
+         AND NOT EXISTS (
+           SELECT 1 FROM "Verifications" v
+           WHERE v."phoneNumber" = u."phoneNumber" AND (v."createdAt" >= ${cutoff} OR v."updatedAt" >= ${cutoff}))
+       LIMIT ${batchSize} FOR UPDATE OF u SKIP LOCKED
+     ) AND "updatedAt" < ${cutoff}
+     RETURNING "phoneNumber"`;
+}
 
 export interface UserQueries {
   reserveSend(phoneNumber: string, now: Date, limits: SendLimits): Promise<SendReservation>;
   releaseSend(phoneNumber: string, reservation: { reservedAt: Date; shard: number }): Promise<void>;
   refundFailure(phoneNumber: string, chargedAt: Date): Promise<void>;
-  markVerified(phoneNumber: string, at: Date): Promise<void>;
 }
 
 export function userQueries(statements: Statements): UserQueries {
@@ -135,10 +151,6 @@ export function userQueries(statements: Statements): UserQueries {
 
     async refundFailure(phoneNumber, chargedAt) {
       await statements.run(REFUND_FAILURE, [phoneNumber, chargedAt]);
-    },
-
-    async markVerified(phoneNumber, at) {
-      await statements.run(MARK_VERIFIED, [phoneNumber, at]);
     },
   };
 }
@@ -186,6 +198,18 @@ export function markVerified(phoneNumber: string, at: string): string {
   return `UPDATE "Users" SET "isVerified" = true, "verifiedAt" = ${at}, "updatedAt" = ${at},
        "otpFailureTimes" = ${removeOne('"otpFailureTimes"', at)}
      WHERE "phoneNumber" = ${phoneNumber}
+     RETURNING 1`;
+}
+
+/** A CTE fragment: locks the number's row (so a statement locks Users before Verifications). */
+export function lockUser(phoneNumber: string): string {
+  return `SELECT 1 FROM "Users" WHERE "phoneNumber" = ${phoneNumber} FOR UPDATE`;
+}
+
+/** A CTE fragment: marks the user verified at `at` when `condition` holds. */
+export function markVerifiedIf(phoneNumber: string, at: string, condition: string): string {
+  return `UPDATE "Users" SET "isVerified" = true, "verifiedAt" = ${at}, "updatedAt" = ${at}
+     WHERE ${condition} AND "phoneNumber" = ${phoneNumber}
      RETURNING 1`;
 }
 

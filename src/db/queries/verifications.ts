@@ -1,6 +1,7 @@
 import type { VerificationStatus } from '../../models';
 import { sqlState, type Statement, type Statements } from '../statements';
-import { chargeFailure, failureBudgetOpensAt, markVerified, refundFailure } from './users';
+import { claimedCte } from './processed-callbacks';
+import { chargeFailure, failureBudgetOpensAt, lockUser, markVerified, markVerifiedIf, refundFailure } from './users';
 import { isoTimestamp, outboxCte } from './webhook-outbox';
 
 /**
@@ -168,23 +169,96 @@ const RETURN_ATTEMPT: Statement = {
 };
 
 /**
- * A final status reported by Sinch's callback; only a PENDING verification moves. Returns the
- * number, so the caller can mark the user verified in a statement of its own (Users is locked
- * before Verifications everywhere, never after).
+ * Claims a callback's memory key ($4, until $5), then moves a PENDING verification to Sinch's final
+ * status and, on success, marks the user verified: one statement, so the claim and the change
+ * commit together and a replayed callback changes nothing. The user row is locked before the
+ * verification row, like every statement that touches both. A move to SUCCESSFUL or FAILED
+ * records verification.succeeded or .failed when webhooks are on ($6).
+ * $1 Sinch id, $2 our status, $3 now.
  */
 const APPLY_RESULT: Statement = {
-  name: 'otp_apply_result_v1',
-  text: `UPDATE "Verifications" SET "status" = $2::varchar, "updatedAt" = $3,
+  name: 'otp_apply_result_v3',
+  text: `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$3' })},
+   target AS (
+     SELECT "phoneNumber" FROM "Verifications"
+     WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING' AND EXISTS (SELECT 1 FROM claimed)
+   ), locked_user AS (${lockUser('(SELECT "phoneNumber" FROM target)')}),
+   moved AS (
+     UPDATE "Verifications"
+     SET "status" = $2::varchar, "updatedAt" = $3,
        "verifiedAt" = CASE WHEN $2::varchar = 'SUCCESSFUL' THEN $3::timestamptz ELSE "verifiedAt" END
-   WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING'
-   RETURNING "phoneNumber"`,
+     WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING' AND EXISTS (SELECT 1 FROM claimed)
+       AND (SELECT count(*) FROM locked_user) >= 0
+     RETURNING *
+   ), verified_user AS (${markVerifiedIf('(SELECT "phoneNumber" FROM moved)', '$3', "$2::varchar = 'SUCCESSFUL'")}),
+   ${outboxCte({
+     name: 'succeeded_event',
+     type: 'verification.succeeded',
+     source: 'moved',
+     occurredAt: '$3',
+     enabled: '$6',
+     when: `s."status" = 'SUCCESSFUL'`,
+     extra: { verifiedAt: isoTimestamp('s."verifiedAt"'), attempts: 's."attempts"' },
+   })}, ${outboxCte({
+     name: 'failed_event',
+     type: 'verification.failed',
+     source: 'moved',
+     occurredAt: '$3',
+     enabled: '$6',
+     when: `s."status" = 'FAILED'`,
+     extra: { reason: `'ended_by_provider'`, attempts: 's."attempts"' },
+   })}
+   SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM moved) AS "applied"`,
 };
 
+/**
+ * Claims the delivery report's memory key ($4, until $5), then records the result unless it is
+ * already the recorded one, with verification.delivery when webhooks are on ($6).
+ * $1 Sinch id, $2 DELIVERED | FAILED, $3 now.
+ */
 const RECORD_DELIVERY: Statement = {
-  name: 'otp_record_delivery_v1',
-  text: `UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3
-   WHERE "sinchVerificationId" = $1 RETURNING 1`,
+  name: 'otp_record_delivery_v3',
+  text: `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$3' })},
+   recorded AS (
+     UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3
+     WHERE "sinchVerificationId" = $1 AND "smsDeliveryStatus" IS DISTINCT FROM $2 AND EXISTS (SELECT 1 FROM claimed)
+     RETURNING *
+   ), ${outboxCte({
+     name: 'delivery_event',
+     type: 'verification.delivery',
+     source: 'recorded',
+     occurredAt: '$3',
+     enabled: '$6',
+     extra: {
+       smsDeliveryStatus: 's."smsDeliveryStatus"',
+       smsDeliveryReportedAt: isoTimestamp('s."smsDeliveryReportedAt"'),
+     },
+   })}
+   SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM recorded) AS "applied"`,
 };
+
+/** A callback applied at most once: `first` is false for a copy already processed. */
+export interface CallbackOutcome {
+  first: boolean;
+  applied: boolean;
+}
+
+/** Where the memory of a processed callback is kept, and until when. */
+export interface CallbackMemory {
+  key: string;
+  expiresAt: Date;
+}
+
+/** One batch of the retention purge ($1 cutoff, $2 batch size): verifications created before the cutoff. */
+export const PURGE_OLD_VERIFICATIONS = `DELETE FROM "Verifications" WHERE "id" IN (
+     SELECT "id" FROM "Verifications" WHERE "createdAt" < $1 ORDER BY "createdAt" LIMIT $2 FOR UPDATE SKIP LOCKED
+   ) RETURNING 1`;
+
+/** A CTE fragment: deletes the verifications created before `cutoff` of the numbers in CTE `gone`. */
+export function deleteHistoryOf(gone: string, cutoff: string): string {
+  return `DELETE FROM "Verifications" WHERE "phoneNumber" IN (SELECT "phoneNumber" FROM ${gone}) AND "createdAt" < ${cutoff}
+     RETURNING 1`;
+}
 
 export interface NewVerification {
   id: string;
@@ -215,10 +289,10 @@ export interface VerificationQueries {
   ): Promise<void>;
   succeed(v: VerificationRow, at: Date): Promise<void>;
   returnAttempt(verificationId: string): Promise<void>;
-  /** Applies Sinch's final status to a PENDING verification; resolves its number when it moved. */
-  applyResult(sinchId: string, status: VerificationStatus, at: Date): Promise<string | undefined>;
-  /** Records whether the SMS reached the handset; true when the verification is known. */
-  recordDelivery(sinchId: string, delivered: boolean, at: Date): Promise<boolean>;
+  /** Applies Sinch's final status to a PENDING verification, once per callback memory key. */
+  applyResult(sinchId: string, status: VerificationStatus, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
+  /** Records whether the SMS reached the handset, once per callback memory key. */
+  recordDelivery(sinchId: string, delivered: boolean, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
 }
 
 /** `webhooks`: record webhook events with the changes that cause them (config.webhooks.enabled). */
@@ -294,14 +368,28 @@ export function verificationQueries(statements: Statements, options: { webhooks?
       await statements.run(RETURN_ATTEMPT, [verificationId]);
     },
 
-    async applyResult(sinchId, status, at) {
-      const [row] = await statements.run<{ phoneNumber: string }>(APPLY_RESULT, [sinchId, status, at]);
-      return row?.phoneNumber;
+    async applyResult(sinchId, status, at, memory) {
+      const [row] = await statements.run<CallbackOutcome>(APPLY_RESULT, [
+        sinchId,
+        status,
+        at,
+        memory.key,
+        memory.expiresAt,
+        webhooks,
+      ]);
+      return { first: row?.first === true, applied: row?.applied === true };
     },
 
-    async recordDelivery(sinchId, delivered, at) {
-      const rows = await statements.run(RECORD_DELIVERY, [sinchId, delivered ? 'DELIVERED' : 'FAILED', at]);
-      return rows.length > 0;
+    async recordDelivery(sinchId, delivered, at, memory) {
+      const [row] = await statements.run<CallbackOutcome>(RECORD_DELIVERY, [
+        sinchId,
+        delivered ? 'DELIVERED' : 'FAILED',
+        at,
+        memory.key,
+        memory.expiresAt,
+        webhooks,
+      ]);
+      return { first: row?.first === true, applied: row?.applied === true };
     },
   };
 }

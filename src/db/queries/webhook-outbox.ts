@@ -189,19 +189,14 @@ const STATS: Statement = {
 };
 
 /**
- * Delivered and failed events recorded more than $1 days ago, $2 at a time (the retention purge).
- * Undelivered events are never purged.
+ * Delivered and failed events recorded more than $1 days ago, $2 at a time (the retention purge,
+ * which counts the rows it returns). Undelivered events are never purged.
  */
-const PURGE: Statement = {
-  name: 'webhook_purge_v1',
-  text: `WITH gone AS (
-           DELETE FROM "WebhookEvents" WHERE "id" IN (
-             SELECT "id" FROM "WebhookEvents"
-             WHERE "status" IN ('DELIVERED', 'FAILED') AND "createdAt" < now() - make_interval(days => $1::int)
-             LIMIT $2 FOR UPDATE SKIP LOCKED)
-           RETURNING 1)
-         SELECT count(*)::int AS "n" FROM gone`,
-};
+export const PURGE_OLD_WEBHOOK_EVENTS = `DELETE FROM "WebhookEvents" WHERE "id" IN (
+     SELECT "id" FROM "WebhookEvents"
+     WHERE "status" IN ('DELIVERED', 'FAILED') AND "createdAt" < now() - make_interval(days => $1::int)
+     LIMIT $2 FOR UPDATE SKIP LOCKED
+   ) RETURNING 1`;
 
 export interface WebhookOutbox {
   /**
@@ -224,8 +219,6 @@ export interface WebhookOutbox {
   /** Puts failed events back in the queue with a fresh schedule: one by id, or all. Returns their ids. */
   replayFailed(id?: string): Promise<string[]>;
   stats(): Promise<OutboxStats>;
-  /** Deletes delivered and failed events recorded more than `days` ago (database clock), in batches; returns how many. */
-  purgeOlderThan(days: number, batchSize?: number): Promise<number>;
 }
 
 export function createWebhookOutbox(statements: Statements): WebhookOutbox {
@@ -256,14 +249,6 @@ export function createWebhookOutbox(statements: Statements): WebhookOutbox {
     async stats() {
       const [row] = await statements.run<OutboxStats>(STATS, []);
       return row ?? { pending: 0, failed: 0, oldestPendingSeconds: 0 };
-    },
-    async purgeOlderThan(days, batchSize = 5000) {
-      let total = 0;
-      for (;;) {
-        const [row] = await statements.run<{ n: number }>(PURGE, [days, batchSize]);
-        total += row?.n ?? 0;
-        if ((row?.n ?? 0) < batchSize) return total;
-      }
     },
   };
 }
