@@ -667,7 +667,7 @@ function emulatorInboxOperation(emulatorMode: boolean | undefined): OperationObj
     description: [
       emulatorMode
         ? '**This instance runs the built-in Sinch emulator: no real SMS is sent.**'
-        : '**Exists only in emulator mode**, i.e. when the service runs without Sinch credentials and starts its built-in Sinch emulator; otherwise this path answers 404 `NOT_FOUND`.',
+        : '**Exists only in emulator mode**, i.e. when the service runs its built-in Sinch emulator (the zero-config first run, or SINCH_EMULATOR=true outside production); otherwise this path answers 404 `NOT_FOUND`.',
       '',
       'The messages the emulator "sent" to `phoneNumber`, newest first, at most 10, so a person can finish the flow without a phone (the demo page shows them). Never available with a real Sinch account. Answers carry `Cache-Control: no-store`: they hold codes.',
     ].join('\n'),
@@ -818,7 +818,7 @@ function metricsOperation(): OperationObject {
     tags: ['Operations'],
     summary: 'Prometheus metrics',
     description:
-      'Metrics in the Prometheus text exposition format. When the server sets METRICS_TOKEN, send `Authorization: Bearer <METRICS_TOKEN>`; without METRICS_TOKEN the route is open, so expose it only on an internal network.',
+      'Metrics in the Prometheus text exposition format. When the server sets METRICS_TOKEN, send `Authorization: Bearer <METRICS_TOKEN>`. Without METRICS_TOKEN the route is open only where METRICS_PUBLIC=true (the default outside production; expose it only on an internal network) and otherwise does not exist (404 `NOT_FOUND`).',
     security: [{}, { metricsBearer: [] }],
     parameters: [requestIdParameter],
     responses: {
@@ -1359,7 +1359,7 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
       { name: 'Demo', description: 'A page to try the flow by hand.' },
       {
         name: 'Emulator',
-        description: 'Only when the service runs its built-in Sinch emulator (no Sinch credentials configured).',
+        description: 'Only when the service runs its built-in Sinch emulator (zero-config, or SINCH_EMULATOR=true).',
       },
       { name: 'Sinch callbacks', description: "Called by Sinch, authenticated by Sinch's signature." },
       { name: 'Operations', description: 'Monitoring.' },

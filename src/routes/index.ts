@@ -20,7 +20,8 @@ export function routes(deps: AppDeps): Router {
       verifyByPhoneNumber: deps.config.otp.verifyByPhoneNumber,
     }),
   );
-  if (deps.metrics) router.use(metricsRoutes(deps.metrics, deps.config.metrics.token));
+  // Off (so the ordinary 404) unless a token guards it or the config says it is meant to be open.
+  if (deps.metrics && deps.config.metrics.enabled) router.use(metricsRoutes(deps.metrics, deps.config.metrics.token));
   router.use(docsRoutes(deps));
   router.use(demoRoutes(deps));
   return router;

@@ -197,6 +197,8 @@ describe('Retention purge (purgeExpired)', () => {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '',
           DATABASE_URL: testDatabaseUrl(),
+          // The script reads the service's configuration, where a database needs Sinch credentials or this.
+          SINCH_EMULATOR: 'true',
           VERIFICATION_RETENTION_DAYS: '7',
           LOG_FORMAT: 'json',
         },

@@ -52,4 +52,20 @@ describe('loadConfig: webhooks', () => {
   ])('When %j, then the configuration is refused naming the problem', (env, problem) => {
     expect(problemsOf(env)).toEqual([expect.stringContaining(problem)]);
   });
+
+  test('When NODE_ENV=production, then WEBHOOK_URL must be https (or http to a loopback host)', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://app:pw@db.internal:5432/otp',
+      SINCH_APPLICATION_KEY: 'key',
+      SINCH_APPLICATION_SECRET: Buffer.from('a-real-looking-secret').toString('base64'),
+      WEBHOOK_SECRET: SECRET,
+    };
+
+    expect(problemsOf({ ...production, WEBHOOK_URL: 'http://backend.example.com/hooks' })).toEqual([
+      expect.stringContaining('WEBHOOK_URL must be https:// when NODE_ENV=production'),
+    ]);
+    expect(loadConfig({ ...production, WEBHOOK_URL: URL }).webhooks.enabled).toBe(true);
+    expect(loadConfig({ ...production, WEBHOOK_URL: 'http://127.0.0.1:8080/hooks' }).webhooks.enabled).toBe(true);
+  });
 });
