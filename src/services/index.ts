@@ -18,6 +18,9 @@ import { createSinchClient, type SinchCallObserver, type SinchClient } from '../
 import { createSinchEventsService, type SinchEventsService } from './sinch-events.service';
 import { createUserService, type UserService } from './user.service';
 import { createVerificationService, type OtpEvents, type VerificationService } from './verification.service';
+import { createWebhookOutbox, type WebhookOutbox } from '../db/queries/webhook-outbox';
+import { createWebhookClient } from '../clients/webhook/webhook.client';
+import { createWebhookWorker, type WebhookWorker } from './webhook-delivery.service';
 
 export interface Services {
   models: Models;
@@ -29,6 +32,10 @@ export interface Services {
   healthChecks: HealthCheck[];
   /** Redis-backed (with in-memory fallback) per-IP limit counters, when Redis is configured. */
   rateLimitStore?: StoreFactory;
+  /** The webhook outbox (docs/webhooks.md); events are recorded only when webhooks are on. */
+  webhookOutbox: WebhookOutbox;
+  /** Delivers the outbox when WEBHOOK_URL/WEBHOOK_SECRET are set; the caller starts and stops it. */
+  webhookWorker?: WebhookWorker;
 }
 
 export interface ServiceOptions {
@@ -65,7 +72,7 @@ export function createServices(options: ServiceOptions): Services {
     options.config.otp.idempotencyTtlSeconds,
     2 * options.config.server.requestTimeoutMs,
   );
-  const verificationRows = verificationQueries(statements);
+  const verificationRows = verificationQueries(statements, { webhooks: options.config.webhooks.enabled });
   const verifications = createVerificationService({
     verifications: verificationRows,
     sinch,
@@ -77,6 +84,17 @@ export function createServices(options: ServiceOptions): Services {
     idempotency,
   });
   const { redis, logger } = options;
+  const webhookOutbox = createWebhookOutbox(statements);
+  const webhookWorker = options.config.webhooks.enabled
+    ? createWebhookWorker({
+        outbox: webhookOutbox,
+        client: createWebhookClient(options.config.webhooks),
+        config: options.config.webhooks,
+        logger,
+        observe: options.metrics?.observeWebhookDelivery,
+      })
+    : undefined;
+  if (webhookWorker) options.metrics?.trackWebhookOutbox(() => webhookOutbox.stats());
   return {
     models,
     users,
@@ -93,5 +111,7 @@ export function createServices(options: ServiceOptions): Services {
     rateLimitStore: redis
       ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger)
       : undefined,
+    webhookOutbox,
+    webhookWorker,
   };
 }
