@@ -346,7 +346,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const channel = channelOf(input, labels, target);
     const reservation = await reserve(target.phoneNumber);
     const started = await start(target.phoneNumber, channel, sendReference(target.id, number), reservation);
-    await replace({ target, send: number }, channel, started, reservation.reservedAt);
+    await replace({ target, send: number }, channel, started, reservation.reservedAt, 'resend');
     logger.info('verification resent', {
       verificationId: target.id,
       phoneNumber: target.phoneNumber,
@@ -366,11 +366,18 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   /** Points the verification at the new Sinch verification; its old code stops being accepted. */
-  async function replace(claim: SendClaim, channel: Channel, started: StartResult, sentAt: Date): Promise<void> {
+  async function replace(
+    claim: SendClaim,
+    channel: Channel,
+    started: StartResult,
+    sentAt: Date,
+    why: 'resend' | 'fallback',
+  ): Promise<void> {
     const { target, send: number } = claim;
     const replaced = await verifications.replaceSend({
       id: target.id,
       send: number,
+      why,
       sinchId: started.id,
       method: channel.method,
       locale: started.contentLanguage,
@@ -415,7 +422,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     try {
       const reservation = await reserve(target.phoneNumber);
       const started = await start(target.phoneNumber, channel, sendReference(target.id, number), reservation);
-      await replace(claim, channel, started, reservation.reservedAt);
+      await replace(claim, channel, started, reservation.reservedAt, 'fallback');
       logger.info('fell back to another method', facts);
     } catch (error) {
       // A refusal (a limit, Sinch) is the fallback's outcome, not a fault; anything else is one.

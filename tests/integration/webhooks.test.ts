@@ -46,6 +46,7 @@ function webhookEnv(url: string) {
     // Small limits, so the flow tests can spend a verification's attempts and a number's failure budget.
     OTP_MAX_ATTEMPTS: '3',
     OTP_MAX_FAILURES_PER_NUMBER_HOUR: '4',
+    OTP_METHODS: 'sms,callout',
   };
 }
 
@@ -380,6 +381,46 @@ describe('Signed webhooks from the outbox', () => {
       ]);
       const raw = receiver.deliveriesOf((h) => h.body.data.verificationId === requested.verificationId);
       expect(raw.map((h) => h.raw).join('\n')).not.toMatch(new RegExp(`"${requested.code}"|:${requested.code}[,}]`));
+    });
+
+    test('When a code is resent by call, then verification.resent arrives for each resend with the new method, language and expiry, and the one that verifies says callout', async () => {
+      const requested = await requestCode(t);
+      t.clock.advance(1000);
+      const resentAt = new Date(t.clock.now());
+      await request(t.app)
+        .post('/api/resend-otp')
+        .send({ verificationId: requested.verificationId, method: 'callout', locale: 'sv-SE' })
+        .expect(200);
+      t.clock.advance(1000);
+      await request(t.app).post('/api/resend-otp').send({ verificationId: requested.verificationId }).expect(200);
+      const code = t.emulator.lastCodeFor(requested.phone)!;
+      await verifyOtp(t, { verificationId: requested.verificationId, code }).expect(200);
+
+      await arrived(requested.verificationId, 'verification.resent', 2);
+      await arrived(requested.verificationId, 'verification.succeeded');
+      const resent = eventsAbout(requested.verificationId, 'verification.resent').sort((a, b) =>
+        a.timestamp.localeCompare(b.timestamp),
+      );
+      expect(resent).toEqual([
+        {
+          type: 'verification.resent',
+          timestamp: resentAt.toISOString(),
+          data: {
+            verificationId: requested.verificationId,
+            phoneNumber: requested.phone,
+            purpose: null,
+            method: 'callout',
+            status: 'PENDING',
+            expiresAt: new Date(resentAt.getTime() + t.config.otp.ttlSeconds * 1000).toISOString(),
+            locale: 'sv-SE',
+            reason: 'resend',
+          },
+        },
+        expect.objectContaining({ data: expect.objectContaining({ method: 'callout', reason: 'resend' }) }),
+      ]);
+      expect(eventsAbout(requested.verificationId, 'verification.succeeded')).toEqual([
+        expect.objectContaining({ data: expect.objectContaining({ method: 'callout', status: 'SUCCESSFUL' }) }),
+      ]);
     });
 
     test('When a verification runs out of attempts, then one verification.failed arrives with reason attempts_exhausted', async () => {

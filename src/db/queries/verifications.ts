@@ -288,16 +288,27 @@ const CLAIM_OVERDUE_FALLBACKS: Statement = {
 
 /**
  * Points a verification at the Sinch verification of its send number $2, with a fresh attempt count
- * and expiry; only if no later send was claimed meanwhile and it can still take a code.
+ * and expiry; only if no later send was claimed meanwhile and it can still take a code. Records
+ * verification.resent (why: $8, resend or fallback) when webhooks are on ($9).
  * $1 our id, $3 Sinch id, $4 method, $5 locale, $6 expiresAt, $7 now.
  */
 const REPLACE_SEND: Statement = {
-  name: 'otp_replace_send_v1',
-  text: `UPDATE "Verifications"
-   SET "sinchVerificationId" = $3, "method" = $4, "locale" = $5, "attempts" = 0, "expiresAt" = $6,
-     "smsDeliveryStatus" = NULL, "smsDeliveryReportedAt" = NULL, "updatedAt" = $7
-   WHERE "id" = $1 AND "sends" = $2 AND "status" = 'PENDING'
-   RETURNING 1`,
+  name: 'otp_replace_send_v2',
+  text: `WITH replaced AS (
+     UPDATE "Verifications"
+     SET "sinchVerificationId" = $3, "method" = $4, "locale" = $5, "attempts" = 0, "expiresAt" = $6,
+       "smsDeliveryStatus" = NULL, "smsDeliveryReportedAt" = NULL, "updatedAt" = $7
+     WHERE "id" = $1 AND "sends" = $2 AND "status" = 'PENDING'
+     RETURNING *
+   ), ${outboxCte({
+     name: 'resent_event',
+     type: 'verification.resent',
+     source: 'replaced',
+     occurredAt: '$7',
+     enabled: '$9',
+     extra: { expiresAt: isoTimestamp('s."expiresAt"'), locale: 's."locale"', reason: '$8::text' },
+   })}
+   SELECT count(*)::int AS "replaced" FROM replaced`,
 };
 
 /** A verification claimed for a resend or a fallback, and the send number it took. */
@@ -310,6 +321,8 @@ export interface SendClaim {
 export interface ReplacedSend {
   id: string;
   send: number;
+  /** Asked for (resend-otp) or started by the service after an SMS failed (fallback). */
+  why: 'resend' | 'fallback';
   sinchId: string;
   method: OtpMethod;
   locale?: string;
@@ -486,7 +499,7 @@ export function verificationQueries(statements: Statements, options: { webhooks?
     },
 
     async replaceSend(send) {
-      const rows = await statements.run(REPLACE_SEND, [
+      const [row] = await statements.run<{ replaced: number }>(REPLACE_SEND, [
         send.id,
         send.send,
         send.sinchId,
@@ -494,8 +507,10 @@ export function verificationQueries(statements: Statements, options: { webhooks?
         send.locale ?? null,
         send.expiresAt,
         send.now,
+        send.why,
+        webhooks,
       ]);
-      return rows.length > 0;
+      return (row?.replaced ?? 0) > 0;
     },
 
     async applyResult(sinchId, status, at, memory) {

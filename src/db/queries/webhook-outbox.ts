@@ -16,6 +16,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'verification.failed',
   'verification.cancelled',
   'verification.delivery',
+  'verification.resent',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
@@ -70,8 +71,9 @@ export function isoTimestamp(sql: string): string {
  * ```
  * PostgreSQL runs a data-modifying CTE to completion even when nothing reads it, so the main
  * query need not mention the fragment. The text is fixed per call site: safe to prepare.
- * Each verification gets at most one event of each type but `verification.delivery` (a unique
- * index; the insert does nothing on conflict), so a repeated statement never repeats its event.
+ * Each verification gets at most one event of each type but `verification.delivery` and
+ * `verification.resent` (a unique index; the insert does nothing on conflict), so a repeated
+ * statement never repeats its event.
  */
 export function outboxCte(options: OutboxCteOptions): string {
   const { name, type, source, occurredAt, enabled, extra = {}, when = 'true' } = options;
