@@ -6,6 +6,7 @@ import type { StoreFactory } from './middlewares/rate-limit';
 import type { HealthCheck } from './observability/health';
 import type { Metrics } from './observability/metrics';
 import type { VerificationService } from './services/verification.service';
+import type { VerificationTokenService } from './services/verification-token.service';
 import type { Clock } from './utils/clock';
 
 /** What createApp receives: built once in server.ts (or by the test app), imported by app.ts and the routes. */
@@ -14,6 +15,8 @@ export interface AppDeps {
   logger: Logger;
   sequelize: Sequelize;
   verifications: VerificationService;
+  /** Signs verification tokens and serves their JWKS; absent when VERIFICATION_TOKENS=off. */
+  verificationTokens?: VerificationTokenService;
   /** Checks beyond the database shown on /health (Sinch circuit, Redis). */
   healthChecks?: HealthCheck[];
   /** Shared store for the per-IP limiters (Redis); in-memory when absent. */

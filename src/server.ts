@@ -16,6 +16,7 @@ import { createServices } from './services';
 import { createMetrics } from './observability/metrics';
 import { connectRedis } from './clients/redis/redis.client';
 import { schedulePurge } from './services/retention.service';
+import { loadSigningKeys } from './services/signing-keys';
 import { systemClock } from './utils/clock';
 
 /** Credentials of the in-process emulator; they never leave this process. */
@@ -87,8 +88,20 @@ async function start(config: Config, logger: Logger): Promise<Running> {
   if (redis) closers.unshift(() => redis.close());
   else logger.info('redis: not configured (REDIS_URL); per-IP limits are counted per instance');
 
+  const signingKeys = await loadSigningKeys(config.verificationToken, logger);
+  if (signingKeys)
+    logger.info('verification tokens: signing', { alg: signingKeys.current.alg, kid: signingKeys.current.kid });
+  else logger.warn('verification tokens: off (VERIFICATION_TOKENS=off); verify-otp returns no token');
+
   const metrics = createMetrics({ sequelize });
-  const services = createServices({ config: { ...config, sinch: sinchConfig }, logger, sequelize, redis, metrics });
+  const services = createServices({
+    config: { ...config, sinch: sinchConfig },
+    logger,
+    sequelize,
+    redis,
+    metrics,
+    signingKeys,
+  });
   closers.unshift(() => Promise.resolve(services.sinch.close()));
   // The effective Sinch settings (the emulator's, in zero-config mode) also authenticate callbacks.
   const app = createApp({
@@ -96,6 +109,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     logger,
     sequelize,
     verifications: services.verifications,
+    verificationTokens: services.verificationTokens,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
     metrics,

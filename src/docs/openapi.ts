@@ -172,6 +172,11 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
     message: 'The callback is not signed by Sinch for this application (bad signature).',
     details: [{ reason: 'bad_signature' }],
   },
+  INVALID_TOKEN: {
+    when: 'POST /api/verifications/redeem: the verification token has a bad signature, is expired, was issued by another key or issuer, or names a verification that no longer exists. `details[0].reason` is `signature`, `expired`, `malformed`, `claims`, `claim_<name>` (iss, aud, ...) or `verification_not_found`. Do not trust the phone number it claims.',
+    message: ERROR_CATALOGUE.INVALID_TOKEN.message,
+    details: [{ field: 'token', reason: 'expired' }],
+  },
   NOT_FOUND: {
     when: 'No route has this path. Check the URL (and the `/api` prefix).',
     message: 'No route for GET /api/request-otpp. See /api/docs for the routes this service offers.',
@@ -188,6 +193,10 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
     when: 'This verification already succeeded (typically a double submit). Treat it as success in the UI, or request a new code to verify again.',
     message: 'This code has already been used to verify the number. Request a new code to verify again.',
   },
+  TOKEN_ALREADY_REDEEMED: {
+    when: 'POST /api/verifications/redeem: this token was redeemed before (single use). A second use of one proof, e.g. a replayed request: refuse the action.',
+    message: ERROR_CATALOGUE.TOKEN_ALREADY_REDEEMED.message,
+  },
   IDEMPOTENCY_REQUEST_IN_PROGRESS: {
     when: 'A request with the same `Idempotency-Key` is still running (a double click). Retry after `Retry-After` seconds with the same key and body to get its result.',
     message: ERROR_CATALOGUE.IDEMPOTENCY_REQUEST_IN_PROGRESS.message,
@@ -195,6 +204,10 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
   VERIFICATION_EXPIRED: {
     when: 'The code is past `expiresAt`, or the SMS provider ended the verification (`details[0].reason: ended_by_provider`). Ask the user to request a new code.',
     message: ERROR_CATALOGUE.VERIFICATION_EXPIRED.message,
+  },
+  VERIFICATION_CANCELLED: {
+    when: "The integrator's backend cancelled this verification (POST /api/verifications/{id}/cancel); even the right code is refused. Ask the user to request a new code.",
+    message: ERROR_CATALOGUE.VERIFICATION_CANCELLED.message,
   },
   PAYLOAD_TOO_LARGE: {
     when: 'The body is over 10 kB. Real requests are a few dozen bytes: a client bug.',

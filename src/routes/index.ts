@@ -7,6 +7,7 @@ import { ipRateLimiters } from '../middlewares/rate-limit';
 import { demoRoutes } from './demo.routes';
 import { docsRoutes } from './docs.routes';
 import { healthRoutes } from './health.routes';
+import { jwksRoutes } from './jwks.routes';
 import { metricsRoutes } from './metrics.routes';
 import { otpRoutes } from './otp.routes';
 
@@ -18,6 +19,8 @@ export function routes(deps: AppDeps): Router {
   router.use(
     otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)),
   );
+  // With tokens off the JWKS route is not there at all: 404, like any unknown path.
+  if (deps.verificationTokens) router.use(jwksRoutes(deps.verificationTokens));
   if (deps.metrics) router.use(metricsRoutes(deps.metrics, deps.config.metrics.token));
   router.use(docsRoutes(deps));
   router.use(demoRoutes(deps));

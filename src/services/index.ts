@@ -13,12 +13,16 @@ import type { RedisConnection } from '../clients/redis/redis.client';
 import { createSinchClient, type SinchCallObserver, type SinchClient } from '../clients/sinch/sinch.client';
 import { createUserService, type UserService } from './user.service';
 import { createVerificationService, type OtpEvents, type VerificationService } from './verification.service';
+import type { SigningKeys } from './signing-keys';
+import { createVerificationTokenService, type VerificationTokenService } from './verification-token.service';
 
 export interface Services {
   models: Models;
   users: UserService;
   sinch: SinchClient;
   verifications: VerificationService;
+  /** Signs and checks verification tokens; absent when VERIFICATION_TOKENS=off. */
+  verificationTokens?: VerificationTokenService;
   /** Dependencies /health reports beyond the database. */
   healthChecks: HealthCheck[];
   /** Redis-backed (with in-memory fallback) per-IP limit counters, when Redis is configured. */
@@ -36,6 +40,8 @@ export interface ServiceOptions {
   redis?: RedisConnection;
   /** Funnel counters and Sinch latency go here when given. */
   metrics?: Metrics;
+  /** From loadSigningKeys (it reads files, so it runs before this synchronous wiring); none: no tokens. */
+  signingKeys?: SigningKeys;
 }
 
 /** Wires models, the Sinch client and the services: the plain objects createApp receives. */
@@ -54,6 +60,16 @@ export function createServices(options: ServiceOptions): Services {
     options.config.otp.idempotencyTtlSeconds,
     2 * options.config.server.requestTimeoutMs,
   );
+  const tokenSettings = options.config.verificationToken;
+  const verificationTokens = options.signingKeys
+    ? createVerificationTokenService({
+        keys: options.signingKeys,
+        issuer: tokenSettings.issuer,
+        audience: tokenSettings.audience,
+        ttlSeconds: tokenSettings.ttlSeconds,
+        clock,
+      })
+    : undefined;
   const verifications = createVerificationService({
     statements,
     sinch,
@@ -70,6 +86,7 @@ export function createServices(options: ServiceOptions): Services {
     users,
     sinch,
     verifications,
+    verificationTokens,
     healthChecks: [sinchCheck(sinch), ...(redis ? [redisCheck(redis)] : [])],
     rateLimitStore: redis
       ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger)
