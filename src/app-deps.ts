@@ -7,6 +7,8 @@ import type { HealthCheck } from './observability/health';
 import type { Metrics } from './observability/metrics';
 import type { VerificationService } from './services/verification.service';
 import type { VerificationTokenService } from './services/verification-token.service';
+import type { ApiKeyService } from './services/api-key.service';
+import type { ServerVerificationService } from './services/server-verification.service';
 import type { Clock } from './utils/clock';
 
 /** What createApp receives: built once in server.ts (or by the test app), imported by app.ts and the routes. */
@@ -17,6 +19,9 @@ export interface AppDeps {
   verifications: VerificationService;
   /** Signs verification tokens and serves their JWKS; absent when VERIFICATION_TOKENS=off. */
   verificationTokens?: VerificationTokenService;
+  /** The server-side API (/api/verifications/*) is served when both are given. */
+  apiKeys?: ApiKeyService;
+  serverVerifications?: ServerVerificationService;
   /** Checks beyond the database shown on /health (Sinch circuit, Redis). */
   healthChecks?: HealthCheck[];
   /** Shared store for the per-IP limiters (Redis); in-memory when absent. */

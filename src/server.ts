@@ -110,6 +110,8 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     sequelize,
     verifications: services.verifications,
     verificationTokens: services.verificationTokens,
+    apiKeys: services.apiKeys,
+    serverVerifications: services.serverVerifications,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
     metrics,

@@ -1072,6 +1072,8 @@ function schemas(): Record<string, JsonSchema> {
         phoneNumber:
           'The number to text, ideally in international format (`+46701234567`); spaces, dashes, dots and parentheses are accepted. Trimmed.',
         method: 'Optional; `sms` is the only method.',
+        purpose:
+          'Optional: what the code is for, one of OTP_PURPOSES (default `signup`, `login`, `password_reset`, `phone_change`, `transaction`). Stored, echoed in `data.purpose` and put in the verification token, so a backend can refuse a proof made for another action.',
       },
       [{ phoneNumber: EXAMPLE_PHONE }],
     ),

@@ -15,8 +15,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /**
  * Prometheus metrics on a registry of this app's own (two apps in one process never collide).
- * Every label value comes from a small fixed set: routes, methods, statuses, operations, reasons;
- * never a phone number or an id.
+ * Every label value comes from a small fixed set: routes, methods, statuses, operations, reasons,
+ * purposes (OTP_PURPOSES, or "none"); never a phone number or an id.
  */
 export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
@@ -44,25 +44,32 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
   });
   const requested = new Counter({
     name: 'otp_requested_total',
-    help: 'Codes requested (request-otp calls that reached the service logic)',
+    help: 'Codes requested (request-otp calls that reached the service logic), by purpose',
+    labelNames: ['purpose'] as const,
     registers: [registry],
   });
-  const sent = new Counter({ name: 'otp_sent_total', help: 'Codes Sinch accepted to send', registers: [registry] });
+  const sent = new Counter({
+    name: 'otp_sent_total',
+    help: 'Codes Sinch accepted to send, by purpose',
+    labelNames: ['purpose'] as const,
+    registers: [registry],
+  });
   const refused = new Counter({
     name: 'otp_refused_total',
-    help: 'Code requests refused, by reason',
-    labelNames: ['reason'] as const,
+    help: 'Code requests refused, by reason and purpose',
+    labelNames: ['reason', 'purpose'] as const,
     registers: [registry],
   });
   const verified = new Counter({
     name: 'otp_verified_total',
-    help: 'Codes verified successfully',
+    help: 'Codes verified successfully, by purpose',
+    labelNames: ['purpose'] as const,
     registers: [registry],
   });
   const failed = new Counter({
     name: 'otp_verify_failed_total',
-    help: 'Verification attempts that failed, by reason (invalid_code, expired, ...)',
-    labelNames: ['reason'] as const,
+    help: 'Verification attempts that failed, by reason (invalid_code, expired, ...) and purpose',
+    labelNames: ['reason', 'purpose'] as const,
     registers: [registry],
   });
   const expired = new Counter({
@@ -102,12 +109,12 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
       sinch.observe({ operation, outcome }, durationMs / 1000);
     },
     otpEvents: {
-      requested: () => requested.inc(),
-      sent: () => sent.inc(),
-      refused: (reason) => refused.inc({ reason }),
-      verified: () => verified.inc(),
-      failed: (reason) => {
-        failed.inc({ reason });
+      requested: (purpose = 'none') => requested.inc({ purpose }),
+      sent: (purpose = 'none') => sent.inc({ purpose }),
+      refused: (reason, purpose = 'none') => refused.inc({ reason, purpose }),
+      verified: (purpose = 'none') => verified.inc({ purpose }),
+      failed: (reason, purpose = 'none') => {
+        failed.inc({ reason, purpose });
         if (reason === 'expired') expired.inc();
       },
     },

@@ -14,6 +14,10 @@ import { createSinchClient, type SinchCallObserver, type SinchClient } from '../
 import { createUserService, type UserService } from './user.service';
 import { createVerificationService, type OtpEvents, type VerificationService } from './verification.service';
 import type { SigningKeys } from './signing-keys';
+import { apiKeyQueries } from '../db/queries/api-keys';
+import { verificationQueries } from '../db/queries/verifications';
+import { createApiKeyService, type ApiKeyService } from './api-key.service';
+import { createServerVerificationService, type ServerVerificationService } from './server-verification.service';
 import { createVerificationTokenService, type VerificationTokenService } from './verification-token.service';
 
 export interface Services {
@@ -23,6 +27,9 @@ export interface Services {
   verifications: VerificationService;
   /** Signs and checks verification tokens; absent when VERIFICATION_TOKENS=off. */
   verificationTokens?: VerificationTokenService;
+  /** The server-side API's keys, and what it does with verifications. */
+  apiKeys: ApiKeyService;
+  serverVerifications: ServerVerificationService;
   /** Dependencies /health reports beyond the database. */
   healthChecks: HealthCheck[];
   /** Redis-backed (with in-memory fallback) per-IP limit counters, when Redis is configured. */
@@ -79,14 +86,24 @@ export function createServices(options: ServiceOptions): Services {
     clock,
     events: options.events ?? options.metrics?.otpEvents,
     idempotency,
+    tokens: verificationTokens,
   });
   const { redis, logger } = options;
+  const serverVerifications = createServerVerificationService({
+    queries: verificationQueries(statements),
+    tokens: verificationTokens,
+    config: options.config,
+    logger,
+    clock,
+  });
   return {
     models,
     users,
     sinch,
     verifications,
     verificationTokens,
+    apiKeys: createApiKeyService(apiKeyQueries(models), clock),
+    serverVerifications,
     healthChecks: [sinchCheck(sinch), ...(redis ? [redisCheck(redis)] : [])],
     rateLimitStore: redis
       ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger)

@@ -43,6 +43,8 @@ export interface VerificationTokenOptions {
   clock: Clock;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** Why a token was refused, for details[0].reason: a small fixed set, never the token itself. */
 function refusal(error: unknown): AppError {
   const code = (error as { code?: unknown }).code;
@@ -99,7 +101,12 @@ export function createVerificationTokenService(options: VerificationTokenOptions
       }
       // Signed by our key, so these hold for every token we issued; checked all the same, so a
       // future change to issue() cannot hand a backend claims of the wrong shape.
-      if (payload.phone_number_verified !== true || payload.phone_number !== payload.sub || payload.method !== 'sms')
+      if (
+        payload.phone_number_verified !== true ||
+        payload.phone_number !== payload.sub ||
+        payload.method !== 'sms' ||
+        !UUID.test(String(payload.jti))
+      )
         throw new AppError('INVALID_TOKEN', { details: [{ field: 'token', reason: 'claims' }] });
       return payload as unknown as VerificationTokenClaims;
     },

@@ -10,12 +10,15 @@ import { fingerprintOf, type IdempotencyService } from './idempotency.service';
 import { assertNumberAllowed } from './number-policy';
 import { sinchMayHaveActed, type SinchClient } from '../clients/sinch/sinch.client';
 import { removeOne, type LimitRefusal, type UserService } from './user.service';
+import type { VerificationTokenService } from './verification-token.service';
 
 const HOUR_MS = 3_600_000;
 
 export interface RequestCodeInput {
   phoneNumber: string;
   method?: 'sms';
+  /** What the code is for: one of OTP_PURPOSES; stored, echoed, and put in the verification token. */
+  purpose?: string;
   /** Idempotency-Key header: a repeat within the TTL replays the first result and sends nothing. */
   idempotencyKey?: string;
 }
@@ -24,6 +27,7 @@ export interface RequestCodeResult {
   verificationId: string;
   phoneNumber: string;
   method: 'sms';
+  purpose: string | null;
   expiresAt: string;
   resendAvailableAt: string;
 }
@@ -38,15 +42,29 @@ export interface VerifyCodeResult {
   phoneNumber: string;
   verified: true;
   verifiedAt: string;
+  /** The signed proof for the integrator's backend; absent when VERIFICATION_TOKENS=off. */
+  verificationToken?: string;
 }
 
-/** What the funnel metrics and logs count; reasons are a small fixed set. */
+/** What the funnel metrics and logs count; reasons are a small fixed set, purposes one of OTP_PURPOSES. */
 export interface OtpEvents {
-  requested(): void;
-  sent(): void;
-  refused(reason: string): void;
-  verified(): void;
-  failed(reason: string): void;
+  requested(purpose?: string): void;
+  sent(purpose?: string): void;
+  refused(reason: string, purpose?: string): void;
+  verified(purpose?: string): void;
+  failed(reason: string, purpose?: string): void;
+}
+
+/** The same events, each labelled with one verification's purpose. */
+function withPurpose(events: OtpEvents, purpose: string | null | undefined): OtpEvents {
+  const p = purpose ?? undefined;
+  return {
+    requested: () => events.requested(p),
+    sent: () => events.sent(p),
+    refused: (reason) => events.refused(reason, p),
+    verified: () => events.verified(p),
+    failed: (reason) => events.failed(reason, p),
+  };
 }
 
 /** Metric reasons for verifications that could not take a code: a fixed, small set. */
@@ -58,6 +76,8 @@ function failureReason(error: AppError | undefined): string {
       return 'expired';
     case 'TOO_MANY_ATTEMPTS':
       return 'too_many_attempts';
+    case 'VERIFICATION_CANCELLED':
+      return 'cancelled';
     default:
       return 'not_found';
   }
@@ -70,6 +90,7 @@ interface VerificationRow {
   sinchVerificationId: string;
   phoneNumber: string;
   status: VerificationStatus;
+  purpose: string | null;
   attempts: number;
   expiresAt: Date;
   verifiedAt: Date | null;
@@ -92,6 +113,8 @@ export interface VerificationServiceDeps {
   clock: Clock;
   events?: OtpEvents;
   idempotency?: IdempotencyService;
+  /** Signs the token of a successful verification; none: verify-otp returns no token. */
+  tokens?: VerificationTokenService;
 }
 
 /** The Retry-After and IETF RateLimit fields for a refusal by one of our own limits. */
@@ -139,14 +162,14 @@ function refusalError(refusal: LimitRefusal): AppError {
  * The partial unique index allows one PENDING row per number, so a racing insert waits and fails.
  */
 const ACTIVATE: Statement = {
-  name: 'otp_activate_v1',
+  name: 'otp_activate_v2',
   text: `WITH aborted AS (
      UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
      WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
      RETURNING 1
    ), created AS (
-     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
-     SELECT $1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5 FROM (SELECT count(*) FROM aborted) AS after_abort
+     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt", "purpose")
+     SELECT $1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5, $6 FROM (SELECT count(*) FROM aborted) AS after_abort
      RETURNING "id"
    )
    SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
@@ -160,17 +183,17 @@ const ACTIVATE: Statement = {
  * one is the newest (inserting it aborted the others) and an ABORTED one never is.
  * Locks Users before Verifications, like every statement here, so they never deadlock.
  */
-const TARGET = `SELECT "id", "sinchVerificationId", "phoneNumber", "status", "attempts", "expiresAt", "verifiedAt", "createdAt"
+const TARGET = `SELECT "id", "sinchVerificationId", "phoneNumber", "status", "purpose", "attempts", "expiresAt", "verifiedAt", "createdAt"
      FROM "Verifications"
      WHERE "phoneNumber" = $2 AND ($1::uuid IS NULL OR "id" = $1::uuid)
      ORDER BY "createdAt" DESC, ("status" = 'PENDING') DESC, ("status" = 'ABORTED') ASC
      LIMIT 1`;
 
 /** The verification a code is for, read only (after a lost race). */
-const FIND_TARGET: Statement = { name: 'otp_find_target_v1', text: TARGET };
+const FIND_TARGET: Statement = { name: 'otp_find_target_v2', text: TARGET };
 
 const CLAIM_ATTEMPT: Statement = {
-  name: 'otp_claim_attempt_v1',
+  name: 'otp_claim_attempt_v2',
   text: `WITH target AS (${TARGET}), charge AS (
      UPDATE "Users"
      SET "otpFailureTimes" = array_append(ARRAY(SELECT t FROM unnest("otpFailureTimes") AS t WHERE t > $3), $4::timestamptz)
@@ -200,9 +223,13 @@ const SETTLE: Statement = {
    WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0`,
 };
 
-/** Marks the verification SUCCESSFUL and the user verified; the charged failure ($3) is refunded. */
+/**
+ * Marks the verification SUCCESSFUL and the user verified; the charged failure ($3) is refunded.
+ * A verification the integrator's backend cancelled while Sinch was judging the code stays
+ * CANCELLED (no row returned): the backend's decision wins, though the number did prove itself.
+ */
 const SUCCEED: Statement = {
-  name: 'otp_succeed_v1',
+  name: 'otp_succeed_v2',
   text: `WITH verified_user AS (
      UPDATE "Users" SET "isVerified" = true, "verifiedAt" = $3, "updatedAt" = $3,
        "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$3')}
@@ -210,7 +237,8 @@ const SUCCEED: Statement = {
      RETURNING 1
    )
    UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
-   WHERE "id" = $1 AND (SELECT count(*) FROM verified_user) >= 0`,
+   WHERE "id" = $1 AND "status" <> 'CANCELLED' AND (SELECT count(*) FROM verified_user) >= 0
+   RETURNING 1 AS "succeeded"`,
 };
 
 /** Gives an attempt back when Sinch certainly never judged the code. */
@@ -221,11 +249,17 @@ const RETURN_ATTEMPT: Statement = {
 
 export function createVerificationService(deps: VerificationServiceDeps): VerificationService {
   const { statements, sinch, users, config, logger, clock } = deps;
-  const events = deps.events ?? noEvents;
+  const allEvents = deps.events ?? noEvents;
   const { otp } = config;
   let lastCeilingAlert = -1;
 
   async function requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }> {
+    const purpose = input.purpose ?? null;
+    if (purpose !== null && !otp.purposes.includes(purpose))
+      throw new AppError('VALIDATION_ERROR', {
+        details: [{ field: 'purpose', message: `purpose must be one of: ${otp.purposes.join(', ')}` }],
+      });
+    const events = withPurpose(allEvents, purpose);
     events.requested();
     let phone;
     try {
@@ -239,9 +273,13 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     }
 
     const key = input.idempotencyKey;
-    if (key === undefined || !deps.idempotency) return { result: await send(phone.e164), replayed: false };
+    if (key === undefined || !deps.idempotency)
+      return { result: await send(phone.e164, purpose, events), replayed: false };
     const idempotency = deps.idempotency;
-    const started = await idempotency.begin<RequestCodeResult>(key, fingerprintOf(phone.e164, 'sms'));
+    const started = await idempotency.begin<RequestCodeResult>(
+      key,
+      purpose === null ? fingerprintOf(phone.e164, 'sms') : fingerprintOf(phone.e164, 'sms', purpose),
+    );
     switch (started.state) {
       case 'replay':
         return { result: started.data, replayed: true };
@@ -256,7 +294,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         break;
     }
     try {
-      const result = await send(phone.e164);
+      const result = await send(phone.e164, purpose, events);
       await idempotency.complete(key, result);
       return { result, replayed: false };
     } catch (error) {
@@ -266,7 +304,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   /** Claims a send under the limits, starts it at Sinch, records it. */
-  async function send(e164: string): Promise<RequestCodeResult> {
+  async function send(e164: string, purpose: string | null, events: OtpEvents): Promise<RequestCodeResult> {
     const reservation = await users.reserveSend(e164);
     if (!reservation.ok) {
       events.refused(reservation.refusal.limit);
@@ -296,13 +334,14 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
     const now = reservation.reservedAt;
     const expiresAt = new Date(now.getTime() + otp.ttlSeconds * 1000);
-    const aborted = await activate({ id: verificationId, sinchId, phoneNumber: e164, expiresAt, now });
+    const aborted = await activate({ id: verificationId, sinchId, phoneNumber: e164, expiresAt, now, purpose });
     logger.info('verification started', { verificationId, phoneNumber: e164, abortedOlder: aborted });
 
     return {
       verificationId,
       phoneNumber: e164,
       method: 'sms',
+      purpose,
       expiresAt: expiresAt.toISOString(),
       resendAvailableAt: users.resendAvailableAt(now).toISOString(),
     };
@@ -314,7 +353,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
    * retries always suffice (a fixed 3 turned the 4th loser of a burst into a 500).
    */
   async function activate(
-    v: { id: string; sinchId: string; phoneNumber: string; expiresAt: Date; now: Date },
+    v: { id: string; sinchId: string; phoneNumber: string; expiresAt: Date; now: Date; purpose: string | null },
     retries = otp.maxSendsPerNumberHour,
   ): Promise<number> {
     try {
@@ -324,6 +363,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         v.phoneNumber,
         v.expiresAt,
         v.now,
+        v.purpose,
       ]);
       return row?.aborted ?? 0;
     } catch (error) {
@@ -349,6 +389,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         });
       case 'EXPIRED':
         return new AppError('VERIFICATION_EXPIRED');
+      case 'CANCELLED':
+        return new AppError('VERIFICATION_CANCELLED');
       case 'FAILED':
         return v.attempts >= otp.maxAttempts
           ? attemptsExhausted(v, now)
@@ -403,6 +445,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const now = new Date(clock.now());
     const claim = await claimAttempt(phone.e164, input.verificationId, now);
     const target = claim.target;
+    const events = withPurpose(allEvents, target?.purpose);
     const problem = unusable(target, now.getTime());
     if (problem || !target) {
       if (target?.status === 'PENDING' && problem?.code === 'VERIFICATION_EXPIRED')
@@ -450,10 +493,20 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
 
     switch (outcome.result) {
       case 'SUCCESSFUL': {
-        await statements.run(SUCCEED, [target.id, phone.e164, now]);
+        const [succeeded] = await statements.run(SUCCEED, [target.id, phone.e164, now]);
+        if (!succeeded) {
+          events.failed('cancelled');
+          throw new AppError('VERIFICATION_CANCELLED');
+        }
         events.verified();
         logger.info('verification succeeded', { verificationId: target.id, phoneNumber: phone.e164, attempts });
-        return { phoneNumber: phone.e164, verified: true, verifiedAt: now.toISOString() };
+        const verificationToken = await deps.tokens?.issue({
+          verificationId: target.id,
+          phoneNumber: phone.e164,
+          purpose: target.purpose,
+          method: 'sms',
+        });
+        return { phoneNumber: phone.e164, verified: true, verifiedAt: now.toISOString(), verificationToken };
       }
       case 'INVALID_CODE': {
         const attemptsRemaining = Math.max(0, otp.maxAttempts - attempts);

@@ -10,6 +10,8 @@ const requiredString = (field: string, max: number) =>
 export const requestOtpBody = z.strictObject({
   phoneNumber: requiredString('phoneNumber', 32),
   method: z.literal('sms', { error: 'method must be "sms" (the only method this service sends)' }).optional(),
+  /** One of OTP_PURPOSES (default signup, login, password_reset, phone_change, transaction); checked by the service against the configured list. */
+  purpose: requiredString('purpose', 32).optional(),
 });
 export type RequestOtpBody = z.infer<typeof requestOtpBody>;
 

@@ -107,6 +107,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     sequelize,
     verifications: services.verifications,
     verificationTokens: services.verificationTokens,
+    apiKeys: services.apiKeys,
+    serverVerifications: services.serverVerifications,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
     metrics,

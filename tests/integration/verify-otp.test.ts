@@ -29,7 +29,12 @@ describe('POST /api/verify-otp', () => {
     expect(res.body).toEqual({
       status: 'success',
       message: expect.any(String),
-      data: { phoneNumber: phone, verified: true, verifiedAt: now.toISOString() },
+      data: {
+        phoneNumber: phone,
+        verified: true,
+        verifiedAt: now.toISOString(),
+        verificationToken: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+      },
     });
     const user = await t.models.User.findOne({ where: { phoneNumber: phone } });
     expect(user?.toJSON()).toMatchObject({ phoneNumber: phone, isVerified: true, verifiedAt: now });
