@@ -5,6 +5,7 @@ import type { SinchEmulator } from './emulator/sinch-emulator';
 import type { StoreFactory } from './middlewares/rate-limit';
 import type { HealthCheck } from './observability/health';
 import type { Metrics } from './observability/metrics';
+import type { SinchEventsService } from './services/sinch-events.service';
 import type { VerificationService } from './services/verification.service';
 import type { VerificationTokenService } from './services/verification-token.service';
 import type { ApiKeyService } from './services/api-key.service';
@@ -22,6 +23,8 @@ export interface AppDeps {
   /** The server-side API (/api/verifications/*) is served when both are given. */
   apiKeys?: ApiKeyService;
   serverVerifications?: ServerVerificationService;
+  /** Applies Sinch's callbacks (POST /api/sinch/events). */
+  sinchEvents: SinchEventsService;
   /** Checks beyond the database shown on /health (Sinch circuit, Redis). */
   healthChecks?: HealthCheck[];
   /** Shared store for the per-IP limiters (Redis); in-memory when absent. */

@@ -112,6 +112,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     verificationTokens: services.verificationTokens,
     apiKeys: services.apiKeys,
     serverVerifications: services.serverVerifications,
+    sinchEvents: services.sinchEvents,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
     metrics,
@@ -120,6 +121,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
 
   const stopPurge = schedulePurge(sequelize, {
     retentionDays: config.retention.days,
+    userRetentionDays: config.retention.userDays,
     intervalMinutes: config.retention.purgeIntervalMinutes,
     clock: systemClock,
     logger,

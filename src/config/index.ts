@@ -1,8 +1,10 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import { canonicalLocale } from '../utils/locale';
+import { maskPhone } from '../utils/mask';
 
 /**
  * Every setting the service reads, validated in one pass. `loadConfig` is pure: it reads only
@@ -68,6 +70,136 @@ const NUMBER_TYPES = [
   'UNKNOWN',
 ] as const;
 export type NumberType = (typeof NUMBER_TYPES)[number];
+
+/** The ways a code can reach a phone (Sinch's method names). */
+export const OTP_METHODS = ['sms', 'callout', 'whatsapp'] as const;
+export type OtpMethod = (typeof OTP_METHODS)[number];
+/** Methods a fallback may switch to after an SMS failed. */
+export const FALLBACK_METHODS = ['callout', 'whatsapp'] as const;
+export type FallbackMethod = (typeof FALLBACK_METHODS)[number];
+/** Sinch's code alphabets (smsOptions.codeType / whatsappOptions.codeType). */
+export const CODE_TYPES = ['Numeric', 'Alpha', 'Alphanumeric'] as const;
+export type CodeType = (typeof CODE_TYPES)[number];
+
+/** Sinch methods this service cannot offer, and why (said at start-up, so nobody has to guess). */
+const UNSUPPORTED_METHODS: Readonly<Record<string, string>> = {
+  flashcall:
+    "flashcall is not supported: the code is the caller id of a missed call, which only a mobile app that intercepts incoming calls (Sinch's mobile SDK) can read, not a web page or a person",
+  seamless:
+    'seamless is not supported: it verifies the mobile data connection of the device making the request, which needs a mobile app on that connection',
+};
+
+const otpMethods = list.transform((values, ctx): OtpMethod[] => {
+  const methods = new Set<OtpMethod>();
+  for (const value of values) {
+    const lower = value.toLowerCase();
+    const method = OTP_METHODS.find((m) => m === lower);
+    if (method) methods.add(method);
+    else
+      ctx.addIssue({
+        code: 'custom',
+        message: UNSUPPORTED_METHODS[lower] ?? `unknown method "${value}" (one of ${OTP_METHODS.join(', ')})`,
+      });
+  }
+  return methods.size ? [...methods] : ['sms'];
+});
+
+const fallbackMethod = optionalString.transform((value, ctx): FallbackMethod | undefined => {
+  if (value === undefined) return undefined;
+  const method = FALLBACK_METHODS.find((m) => m === value.toLowerCase());
+  if (!method) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be ${FALLBACK_METHODS.join(' or ')} (the method tried when an SMS fails), not "${value}"`,
+    });
+    return z.NEVER;
+  }
+  return method;
+});
+
+const codeType = optionalString.transform((value, ctx): CodeType => {
+  if (value === undefined) return 'Numeric';
+  const type = CODE_TYPES.find((t) => t.toLowerCase() === value.toLowerCase());
+  if (!type) {
+    ctx.addIssue({ code: 'custom', message: `must be ${CODE_TYPES.join(', ')}` });
+    return z.NEVER;
+  }
+  return type;
+});
+
+const locale = optionalString.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const canonical = canonicalLocale(value);
+  if (canonical === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be a BCP 47 language tag such as sv-SE or en, or empty' });
+    return z.NEVER;
+  }
+  return canonical;
+});
+
+interface TestNumberEntry {
+  phoneNumber: string;
+  code: string;
+}
+
+/**
+ * `E164:code` pairs. The numbers only need to be possible E.164 numbers, not allocated ones:
+ * reviewers' numbers are often fictional (+1 555 …). Problems name the entry and the masked
+ * number, never the code. The code's alphabet is checked against OTP_CODE_TYPE in build().
+ */
+const testNumbers = list.transform((entries, ctx): TestNumberEntry[] => {
+  const parsed: TestNumberEntry[] = [];
+  const seen = new Set<string>();
+  entries.forEach((entry, index) => {
+    const where = `entry ${index + 1}`;
+    const separator = entry.lastIndexOf(':');
+    const phoneNumber = entry.slice(0, Math.max(0, separator)).trim();
+    const code = entry.slice(separator + 1).trim();
+    if (separator <= 0 || code === '') {
+      ctx.addIssue({ code: 'custom', message: `${where} must be E164:code: an E.164 number, a colon, the code` });
+      return;
+    }
+    const number = parsePhoneNumberFromString(phoneNumber);
+    if (!/^\+\d+$/.test(phoneNumber) || number?.isPossible() !== true || number.number !== phoneNumber) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${where} (${maskPhone(phoneNumber)}) must be an E.164 number: + country code and digits only, of a possible length`,
+      });
+      return;
+    }
+    if (seen.has(phoneNumber)) {
+      ctx.addIssue({ code: 'custom', message: `${where} (${maskPhone(phoneNumber)}) repeats a number listed before` });
+      return;
+    }
+    seen.add(phoneNumber);
+    parsed.push({ phoneNumber, code });
+  });
+  return parsed;
+});
+
+const CODE_ALPHABETS: Readonly<Record<CodeType, { pattern: RegExp; what: string }>> = {
+  Numeric: { pattern: /^\d{4,10}$/, what: '4-10 digits' },
+  Alpha: { pattern: /^[A-Za-z]{4,10}$/, what: '4-10 letters A-Z' },
+  Alphanumeric: { pattern: /^[A-Za-z0-9]{4,10}$/, what: '4-10 letters A-Z or digits' },
+};
+
+/** The fixed codes by number; a code not of OTP_CODE_TYPE's alphabet is a problem. Letters are upper-cased. */
+function buildTestNumbers(
+  entries: readonly TestNumberEntry[],
+  type: CodeType,
+  problems: string[],
+): Readonly<Record<string, string>> {
+  const { pattern, what } = CODE_ALPHABETS[type];
+  const codes: Record<string, string> = {};
+  entries.forEach(({ phoneNumber, code }, index) => {
+    if (pattern.test(code)) codes[phoneNumber] = code.toUpperCase();
+    else
+      problems.push(
+        `OTP_TEST_NUMBERS: the code of entry ${index + 1} (${maskPhone(phoneNumber)}) must be ${what} (OTP_CODE_TYPE=${type})`,
+      );
+  });
+  return codes;
+}
 
 /** One entry Express's `trust proxy` list accepts: a named range, an IP address, or a CIDR / netmask range. */
 function isTrustedProxyEntry(entry: string): boolean {
@@ -220,6 +352,7 @@ const schema = z.object({
   OTP_TTL_SECONDS: int(600, 30, 600),
   OTP_MAX_ATTEMPTS: int(5, 1, 20),
   OTP_PURPOSES: purposeList,
+  VERIFY_BY_PHONE_NUMBER: bool(false),
   OTP_RESEND_COOLDOWN_SECONDS: int(30, 0, 3600),
   OTP_MAX_SENDS_PER_NUMBER_HOUR: int(5, 1, 1_000_000),
   OTP_MAX_SENDS_PER_NUMBER_DAY: int(10, 1, 1_000_000),
@@ -229,6 +362,12 @@ const schema = z.object({
   RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: int(60, 1, 100_000_000),
   RATE_LIMIT_SERVER_API_PER_KEY_MINUTE: int(600, 1, 100_000_000),
   IDEMPOTENCY_TTL_SECONDS: int(600, 1, 86_400),
+  OTP_METHODS: otpMethods,
+  OTP_FALLBACK_METHOD: fallbackMethod,
+  OTP_FALLBACK_AFTER_SECONDS: int(0, 0, 600),
+  OTP_DEFAULT_LOCALE: locale,
+  OTP_CODE_TYPE: codeType,
+  OTP_TEST_NUMBERS: testNumbers,
   ALLOWED_NUMBER_TYPES: list.superRefine((types, ctx) => {
     for (const t of types)
       if (!(NUMBER_TYPES as readonly string[]).includes(t.toUpperCase()))
@@ -252,6 +391,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9:_-]{0,64}$/, 'letters, digits, : _ - only')
     .default('otp:'),
   VERIFICATION_RETENTION_DAYS: int(30, 1, 3650),
+  USER_RETENTION_DAYS: int(365, 1, 3650),
   PURGE_INTERVAL_MINUTES: int(60, 0, 10_080),
   METRICS_TOKEN: optionalString,
 
@@ -318,6 +458,8 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
   if (e.OTP_MAX_SENDS_PER_NUMBER_DAY < e.OTP_MAX_SENDS_PER_NUMBER_HOUR) {
     problems.push('OTP_MAX_SENDS_PER_NUMBER_DAY must be at least OTP_MAX_SENDS_PER_NUMBER_HOUR');
   }
+  checkFallback(e, problems);
+  const testNumberCodes = buildTestNumbers(e.OTP_TEST_NUMBERS, e.OTP_CODE_TYPE, problems);
 
   return {
     env: e.NODE_ENV,
@@ -346,6 +488,7 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
     otp: {
       ttlSeconds: e.OTP_TTL_SECONDS,
       maxAttempts: e.OTP_MAX_ATTEMPTS,
+      verifyByPhoneNumber: e.VERIFY_BY_PHONE_NUMBER,
       defaultCountry: e.DEFAULT_COUNTRY?.toUpperCase() as CountryCode | undefined,
       resendCooldownSeconds: e.OTP_RESEND_COOLDOWN_SECONDS,
       maxSendsPerNumberHour: e.OTP_MAX_SENDS_PER_NUMBER_HOUR,
@@ -354,6 +497,19 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
       globalSendsPerMinute: e.OTP_GLOBAL_SENDS_PER_MINUTE,
       idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
       purposes: e.OTP_PURPOSES,
+      /** Methods request-otp and resend-otp accept. */
+      methods: e.OTP_METHODS,
+      /** The method of a request that names none: sms when on offer, else the first listed. */
+      defaultMethod: e.OTP_METHODS.includes('sms') ? ('sms' as const) : (e.OTP_METHODS[0] ?? 'sms'),
+      /** Started once for a verification whose SMS failed (or went unreported, see below); undefined = no fallback. */
+      fallbackMethod: e.OTP_FALLBACK_METHOD,
+      /** 0 = fall back only on a FAILED delivery report; else also when no report came within this many seconds. */
+      fallbackAfterSeconds: e.OTP_FALLBACK_AFTER_SECONDS,
+      /** Canonical BCP 47 tag used when neither the body nor Accept-Language names a language; undefined = Sinch's default. */
+      defaultLocale: e.OTP_DEFAULT_LOCALE,
+      codeType: e.OTP_CODE_TYPE,
+      /** Fixed code by E.164 number; these numbers never reach Sinch. Look up with Object.hasOwn. */
+      testNumbers: testNumberCodes,
     },
     numberPolicy: {
       allowedTypes: (e.ALLOWED_NUMBER_TYPES.length
@@ -370,7 +526,11 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
       redisUrl: e.REDIS_URL,
       redisKeyPrefix: e.REDIS_KEY_PREFIX,
     },
-    retention: { days: e.VERIFICATION_RETENTION_DAYS, purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES },
+    retention: {
+      days: e.VERIFICATION_RETENTION_DAYS,
+      userDays: e.USER_RETENTION_DAYS,
+      purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES,
+    },
     metrics: { token: e.METRICS_TOKEN },
     verificationToken: {
       enabled: tokens,
@@ -384,6 +544,23 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
       ttlSeconds: e.VERIFICATION_TOKEN_TTL_SECONDS,
     },
   };
+}
+
+/** A fallback must be a method on offer, and a timer that outlives the code would never help anyone. */
+function checkFallback(e: z.infer<typeof schema>, problems: string[]): void {
+  if (e.OTP_FALLBACK_METHOD !== undefined && !e.OTP_METHODS.includes(e.OTP_FALLBACK_METHOD)) {
+    problems.push(
+      `OTP_FALLBACK_METHOD=${e.OTP_FALLBACK_METHOD} must also be in OTP_METHODS (now ${e.OTP_METHODS.join(',')})`,
+    );
+  }
+  if (e.OTP_FALLBACK_AFTER_SECONDS > 0 && e.OTP_FALLBACK_METHOD === undefined) {
+    problems.push('OTP_FALLBACK_AFTER_SECONDS is set but OTP_FALLBACK_METHOD is not: set both, or neither');
+  }
+  if (e.OTP_FALLBACK_AFTER_SECONDS > 0 && e.OTP_FALLBACK_AFTER_SECONDS >= e.OTP_TTL_SECONDS) {
+    problems.push(
+      `OTP_FALLBACK_AFTER_SECONDS (${e.OTP_FALLBACK_AFTER_SECONDS}) must be less than OTP_TTL_SECONDS (${e.OTP_TTL_SECONDS}): the code would have expired`,
+    );
+  }
 }
 
 export type Config = Readonly<ReturnType<typeof build>>;

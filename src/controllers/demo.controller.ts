@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Request, Response } from 'express';
 import type { CountryCode } from 'libphonenumber-js/max';
-import type { EmulatedMessage, SinchEmulator } from '../emulator/sinch-emulator';
+import type { EmulatedMessage, SinchEmulator, VerificationMethod } from '../emulator/sinch-emulator';
 import { AppError } from '../utils/app-error';
 import { normalizePhone } from '../utils/phone';
 import { sendSuccess } from '../utils/response';
@@ -10,12 +10,16 @@ import { sendSuccess } from '../utils/response';
 /** Enough for a person to find the code they just asked for, without dumping the whole buffer. */
 export const INBOX_LIMIT = 10;
 
-/** What the page is told about a message: its `verificationId` and `method` are emulator internals. */
+/** What the page is told about a message (its `verificationId` and `reference` are emulator internals). */
 export interface InboxEntry {
   to: string;
   code: string;
   sentAt: string;
   delivered: boolean;
+  /** How it reached the phone: `sms`, a voice `callout` reading the code, or `whatsapp`. */
+  method: VerificationMethod;
+  /** Its language (BCP 47); absent when none was asked for and Sinch's default applies. */
+  locale?: string;
 }
 
 function isMissingFile(error: unknown): boolean {
@@ -101,8 +105,10 @@ export function latestMessages(inbox: readonly EmulatedMessage[], e164: string):
   const entries: InboxEntry[] = [];
   for (let i = inbox.length - 1; i >= 0 && entries.length < INBOX_LIMIT; i -= 1) {
     const message = inbox[i];
-    if (message?.to === e164)
-      entries.push({ to: message.to, code: message.code, sentAt: message.sentAt, delivered: message.delivered });
+    if (message?.to === e164) {
+      const { to, code, sentAt, delivered, method, locale } = message;
+      entries.push({ to, code, sentAt, delivered, method, ...(locale !== undefined ? { locale } : {}) });
+    }
   }
   return entries;
 }

@@ -169,8 +169,7 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
   },
   UNAUTHORIZED: {
     when: 'Authentication is missing or wrong.',
-    message: 'The callback is not signed by Sinch for this application (bad signature).',
-    details: [{ reason: 'bad_signature' }],
+    message: 'The callback is not signed by Sinch for this application.',
   },
   INVALID_TOKEN: {
     when: 'POST /api/verifications/redeem: the verification token has a bad signature, is expired, was issued by another key or issuer, or names a verification that no longer exists. `details[0].reason` is `signature`, `expired`, `malformed`, `claims`, `claim_<name>` (iss, aud, ...) or `verification_not_found`. Do not trust the phone number it claims.',
@@ -182,7 +181,7 @@ const CODE_DOCS: Record<ErrorCode, CodeDoc> = {
     message: 'No route for GET /api/request-otpp. See /api/docs for the routes this service offers.',
   },
   VERIFICATION_NOT_FOUND: {
-    when: 'No code is waiting for this number (or for this `verificationId` with this number): never requested, or replaced by a newer code (`details[0].reason: superseded`). Ask the user to request a new code, or to use the latest one.',
+    when: "No verification matches this `verificationId` (and number, when given): never issued, another number's, or purged; the answer is identical in each case. With the right id: replaced by a newer code (`details[0].reason: superseded`). Ask the user to request a new code, or to use the latest one.",
     message: 'There is no pending verification for this phone number. Request a new code.',
   },
   METHOD_NOT_ALLOWED: {
@@ -426,7 +425,7 @@ const SINCH_EVENTS_ERRORS: RouteErrors = [
   ['VALIDATION_ERROR', 'A known event lacks a required field, e.g. `id` or `identity.endpoint`.'],
   [
     'UNAUTHORIZED',
-    'The signature is missing, malformed, for another application key, wrong, or its `x-timestamp` is too far from the server clock (SINCH_CALLBACK_MAX_SKEW_SECONDS). `details[0].reason` names the failed check: `missing_header`, `malformed_header`, `missing_timestamp`, `unknown_key`, `bad_signature` or `stale_timestamp`. Nothing is changed.',
+    'The signature is missing, malformed, for another application key, wrong, or its `x-timestamp` is too far from the server clock (SINCH_CALLBACK_MAX_SKEW_SECONDS). The answer is the same whichever check failed (the server log names it). Nothing is changed.',
   ],
   'PAYLOAD_TOO_LARGE',
   ['UNSUPPORTED_MEDIA_TYPE', 'The body uses a Content-Encoding the server does not read.'],
@@ -443,7 +442,7 @@ function requestOtpOperation(): OperationObject {
     tags: ['Verification'],
     summary: 'Send a one-time code by SMS',
     description: [
-      'Sends a code to `phoneNumber` and starts a verification. Next step: `POST /api/verify-otp` with the same `phoneNumber`, the code the user typed and (recommended) `data.verificationId`.',
+      'Sends a code to `phoneNumber` and starts a verification. Next step: `POST /api/verify-otp` with `data.verificationId` and the code the user typed.',
       '',
       '- The number may contain spaces, dashes, dots and parentheses; it is normalised to E.164 and returned in `data.phoneNumber`. Without a leading `+` it is accepted only when the server sets `DEFAULT_COUNTRY`.',
       '- The code works until `data.expiresAt` (at most 10 minutes). Requesting again replaces the previous code, which then stops working.',
@@ -509,9 +508,9 @@ function verifyOtpOperation(): OperationObject {
     tags: ['Verification'],
     summary: 'Check the code the user typed',
     description: [
-      'Checks `code` against the code sent to `phoneNumber`. On success the number is verified.',
+      'Checks `code` for the verification `verificationId` (returned by request-otp only to whoever asked for the code). On success the number is verified.',
       '',
-      '- Send `verificationId` from request-otp to check exactly that code; without it, the latest code sent to the number is checked.',
+      "- `verificationId` is required; `phoneNumber` is optional and, when given, must match. Without a matching id every answer is the same 404 `VERIFICATION_NOT_FOUND`, whatever the state of the number. (A server started with VERIFY_BY_PHONE_NUMBER=true also accepts `{phoneNumber, code}` and checks the number's latest code.)",
       '- The code is trimmed and must be 4-10 letters or digits; anything else is a 400 `VALIDATION_ERROR`, which does not use up an attempt.',
       '- Each code allows OTP_MAX_ATTEMPTS (default 5) wrong tries: read `details[0].attemptsRemaining` on 400 `INVALID_CODE`. After that every try, even the right code, gets 429 `TOO_MANY_ATTEMPTS`: ask for a new code.',
       '- Wrong codes also count per phone number across new codes (OTP_MAX_FAILURES_PER_NUMBER_HOUR, default 10 per hour); over that, 429 `TOO_MANY_ATTEMPTS` until `Retry-After`.',
@@ -525,10 +524,13 @@ function verifyOtpOperation(): OperationObject {
           schema: schemaRef('VerifyOtpRequest'),
           examples: {
             withId: {
-              summary: 'With the verificationId (recommended)',
-              value: { phoneNumber: EXAMPLE_PHONE, code: '4821', verificationId: EXAMPLE_VERIFICATION_ID },
+              summary: 'The verificationId from request-otp and the code',
+              value: { verificationId: EXAMPLE_VERIFICATION_ID, code: '4821' },
             },
-            latest: { summary: 'The latest code for the number', value: { phoneNumber: EXAMPLE_PHONE, code: '4821' } },
+            withNumber: {
+              summary: 'Also the number, which must match',
+              value: { verificationId: EXAMPLE_VERIFICATION_ID, phoneNumber: EXAMPLE_PHONE, code: '4821' },
+            },
           },
         },
       },
@@ -538,7 +540,12 @@ function verifyOtpOperation(): OperationObject {
         'The code was right: the number is verified.',
         'VerifyOtpData',
         'Phone number verified.',
-        { phoneNumber: EXAMPLE_PHONE, verified: true, verifiedAt: '2026-11-25T18:01:12.000Z' },
+        {
+          verificationId: EXAMPLE_VERIFICATION_ID,
+          phoneNumber: EXAMPLE_PHONE,
+          verified: true,
+          verifiedAt: '2026-11-25T18:01:12.000Z',
+        },
         RATE_LIMIT_INFO_HEADERS,
       ),
       ...errorResponses(VERIFY_OTP_ERRORS),
@@ -695,7 +702,16 @@ function emulatorInboxOperation(emulatorMode: boolean | undefined): OperationObj
         'EmulatorInbox',
         'Messages the emulator sent to this number (emulated: no real SMS was sent).',
         {
-          messages: [{ to: EXAMPLE_PHONE, code: '4821', sentAt: '2026-11-25T18:00:00.000Z', delivered: true }],
+          messages: [
+            {
+              to: EXAMPLE_PHONE,
+              code: '4821',
+              sentAt: '2026-11-25T18:00:00.000Z',
+              delivered: true,
+              method: 'sms',
+              locale: 'sv-SE',
+            },
+          ],
         },
       ),
       ...errorResponses([
@@ -719,6 +735,8 @@ function sinchEventsOperation(): OperationObject {
       '- `VerificationResultEvent`: the final result is applied to the verification (and the user on success); answered with `{}`.',
       '- `VerificationSmsDeliveredEvent`: the delivery outcome is recorded; answered with `{}`.',
       '- Any other `event` name is acknowledged with `{}` and ignored, so a new Sinch event type never causes retries.',
+      '',
+      'A result or delivery report already processed (a replayed request, or Sinch retrying with a new timestamp) is answered `{}` again and changes nothing; every instance shares that memory (see docs/callbacks-and-retention.md).',
       '',
       "Answers use Sinch's callback format, not this API's success envelope; errors use the error envelope.",
     ].join('\n'),
@@ -1062,7 +1080,7 @@ function schemas(): Record<string, JsonSchema> {
         },
         reason: {
           type: 'string',
-          description: 'e.g. `superseded`, `ended_by_provider`, `different_request`, or the failed signature check.',
+          description: 'e.g. `superseded`, `ended_by_provider`, `different_request`.',
         },
       },
     },
@@ -1080,12 +1098,13 @@ function schemas(): Record<string, JsonSchema> {
     VerifyOtpRequest: requestSchema(
       verifyOtpBody,
       {
-        phoneNumber: 'The same number as in request-otp (any formatting).',
+        phoneNumber:
+          'Optional: the same number as in request-otp (any formatting); when given it must match the verification.',
         code: 'The code from the SMS: 4-10 letters or digits. Surrounding spaces are trimmed by the server, but send it clean: this schema describes the trimmed value.',
         verificationId:
-          'The `verificationId` from request-otp. Optional; without it the latest code sent to the number is checked.',
+          'The `verificationId` from request-otp. Required (unless the server runs with VERIFY_BY_PHONE_NUMBER=true).',
       },
-      [{ phoneNumber: EXAMPLE_PHONE, code: '4821', verificationId: EXAMPLE_VERIFICATION_ID }],
+      [{ verificationId: EXAMPLE_VERIFICATION_ID, code: '4821' }],
     ),
     RequestOtpData: {
       type: 'object',
@@ -1111,9 +1130,10 @@ function schemas(): Record<string, JsonSchema> {
     },
     VerifyOtpData: {
       type: 'object',
-      required: ['phoneNumber', 'verified', 'verifiedAt'],
+      required: ['verificationId', 'phoneNumber', 'verified', 'verifiedAt'],
       additionalProperties: false,
       properties: {
+        verificationId: { type: 'string', format: 'uuid' },
         phoneNumber: E164,
         verified: { const: true },
         verifiedAt: DATE_TIME,
@@ -1157,7 +1177,7 @@ function schemas(): Record<string, JsonSchema> {
           description: 'Newest first.',
           items: {
             type: 'object',
-            required: ['to', 'code', 'sentAt', 'delivered'],
+            required: ['to', 'code', 'sentAt', 'delivered', 'method'],
             additionalProperties: false,
             properties: {
               to: { type: 'string', description: 'The number the message was sent to (E.164).' },
@@ -1167,6 +1187,15 @@ function schemas(): Record<string, JsonSchema> {
               },
               sentAt: DATE_TIME,
               delivered: { type: 'boolean' },
+              method: {
+                type: 'string',
+                enum: ['sms', 'callout', 'whatsapp', 'flashcall', 'seamless'],
+                description: 'How the code reached the phone: an SMS, a voice call reading it (callout), or WhatsApp.',
+              },
+              locale: {
+                type: 'string',
+                description: 'The language of the message or call (BCP 47); absent when Sinch’s default applied.',
+              },
             },
           },
         },
@@ -1290,7 +1319,7 @@ const DESCRIPTION = `Phone-number verification by SMS one-time code (through the
 
 ## The flow
 1. \`POST /api/request-otp\` with \`{"phoneNumber": "+46701234567"}\`: a code is sent. Keep \`data.verificationId\`; start the resend countdown from \`data.resendAvailableAt\`.
-2. \`POST /api/verify-otp\` with \`{"phoneNumber", "code", "verificationId"}\`: 200 means verified.
+2. \`POST /api/verify-otp\` with \`{"verificationId", "code"}\`: 200 means verified.
 
 ## Conventions
 - Requests with a body: \`Content-Type: application/json\`, at most 10 kB, no unknown fields.

@@ -55,6 +55,14 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EnvParseResult {
   }
   const printCodes = flag('SINCH_EMULATOR_PRINT_CODES', true);
   const sandbox = flag('SINCH_EMULATOR_SANDBOX', true);
+  const undeliveredNumbers = (value('SINCH_EMULATOR_UNDELIVERED_NUMBERS') ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  for (const number of undeliveredNumbers) {
+    if (!/^\+\d{1,15}$/.test(number))
+      errors.push(`SINCH_EMULATOR_UNDELIVERED_NUMBERS: "${number}" is not an E.164 number such as +46701234567`);
+  }
   if (errors.length > 0) return { ok: false, errors };
 
   return {
@@ -68,6 +76,7 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EnvParseResult {
       wrongCodeById: wrongCode === '40003' ? '40003' : 'fail',
       printCodes,
       sandbox,
+      ...(undeliveredNumbers.length > 0 ? { undeliveredNumbers } : {}),
       ...(callbackUrl !== undefined ? { callbackUrl } : {}),
     },
   };

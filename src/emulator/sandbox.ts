@@ -70,7 +70,7 @@ export const SANDBOX_NUMBERS = Object.freeze({
   undelivered: range(
     'undelivered',
     60,
-    'Start succeeds but the SMS is never delivered: no code reaches the inbox, SmsDelivered says Failed.',
+    'Start succeeds but an SMS is never delivered: no code reaches the inbox, SmsDelivered says Failed. Calls and WhatsApp get through, so a fallback can be tested.',
   ),
   noRoute: range('noRoute', 70, 'Start answers 422 42201 "No route to destination.".', {
     status: 422,

@@ -2,6 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { canonicalLocale, parseAcceptLanguage } from '../utils/locale';
 import { maskPhone } from '../utils/mask';
 import { authenticate, headerValue, safeDecode } from './auth';
 import type { CallbackDelivery, VerificationEvent } from './callbacks';
@@ -9,7 +10,7 @@ import { CallbackSender, findKey, isRecord, readRequestEventAnswer } from './cal
 import { defaultErrorCode, sinchError, SinchApiError } from './errors';
 import { canAnswer, JSON_CONTENT_TYPE, readBody, writeAnswer } from './http-io';
 import { pushBounded } from './ring-buffer';
-import { sandboxRangeOf } from './sandbox';
+import { sandboxRangeOf, type SandboxRange } from './sandbox';
 import type { VerificationMethod, VerificationRecord, VerificationStatus } from './verification-store';
 import { VerificationStore } from './verification-store';
 import {
@@ -57,6 +58,13 @@ export interface EmulatorOptions {
   callbackSecret?: string;
   /** Scripted sandbox numbers (default true). */
   sandbox?: boolean;
+  /**
+   * E.164 numbers whose SMS is never delivered, like the `undelivered` sandbox range: the
+   * VerificationSmsDeliveredEvent says Failed. Calls and WhatsApp messages still get through.
+   */
+  undeliveredNumbers?: readonly string[];
+  /** Wait this long (wall clock) after the start answer before the VerificationSmsDeliveredEvent (default 0). */
+  deliveryReportDelayMs?: number;
   /** Called for every emulated message "sent" (SMS, and also flashcall / callout / WhatsApp); errors are only warned about. */
   onMessage?: (msg: EmulatedMessage) => void;
   /** Print each code to stdout, clearly labelled and with the number masked (default false). */
@@ -93,6 +101,11 @@ export interface EmulatedMessage {
   reference?: string;
   /** Channel of the message; for flashcall `code` is the calling number (CLI). */
   method: VerificationMethod;
+  /**
+   * Language of the message (BCP 47): `calloutOptions.speech.locale` for a call, else the most
+   * wanted `Accept-Language` of the start; absent when the start named none (Sinch's default).
+   */
+  locale?: string;
 }
 
 export interface RecordedRequest {
@@ -122,6 +135,8 @@ export interface SinchEmulator {
   /** Every callback attempt, most recent last (ring buffer). */
   readonly callbackDeliveries: CallbackDelivery[];
   lastCodeFor(phoneNumber: string): string | undefined;
+  /** From now on, SMS to this number are never delivered (as with `undeliveredNumbers`); `reset()` forgets it. */
+  failSmsDelivery(phoneNumber: string): void;
   injectFault(op: FaultOp, fault: Fault, times?: number): void;
   clearFaults(): void;
   reset(): void;
@@ -136,14 +151,29 @@ const FAULT_OPS: readonly FaultOp[] = ['start', 'report', 'status', 'any'];
 const SMS_TEMPLATE = 'Your verification code is {{CODE}}. Verified by Sinch';
 const FINAL_REASON_INVALID_CODE = 'Invalid code';
 const PRICE = { currencyId: 'EUR', amount: 0.0453 };
+/** The start body's option object of each method (reference §2.1); flashcall's is not read. */
+const OPTIONS_KEYS: Partial<Record<VerificationMethod, string>> = {
+  sms: 'smsOptions',
+  whatsapp: 'whatsappOptions',
+  callout: 'calloutOptions',
+};
+/** Methods whose message carries a code in a language: a text, a chat message, a voice reading it. */
+const MESSAGE_METHODS: ReadonlySet<VerificationMethod> = new Set(['sms', 'whatsapp', 'callout']);
 
 type Settings = Required<
   Omit<
     EmulatorOptions,
-    'callbackUrl' | 'onMessage' | 'retryAfterSeconds' | 'callbackKey' | 'callbackSecret' | 'fixedCode'
+    | 'callbackUrl'
+    | 'onMessage'
+    | 'retryAfterSeconds'
+    | 'callbackKey'
+    | 'callbackSecret'
+    | 'fixedCode'
+    | 'undeliveredNumbers'
   >
 > &
   Pick<EmulatorOptions, 'callbackUrl' | 'onMessage' | 'retryAfterSeconds' | 'fixedCode'> & {
+    undeliveredNumbers: readonly string[];
     callbackKey: string;
     callbackSecret: string;
   };
@@ -203,6 +233,8 @@ function resolveSettings(options: EmulatorOptions): Settings {
     maxBodyBytes: 64 * 1024,
     maxVerifications: 50_000,
     retentionGraceSeconds: 600,
+    deliveryReportDelayMs: 0,
+    undeliveredNumbers: [],
     ...withoutUndefined(options),
     applicationKey: options.applicationKey,
     applicationSecret: options.applicationSecret,
@@ -221,6 +253,10 @@ function resolveSettings(options: EmulatorOptions): Settings {
   requireInteger('timestampSkewSeconds', settings.timestampSkewSeconds, 0, Number.MAX_SAFE_INTEGER);
   requireInteger('retentionGraceSeconds', settings.retentionGraceSeconds, 0, Number.MAX_SAFE_INTEGER);
   requireInteger('callbackTimeoutMs', settings.callbackTimeoutMs, 1, Number.MAX_SAFE_INTEGER);
+  requireInteger('deliveryReportDelayMs', settings.deliveryReportDelayMs, 0, 2_147_483_647);
+  for (const number of settings.undeliveredNumbers) {
+    if (!/^\+\d{1,15}$/.test(number)) throw new RangeError(`undeliveredNumbers: ${number} is not an E.164 number`);
+  }
   // Plain-JS callers (and the CLI's environment) get no compile-time check of these unions.
   if (!['fail', '40003'].includes(settings.wrongCodeById))
     throw new RangeError('wrongCodeById must be "fail" or "40003"');
@@ -251,10 +287,15 @@ class Emulator implements SinchEmulator {
   private readonly callbacks?: CallbackSender;
   private readonly faults = new Map<FaultOp, QueuedFault[]>();
   private readonly delays = new Set<{ timer: NodeJS.Timeout; resolve: (proceed: boolean) => void }>();
+  /** Numbers whose SMS never arrive: `undeliveredNumbers` plus `failSmsDelivery` calls since the last reset. */
+  private readonly undelivered: Set<string>;
+  /** Delivery reports waiting for their start answer to go out (and the configured delay). */
+  private readonly pendingReports = new Set<{ cancel: () => void; done: Promise<void> }>();
   private closing?: Promise<void>;
   private boundPort = 0;
 
   constructor(private readonly settings: Settings) {
+    this.undelivered = new Set(settings.undeliveredNumbers);
     this.store = new VerificationStore({
       maxEntries: settings.maxVerifications,
       graceMs: settings.retentionGraceSeconds * 1000,
@@ -328,6 +369,10 @@ class Emulator implements SinchEmulator {
     return undefined;
   }
 
+  failSmsDelivery(phoneNumber: string): void {
+    this.undelivered.add(phoneNumber);
+  }
+
   injectFault(op: FaultOp, fault: Fault, times = 1): void {
     if (!FAULT_OPS.includes(op)) throw new TypeError(`op must be one of ${FAULT_OPS.join(', ')}`);
     const checked = parseFault(fault);
@@ -349,9 +394,12 @@ class Emulator implements SinchEmulator {
     this.callbackDeliveries.length = 0;
     this.faults.clear();
     this.store.clear();
+    this.undelivered.clear();
+    for (const number of this.settings.undeliveredNumbers) this.undelivered.add(number);
   }
 
   async flushCallbacks(): Promise<void> {
+    while (this.pendingReports.size > 0) await Promise.all([...this.pendingReports].map((p) => p.done));
     await this.callbacks?.flush();
   }
 
@@ -363,6 +411,7 @@ class Emulator implements SinchEmulator {
         delay.resolve(false);
       }
       this.delays.clear();
+      for (const report of this.pendingReports) report.cancel();
       this.server.close(() => resolve());
       // Held sockets (timeout sandbox, delays, keep-alive) would otherwise keep close() waiting.
       this.server.closeAllConnections();
@@ -474,22 +523,21 @@ class Emulator implements SinchEmulator {
     const countryId = validateEndpoint(endpoint);
     const reference = optionalString(body, 'reference');
     const custom = optionalString(body, 'custom');
-    const methodOptions =
-      method === 'sms'
-        ? findKey(body, 'smsOptions')
-        : method === 'whatsapp'
-          ? findKey(body, 'whatsappOptions')
-          : undefined;
+    const optionsKey = OPTIONS_KEYS[method];
+    const methodOptions = optionsKey === undefined ? undefined : findKey(body, optionsKey);
     if (methodOptions !== undefined && !isRecord(methodOptions))
-      throw new SinchApiError(400, 40001, `${method}Options must be an object.`);
+      throw new SinchApiError(400, 40001, `${optionsKey} must be an object.`);
     let expirySeconds = this.settings.defaultExpirySeconds;
     if (method === 'sms' && methodOptions?.expiry !== undefined) {
       const parsed = parseExpiry(methodOptions.expiry);
       if (parsed === undefined) throw new SinchApiError(400, 40001, 'smsOptions.expiry must be HH:MM:SS.');
       expirySeconds = parsed;
     }
-    const codeType = methodOptions?.codeType === undefined ? 'Numeric' : parseCodeType(methodOptions.codeType);
+    // A call reads digits aloud: its code is always numeric, whatever the body says.
+    const codeType =
+      method === 'callout' || methodOptions?.codeType === undefined ? 'Numeric' : parseCodeType(methodOptions.codeType);
     if (codeType === undefined) throw new SinchApiError(400, 40001, 'codeType must be Numeric, Alpha or Alphanumeric.');
+    const speechLocale = method === 'callout' ? readSpeechLocale(methodOptions) : undefined;
     if (reference !== undefined && this.store.byReferenceOf(reference) !== undefined)
       throw new SinchApiError(409, 40900);
 
@@ -507,26 +555,21 @@ class Emulator implements SinchEmulator {
     }
 
     const now = this.now();
-    // fetch-based clients send `*` by default, which names no language.
-    const acceptLanguage = headerValue(ex.req.headers, 'accept-language')?.trim().replace(/^\*$/, '');
+    // fetch-based clients send `*` by default, which names no language; a bad header names none either.
+    const acceptLanguage = parseAcceptLanguage(ex.req.headers['accept-language']);
+    const locale = MESSAGE_METHODS.has(method) ? (speechLocale ?? acceptLanguage[0]) : undefined;
     const verification: VerificationRecord = {
       id: randomUUID(),
       method,
       endpoint,
       ...(reference !== undefined ? { reference } : {}),
       ...(custom !== undefined ? { custom } : {}),
-      ...(acceptLanguage
-        ? {
-            acceptLanguage: acceptLanguage
-              .split(',')
-              .map((l) => l.trim())
-              .filter(Boolean),
-          }
-        : {}),
+      ...(acceptLanguage.length > 0 ? { acceptLanguage } : {}),
+      ...(locale !== undefined ? { locale } : {}),
       ...(countryId !== undefined ? { countryId } : {}),
       code: this.newSecret(method, codeType, sandbox?.code),
       codeType,
-      delivered: method !== 'seamless' && sandbox?.behaviour !== 'undelivered',
+      delivered: method !== 'seamless' && !(method === 'sms' && this.smsUndelivered(endpoint, sandbox)),
       status: 'PENDING',
       wrongReports: 0,
       createdAt: now,
@@ -540,9 +583,10 @@ class Emulator implements SinchEmulator {
     this.store.add(verification);
 
     if (this.callbacks !== undefined) await this.askCallback(verification);
-    if (verification.status === 'PENDING' && method !== 'seamless') this.send(verification);
+    if (verification.status === 'PENDING' && method !== 'seamless') this.send(verification, ex.res);
 
-    if (acceptLanguage) ex.res.setHeader('content-language', acceptLanguage);
+    // Sinch names the language it used (reference §2.3); the emulator "uses" the one asked for.
+    if (locale !== undefined) ex.res.setHeader('content-language', locale);
     this.answer(ex, 200, this.startAnswer(ex, verification, expirySeconds));
   }
 
@@ -574,7 +618,11 @@ class Emulator implements SinchEmulator {
     }
   }
 
-  private send(verification: VerificationRecord): void {
+  private smsUndelivered(endpoint: string, sandbox: SandboxRange | undefined): boolean {
+    return sandbox?.behaviour === 'undelivered' || this.undelivered.has(endpoint);
+  }
+
+  private send(verification: VerificationRecord, res: ServerResponse): void {
     const message: EmulatedMessage = {
       verificationId: verification.id,
       to: verification.endpoint,
@@ -583,6 +631,7 @@ class Emulator implements SinchEmulator {
       delivered: verification.delivered,
       ...(verification.reference !== undefined ? { reference: verification.reference } : {}),
       method: verification.method,
+      ...(verification.locale !== undefined ? { locale: verification.locale } : {}),
     };
     pushBounded(this.inbox, message, this.settings.recordLimit);
     if (this.settings.printCodes) printMessage(message);
@@ -598,8 +647,9 @@ class Emulator implements SinchEmulator {
         warn(error);
       }
     }
-    if (verification.method === 'sms') {
-      void this.deliver({
+    // Sinch reports delivery for SMS only (reference §8); there is no such event for calls or WhatsApp.
+    if (verification.method === 'sms' && this.callbacks !== undefined) {
+      this.reportDelivery(res, {
         id: verification.id,
         event: 'VerificationSmsDeliveredEvent',
         method: 'sms',
@@ -608,6 +658,41 @@ class Emulator implements SinchEmulator {
         ...pickDefined(verification, ['reference', 'custom']),
       });
     }
+  }
+
+  /**
+   * A delivery report goes out only once the start answer has (after `deliveryReportDelayMs`): a
+   * real one comes seconds later, and a report racing ahead of the answer that carries the id
+   * would test a case that never happens.
+   */
+  private reportDelivery(res: ServerResponse, event: VerificationEvent): void {
+    let timer: NodeJS.Timeout | undefined;
+    let cancelled = false;
+    let release = (): void => undefined;
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+      const fire = (): void => {
+        if (!cancelled) void this.deliver(event);
+        resolve();
+      };
+      const answered = (): void => {
+        if (cancelled) return resolve();
+        if (this.settings.deliveryReportDelayMs === 0) return fire();
+        timer = setTimeout(fire, this.settings.deliveryReportDelayMs);
+      };
+      if (res.writableFinished || res.destroyed) answered();
+      else res.once('close', answered);
+    });
+    const entry = {
+      cancel: () => {
+        cancelled = true;
+        clearTimeout(timer);
+        release();
+      },
+      done,
+    };
+    this.pendingReports.add(entry);
+    void done.finally(() => this.pendingReports.delete(entry));
   }
 
   private report(ex: Exchange, target: Target): void {
@@ -1006,6 +1091,27 @@ function readReport(body: Record<string, unknown>): { method: VerificationMethod
   return { method, secret, ...(source !== undefined ? { source } : {}) };
 }
 
+/**
+ * `calloutOptions.speech.locale`, the language the call reads the code in (reference §2.1). A
+ * malformed one is refused rather than ignored, so a client bug shows up in tests (Sinch's own
+ * answer to one is not published).
+ */
+function readSpeechLocale(options: Record<string, unknown> | undefined): string | undefined {
+  const speech = options === undefined ? undefined : findKey(options, 'speech');
+  if (speech === undefined || speech === null) return undefined;
+  if (!isRecord(speech)) throw new SinchApiError(400, 40001, 'calloutOptions.speech must be an object.');
+  if (speech.locale === undefined || speech.locale === null) return undefined;
+  const locale = typeof speech.locale === 'string' ? canonicalLocale(speech.locale) : undefined;
+  if (locale === undefined) {
+    throw new SinchApiError(
+      400,
+      40001,
+      `calloutOptions.speech.locale ${describeValue(speech.locale)} is not a language tag such as sv-SE.`,
+    );
+  }
+  return locale;
+}
+
 function normaliseSecret(secret: string, method: VerificationMethod): string {
   // A flashcall CLI may arrive with or without '+'; alphabetic codes are not case-sensitive to users.
   return method === 'flashcall' ? secret.replace(/\D/g, '') : secret.trim().toUpperCase();
@@ -1100,7 +1206,8 @@ function printMessage(message: EmulatedMessage): void {
     : message.method === 'flashcall'
       ? `calling number ${message.code}`
       : `code ${message.code}`;
+  const language = message.locale === undefined ? '' : ` [${message.locale}]`;
   process.stdout.write(
-    `[sinch-emulator] EMULATED ${MESSAGE_LABELS[message.method]} (not sent) to ${maskPhone(message.to)}: ${what}\n`,
+    `[sinch-emulator] EMULATED ${MESSAGE_LABELS[message.method]} (not sent) to ${maskPhone(message.to)}: ${what}${language}\n`,
   );
 }

@@ -10,7 +10,10 @@ export interface VerificationRecord {
   endpoint: string;
   reference?: string;
   custom?: string;
+  /** The languages of the start's Accept-Language header, most wanted first (for the VerificationRequestEvent). */
   acceptLanguage?: string[];
+  /** The language the message is "sent" in: calloutOptions.speech.locale for callout, else the preferred Accept-Language. */
+  locale?: string;
   countryId?: string;
   /** The secret to report: the code, or the caller id for flashcall; '' for seamless. */
   code: string;

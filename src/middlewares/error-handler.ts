@@ -42,13 +42,25 @@ export function normalizeError(error: unknown): AppError {
     const code = typeof type === 'string' && Object.hasOwn(BODY_ERRORS, type) ? BODY_ERRORS[type] : undefined;
     if (code) return new AppError(code, { cause: error });
     if (error instanceof BaseError && isDatabaseOutage(error))
-      return new AppError('SERVICE_UNAVAILABLE', { headers: { 'Retry-After': '5' }, cause: error });
+      return new AppError('SERVICE_UNAVAILABLE', { retryAfterSeconds: 5, cause: error });
   }
   return new AppError('INTERNAL_ERROR', { cause: error });
 }
 
 /** RateLimit fields are lists: a limiter earlier in the chain may already have set its own. */
 const LIST_HEADERS = new Set(['ratelimit', 'ratelimit-policy']);
+
+/** The facts an error carries, as HTTP headers: Retry-After and the IETF RateLimit fields (draft 8). */
+function responseHeaders(error: AppError): Record<string, string> {
+  const headers: Record<string, string> = { ...error.headers };
+  if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
+  if (error.limit) {
+    const { name, quota, windowSeconds } = error.limit;
+    headers['RateLimit-Policy'] = `"${name}"; q=${quota}; w=${windowSeconds}`;
+    headers.RateLimit = `"${name}"; r=0; t=${error.retryAfterSeconds ?? windowSeconds}`;
+  }
+  return headers;
+}
 
 /**
  * The one error handler: normalise, log once (warn for 4xx, error with cause for 5xx), answer with
@@ -76,7 +88,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     } else {
       logger.warn('request refused', { errorCode: appError.code, method: req.method, reason: appError.message });
     }
-    for (const [name, value] of Object.entries(appError.headers)) {
+    for (const [name, value] of Object.entries(responseHeaders(appError))) {
       if (LIST_HEADERS.has(name.toLowerCase())) res.append(name, value);
       else res.setHeader(name, value);
     }

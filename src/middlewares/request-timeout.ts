@@ -8,7 +8,7 @@ import { AppError } from '../utils/app-error';
 export function requestTimeout(ms: number): RequestHandler {
   return (_req, res, next) => {
     const timer = setTimeout(() => {
-      if (!res.headersSent) next(new AppError('REQUEST_TIMEOUT', { headers: { 'Retry-After': '5' } }));
+      if (!res.headersSent) next(new AppError('REQUEST_TIMEOUT', { retryAfterSeconds: 5 }));
     }, ms);
     timer.unref();
     res.once('finish', () => clearTimeout(timer));

@@ -109,12 +109,12 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
       sinch.observe({ operation, outcome }, durationMs / 1000);
     },
     otpEvents: {
-      requested: (purpose = 'none') => requested.inc({ purpose }),
-      sent: (purpose = 'none') => sent.inc({ purpose }),
-      refused: (reason, purpose = 'none') => refused.inc({ reason, purpose }),
-      verified: (purpose = 'none') => verified.inc({ purpose }),
-      failed: (reason, purpose = 'none') => {
-        failed.inc({ reason, purpose });
+      requested: (purpose) => requested.inc({ purpose: purpose ?? 'none' }),
+      sent: (purpose) => sent.inc({ purpose: purpose ?? 'none' }),
+      refused: (reason, purpose) => refused.inc({ reason, purpose: purpose ?? 'none' }),
+      verified: (purpose) => verified.inc({ purpose: purpose ?? 'none' }),
+      failed: (reason, purpose) => {
+        failed.inc({ reason, purpose: purpose ?? 'none' });
         if (reason === 'expired') expired.inc();
       },
     },

@@ -452,12 +452,13 @@ async function sendCode(): Promise<void> {
 
 async function verifyCode(): Promise<void> {
   const code = ui.code.value.trim();
-  const phoneNumber = state.pending?.phoneNumber ?? ui.phone.value.trim();
-  if (!phoneNumber) {
-    showStatus('error', 'Enter your phone number first.', ['Then send a code and enter it here.']);
+  const pending = state.pending;
+  if (!pending) {
+    showStatus('error', 'Send a code first.', ['Enter your phone number, send a code, then enter it here.']);
     markInvalid(ui.phone);
     return;
   }
+  const { phoneNumber, verificationId } = pending;
   if (!code) {
     showStatus('error', 'Enter the code from the SMS.');
     markInvalid(ui.code);
@@ -466,11 +467,8 @@ async function verifyCode(): Promise<void> {
   if (state.busy) return;
   state.busy = 'verify';
   renderButtons();
-  // The id pins the check to the code this page asked for, not whichever is newest for the number.
-  const body = state.pending
-    ? { phoneNumber, code, verificationId: state.pending.verificationId }
-    : { phoneNumber, code };
-  const outcome = await call<VerifyOtpData>('POST', '/api/verify-otp', body);
+  // Only whoever requested the code holds its verificationId: the check is bound to it.
+  const outcome = await call<VerifyOtpData>('POST', '/api/verify-otp', { verificationId, phoneNumber, code });
   state.busy = undefined;
   if (!outcome.ok) {
     handleError(outcome, 'verify', phoneNumber);

@@ -20,7 +20,9 @@ export function routes(deps: AppDeps): Router {
   const health = healthController([databaseCheck(deps.sequelize), ...(deps.healthChecks ?? [])], Date.now());
   router.use(healthRoutes(health));
   router.use(
-    otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore)),
+    otpRoutes(otpController(deps.verifications), ipRateLimiters(deps.config, deps.logger, deps.rateLimitStore), {
+      verifyByPhoneNumber: deps.config.otp.verifyByPhoneNumber,
+    }),
   );
   // For backends: API keys and a per-key limit instead of the public routes' per-IP limits.
   if (deps.apiKeys && deps.serverVerifications)

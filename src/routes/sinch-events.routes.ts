@@ -3,7 +3,6 @@ import type { AppDeps } from '../app-deps';
 import { sinchEventsController } from '../controllers/sinch-events.controller';
 import { methodNotAllowed } from '../middlewares/not-found';
 import { verifySinchSignature } from '../middlewares/sinch-signature';
-import { createSinchEventsService } from '../services/sinch-events.service';
 import { systemClock } from '../utils/clock';
 
 /**
@@ -12,10 +11,7 @@ import { systemClock } from '../utils/clock';
  */
 export function sinchEventsRoutes(deps: AppDeps): Router {
   const clock = deps.clock ?? systemClock;
-  const controller = sinchEventsController(
-    createSinchEventsService({ sequelize: deps.sequelize, config: deps.config, logger: deps.logger, clock }),
-    deps.logger,
-  );
+  const controller = sinchEventsController(deps.sinchEvents, deps.logger);
   const router = Router();
   router
     .route('/api/sinch/events')

@@ -1,6 +1,7 @@
 /**
- * `npm run db:purge`: deletes verifications older than VERIFICATION_RETENTION_DAYS, expired
- * idempotency keys and old send windows, in batches. The running service also does this every
+ * `npm run db:purge`: deletes verifications older than VERIFICATION_RETENTION_DAYS, numbers unused
+ * for USER_RETENTION_DAYS, expired idempotency keys, old send windows and expired callback memory,
+ * in batches. The running service also does this every
  * PURGE_INTERVAL_MINUTES; this script is for cron jobs and for services run with the interval off.
  */
 import { config as loadDotenv } from 'dotenv';
@@ -22,7 +23,12 @@ async function main(): Promise<number> {
   }
   const sequelize = createSequelize(config.database, logger);
   try {
-    await purgeExpired(sequelize, { retentionDays: config.retention.days, clock: systemClock, logger });
+    await purgeExpired(sequelize, {
+      retentionDays: config.retention.days,
+      userRetentionDays: config.retention.userDays,
+      clock: systemClock,
+      logger,
+    });
     return 0;
   } finally {
     await sequelize.close();

@@ -1,6 +1,9 @@
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
+import { idempotencyQueries } from '../db/queries/idempotency';
+import { userQueries } from '../db/queries/users';
+import { verificationQueries } from '../db/queries/verifications';
 import { createStatements } from '../db/statements';
 import { initModels, type Models } from '../models';
 import { systemClock, type Clock } from '../utils/clock';
@@ -11,11 +14,11 @@ import { FallbackStore } from '../clients/redis/rate-limit-store';
 import type { Metrics } from '../observability/metrics';
 import type { RedisConnection } from '../clients/redis/redis.client';
 import { createSinchClient, type SinchCallObserver, type SinchClient } from '../clients/sinch/sinch.client';
+import { createSinchEventsService, type SinchEventsService } from './sinch-events.service';
 import { createUserService, type UserService } from './user.service';
 import { createVerificationService, type OtpEvents, type VerificationService } from './verification.service';
 import type { SigningKeys } from './signing-keys';
 import { apiKeyQueries } from '../db/queries/api-keys';
-import { verificationQueries } from '../db/queries/verifications';
 import { createApiKeyService, type ApiKeyService } from './api-key.service';
 import { createServerVerificationService, type ServerVerificationService } from './server-verification.service';
 import { createVerificationTokenService, type VerificationTokenService } from './verification-token.service';
@@ -30,6 +33,7 @@ export interface Services {
   /** The server-side API's keys, and what it does with verifications. */
   apiKeys: ApiKeyService;
   serverVerifications: ServerVerificationService;
+  sinchEvents: SinchEventsService;
   /** Dependencies /health reports beyond the database. */
   healthChecks: HealthCheck[];
   /** Redis-backed (with in-memory fallback) per-IP limit counters, when Redis is configured. */
@@ -59,10 +63,10 @@ export function createServices(options: ServiceOptions): Services {
     options.sinch ??
     createSinchClient(options.config.sinch, options.logger, options.observeSinch ?? options.metrics?.observeSinch);
   const statements = createStatements(options.sequelize, { prepared: options.config.database.preparedStatements });
-  const users = createUserService(statements, models, options.config.otp, clock);
+  const users = createUserService(userQueries(statements), options.config.otp, clock);
   // Twice the request timeout: by then the request holding an in-progress key has surely ended.
   const idempotency = createIdempotencyService(
-    statements,
+    idempotencyQueries(statements),
     clock,
     options.config.otp.idempotencyTtlSeconds,
     2 * options.config.server.requestTimeoutMs,
@@ -77,8 +81,9 @@ export function createServices(options: ServiceOptions): Services {
         clock,
       })
     : undefined;
+  const verificationRows = verificationQueries(statements);
   const verifications = createVerificationService({
-    statements,
+    verifications: verificationRows,
     sinch,
     users,
     config: options.config,
@@ -90,7 +95,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   const { redis, logger } = options;
   const serverVerifications = createServerVerificationService({
-    queries: verificationQueries(statements),
+    queries: verificationRows,
     tokens: verificationTokens,
     config: options.config,
     logger,
@@ -104,6 +109,7 @@ export function createServices(options: ServiceOptions): Services {
     verificationTokens,
     apiKeys: createApiKeyService(apiKeyQueries(models), clock),
     serverVerifications,
+    sinchEvents: createSinchEventsService({ verifications: verificationRows, config: options.config, logger, clock }),
     healthChecks: [sinchCheck(sinch), ...(redis ? [redisCheck(redis)] : [])],
     rateLimitStore: redis
       ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger)

@@ -65,7 +65,7 @@ export function createServerVerificationService(deps: ServerVerificationDeps): S
   }
 
   async function get(verificationId: string): Promise<VerificationReport> {
-    const record = await queries.findById(verificationId);
+    const record = await queries.findReport(verificationId);
     if (!record) throw new AppError('VERIFICATION_NOT_FOUND', { message: 'No verification has this id.' });
     return report(record);
   }

@@ -1,6 +1,7 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { createHash } from 'node:crypto';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
+import type { CallbackOutcome, VerificationQueries } from '../db/queries/verifications';
 import type { VerificationStatus } from '../models';
 import { AppError } from '../utils/app-error';
 import type { Clock } from '../utils/clock';
@@ -15,10 +16,22 @@ import { checkNumberPolicy } from './number-policy';
 export interface SinchEventsService {
   /** Answers a VerificationRequestEvent with this service's own number policy. */
   decide(event: VerificationRequestEvent): 'allow' | 'deny';
-  /** Applies a final result to the Verification (and the User on success). */
+  /**
+   * Applies a final result to the Verification (and the User on success). A copy of a result
+   * already applied (a replay, or Sinch retrying) changes nothing.
+   */
   applyResult(event: VerificationResultEvent): Promise<void>;
-  /** Records whether the SMS reached the handset. */
+  /** Records whether the SMS reached the handset. A copy of a report already recorded changes nothing. */
   recordDelivery(event: VerificationSmsDeliveredEvent): Promise<void>;
+}
+
+/**
+ * The memory key of a callback: what it reports, hashed. An exact replay and a retry by Sinch
+ * (same report, new x-timestamp and signature) share it; a different report about the same
+ * verification does not.
+ */
+export function callbackKey(parts: string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
 /** Sinch's final statuses in our vocabulary; PENDING changes nothing. */
@@ -39,12 +52,27 @@ function statusFromSinch(status: string, reason?: string): VerificationStatus | 
 }
 
 export function createSinchEventsService(deps: {
-  sequelize: Sequelize;
+  verifications: VerificationQueries;
   config: Config;
   logger: Logger;
   clock: Clock;
 }): SinchEventsService {
-  const { sequelize, config, logger, clock } = deps;
+  const { verifications, config, logger, clock } = deps;
+  // A copy of a signed callback passes the signature check while its x-timestamp is within the skew
+  // of the receiving instance's clock: at most 2 x skew after the first copy arrived anywhere.
+  const memoryMs = 2 * config.sinch.callbackMaxSkewSeconds * 1000;
+
+  async function once(
+    key: string,
+    apply: (at: Date, memory: { key: string; expiresAt: Date }) => Promise<CallbackOutcome>,
+  ) {
+    const now = clock.now();
+    return apply(new Date(now), { key, expiresAt: new Date(now + memoryMs) });
+  }
+
+  function duplicate(event: string): void {
+    logger.info('Sinch callback already processed: acknowledged, nothing changed', { event });
+  }
 
   return {
     decide(event) {
@@ -63,33 +91,20 @@ export function createSinchEventsService(deps: {
     async applyResult(event) {
       const status = statusFromSinch(event.status, event.reason);
       if (!status) return;
-      const now = new Date(clock.now());
-      // Only a PENDING verification moves: a late or repeated event never undoes a final state.
-      const rows = await sequelize.query<{ phoneNumber: string }>(
-        `UPDATE "Verifications" SET "status" = $2::varchar, "updatedAt" = $3, "verifiedAt" = CASE WHEN $2::varchar = 'SUCCESSFUL' THEN $3::timestamptz ELSE "verifiedAt" END
-         WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING'
-         RETURNING "phoneNumber"`,
-        { bind: [event.id, status, now], type: QueryTypes.SELECT },
-      );
-      const phoneNumber = rows[0]?.phoneNumber;
-      if (phoneNumber && status === 'SUCCESSFUL') {
-        await sequelize.query(
-          `UPDATE "Users" SET "isVerified" = true, "verifiedAt" = $2, "updatedAt" = $2 WHERE "phoneNumber" = $1`,
-          { bind: [phoneNumber, now] },
-        );
-      }
-      logger.info('Sinch result event', { sinchStatus: event.status, applied: Boolean(phoneNumber), status });
+      const key = callbackKey([event.event, event.id, event.status, event.reason ?? '']);
+      const outcome = await once(key, (at, memory) => verifications.applyResult(event.id, status, at, memory));
+      if (!outcome.first) return duplicate(event.event);
+      logger.info('Sinch result event', { sinchStatus: event.status, applied: outcome.applied, status });
     },
 
     async recordDelivery(event) {
       const delivered = event.smsResult.toLowerCase() === 'successful';
-      const [, updated] = await sequelize.query(
-        `UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3 WHERE "sinchVerificationId" = $1`,
-        { bind: [event.id, delivered ? 'DELIVERED' : 'FAILED', new Date(clock.now())], type: QueryTypes.UPDATE },
-      );
+      const key = callbackKey([event.event, event.id, event.smsResult]);
+      const outcome = await once(key, (at, memory) => verifications.recordDelivery(event.id, delivered, at, memory));
+      if (!outcome.first) return duplicate(event.event);
       (delivered ? logger.info : logger.warn)('Sinch SMS delivery report', {
         smsResult: event.smsResult,
-        applied: updated > 0,
+        applied: outcome.applied,
       });
     },
   };

@@ -16,14 +16,15 @@ export interface VerificationTokenClaims {
   /** The verificationId: one token per verification, so it also identifies the token. */
   jti: string;
   purpose?: string;
-  method: 'sms';
+  /** How the code reached the person: sms (or another of OTP_METHODS). */
+  method: string;
 }
 
 export interface VerifiedPhone {
   verificationId: string;
   phoneNumber: string;
   purpose: string | null;
-  method: 'sms';
+  method: string;
 }
 
 export interface VerificationTokenService {
@@ -104,7 +105,7 @@ export function createVerificationTokenService(options: VerificationTokenOptions
       if (
         payload.phone_number_verified !== true ||
         payload.phone_number !== payload.sub ||
-        payload.method !== 'sms' ||
+        typeof payload.method !== 'string' ||
         !UUID.test(String(payload.jti))
       )
         throw new AppError('INVALID_TOKEN', { details: [{ field: 'token', reason: 'claims' }] });

@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { sqlState, type Statement, type Statements } from '../db/statements';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
+import type { AttemptClaim, VerificationQueries, VerificationRow } from '../db/queries/verifications';
 import type { VerificationStatus } from '../models';
 import { AppError, retryAfterSeconds } from '../utils/app-error';
 import type { Clock } from '../utils/clock';
-import { normalizePhone } from '../utils/phone';
+import { normalizePhone, type NormalizedPhone } from '../utils/phone';
 import { fingerprintOf, type IdempotencyService } from './idempotency.service';
 import { assertNumberAllowed } from './number-policy';
-import { sinchMayHaveActed, type SinchClient } from '../clients/sinch/sinch.client';
-import { removeOne, type LimitRefusal, type UserService } from './user.service';
+import type { ReportOutcome, SinchClient } from '../clients/sinch/sinch.client';
+import type { LimitRefusal, UserService } from './user.service';
 import type { VerificationTokenService } from './verification-token.service';
-
-const HOUR_MS = 3_600_000;
 
 export interface RequestCodeInput {
   phoneNumber: string;
@@ -32,13 +30,18 @@ export interface RequestCodeResult {
   resendAvailableAt: string;
 }
 
+/**
+ * `verificationId` binds the attempt to whoever requested the code. Without it (only when
+ * VERIFY_BY_PHONE_NUMBER=true) the number's latest verification is checked.
+ */
 export interface VerifyCodeInput {
-  phoneNumber: string;
-  code: string;
   verificationId?: string;
+  phoneNumber?: string;
+  code: string;
 }
 
 export interface VerifyCodeResult {
+  verificationId: string;
   phoneNumber: string;
   verified: true;
   verifiedAt: string;
@@ -46,30 +49,58 @@ export interface VerifyCodeResult {
   verificationToken?: string;
 }
 
-/** What the funnel metrics and logs count; reasons are a small fixed set, purposes one of OTP_PURPOSES. */
+/**
+ * What the funnel metrics and logs count; reasons are a small fixed set, and `purpose` is one of
+ * OTP_PURPOSES (null or absent: the verification has none, or is not known yet).
+ */
 export interface OtpEvents {
-  requested(purpose?: string): void;
-  sent(purpose?: string): void;
-  refused(reason: string, purpose?: string): void;
-  verified(purpose?: string): void;
-  failed(reason: string, purpose?: string): void;
+  requested(purpose?: string | null): void;
+  sent(purpose?: string | null): void;
+  refused(reason: string, purpose?: string | null): void;
+  verified(purpose?: string | null): void;
+  failed(reason: string, purpose?: string | null): void;
 }
 
-/** The same events, each labelled with one verification's purpose. */
-function withPurpose(events: OtpEvents, purpose: string | null | undefined): OtpEvents {
-  const p = purpose ?? undefined;
-  return {
-    requested: () => events.requested(p),
-    sent: () => events.sent(p),
-    refused: (reason) => events.refused(reason, p),
-    verified: () => events.verified(p),
-    failed: (reason) => events.failed(reason, p),
-  };
+const noEvents: OtpEvents = { requested() {}, sent() {}, refused() {}, verified() {}, failed() {} };
+
+export interface VerificationService {
+  /** Sends a code: normalise, number policy, idempotency, reserve a send, start it at Sinch, record it. */
+  requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }>;
+  /** Checks a code: claim an attempt in the database, judge it, report it to Sinch, settle the outcome. */
+  verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult>;
 }
+
+export interface VerificationServiceDeps {
+  verifications: VerificationQueries;
+  sinch: SinchClient;
+  users: UserService;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  events?: OtpEvents;
+  idempotency?: IdempotencyService;
+  /** Signs the token of a successful verification; none: verify-otp returns no token. */
+  tokens?: VerificationTokenService;
+}
+
+/** The one answer for "no such verification": identical whether the id was never issued, is another number's, or was purged. */
+const notFound = () => new AppError('VERIFICATION_NOT_FOUND');
+
+const superseded = () =>
+  new AppError('VERIFICATION_NOT_FOUND', {
+    message: 'This code was replaced by a newer one. Use the most recent code sent to this number.',
+    details: [{ reason: 'superseded' }],
+  });
+
+const endedByProvider = () =>
+  new AppError('VERIFICATION_EXPIRED', {
+    message: 'This code can no longer be used. Request a new code.',
+    details: [{ reason: 'ended_by_provider' }],
+  });
 
 /** Metric reasons for verifications that could not take a code: a fixed, small set. */
-function failureReason(error: AppError | undefined): string {
-  switch (error?.code) {
+function failureReason(error: AppError): string {
+  switch (error.code) {
     case 'ALREADY_VERIFIED':
       return 'already_verified';
     case 'VERIFICATION_EXPIRED':
@@ -83,218 +114,87 @@ function failureReason(error: AppError | undefined): string {
   }
 }
 
-const noEvents: OtpEvents = { requested() {}, sent() {}, refused() {}, verified() {}, failed() {} };
-
-interface VerificationRow {
-  id: string;
-  sinchVerificationId: string;
-  phoneNumber: string;
-  status: VerificationStatus;
-  purpose: string | null;
-  attempts: number;
-  expiresAt: Date;
-  verifiedAt: Date | null;
-  createdAt: Date;
-}
-
-export interface VerificationService {
-  /** Sends a code: number rules, idempotency, send limits, the Sinch start, then the Verification row. */
-  requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }>;
-  /** Checks a code: the attempt is counted in the database before Sinch hears the code. */
-  verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult>;
-}
-
-export interface VerificationServiceDeps {
-  statements: Statements;
-  sinch: SinchClient;
-  users: UserService;
-  config: Config;
-  logger: Logger;
-  clock: Clock;
-  events?: OtpEvents;
-  idempotency?: IdempotencyService;
-  /** Signs the token of a successful verification; none: verify-otp returns no token. */
-  tokens?: VerificationTokenService;
-}
-
-/** The Retry-After and IETF RateLimit fields for a refusal by one of our own limits. */
-export function limitHeaders(
-  name: string,
-  quota: number,
-  windowSeconds: number,
-  retryAfterMs: number,
-): Record<string, string> {
-  const seconds = retryAfterSeconds(retryAfterMs);
-  return {
-    'Retry-After': String(seconds),
-    RateLimit: `"${name}"; r=0; t=${seconds}`,
-    'RateLimit-Policy': `"${name}"; q=${quota}; w=${windowSeconds}`,
-  };
-}
-
 function refusalError(refusal: LimitRefusal): AppError {
   const retry = retryAfterSeconds(refusal.retryAfterMs);
-  const headers = limitHeaders(
-    refusal.limit.replace('_', '-'),
-    refusal.quota,
-    refusal.windowSeconds,
-    refusal.retryAfterMs,
-  );
-  const detail = {
-    limit: refusal.limit,
+  const facts = {
     retryAfterSeconds: retry,
-    quota: refusal.quota,
-    windowSeconds: refusal.windowSeconds,
+    limit: { name: refusal.limit.replace('_', '-'), quota: refusal.quota, windowSeconds: refusal.windowSeconds },
+    details: [
+      { limit: refusal.limit, retryAfterSeconds: retry, quota: refusal.quota, windowSeconds: refusal.windowSeconds },
+    ],
   };
-  if (refusal.limit === 'global_minute') {
-    return new AppError('SEND_CAPACITY_EXCEEDED', { headers, details: [detail] });
-  }
+  if (refusal.limit === 'global_minute') return new AppError('SEND_CAPACITY_EXCEEDED', facts);
   const messages: Record<Exclude<LimitRefusal['limit'], 'global_minute'>, string> = {
     number_cooldown: `A code was just sent to this number. You can request a new one in ${retry} s.`,
     number_hour: `Too many codes were sent to this number in the last hour. Try again in ${retry} s.`,
     number_day: `Too many codes were sent to this number today. Try again in ${retry} s.`,
   };
-  return new AppError('RATE_LIMITED', { message: messages[refusal.limit], headers, details: [detail] });
+  return new AppError('RATE_LIMITED', { ...facts, message: messages[refusal.limit] });
 }
 
-/**
- * Inserts the new PENDING verification and aborts the number's older one (Sinch aborts it too).
- * The partial unique index allows one PENDING row per number, so a racing insert waits and fails.
- */
-const ACTIVATE: Statement = {
-  name: 'otp_activate_v2',
-  text: `WITH aborted AS (
-     UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
-     WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
-     RETURNING 1
-   ), created AS (
-     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt", "purpose")
-     SELECT $1, $2, $3, 'sms', 'PENDING', 0, $4, $5, $5, $6 FROM (SELECT count(*) FROM aborted) AS after_abort
-     RETURNING "id"
-   )
-   SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
-};
-
-/**
- * Finds the verification a code is for and, if it can take one, charges one failure to the
- * number's budget and one attempt to the verification, atomically and before Sinch hears the code:
- * parallel guesses each take a slot or are refused here. $1 is the verificationId, or NULL for the
- * number's latest. Codes requested within one millisecond share createdAt: among those the PENDING
- * one is the newest (inserting it aborted the others) and an ABORTED one never is.
- * Locks Users before Verifications, like every statement here, so they never deadlock.
- */
-const TARGET = `SELECT "id", "sinchVerificationId", "phoneNumber", "status", "purpose", "attempts", "expiresAt", "verifiedAt", "createdAt"
-     FROM "Verifications"
-     WHERE "phoneNumber" = $2 AND ($1::uuid IS NULL OR "id" = $1::uuid)
-     ORDER BY "createdAt" DESC, ("status" = 'PENDING') DESC, ("status" = 'ABORTED') ASC
-     LIMIT 1`;
-
-/** The verification a code is for, read only (after a lost race). */
-const FIND_TARGET: Statement = { name: 'otp_find_target_v2', text: TARGET };
-
-const CLAIM_ATTEMPT: Statement = {
-  name: 'otp_claim_attempt_v2',
-  text: `WITH target AS (${TARGET}), charge AS (
-     UPDATE "Users"
-     SET "otpFailureTimes" = array_append(ARRAY(SELECT t FROM unnest("otpFailureTimes") AS t WHERE t > $3), $4::timestamptz)
-     WHERE "phoneNumber" = $2
-       AND (SELECT count(*) FROM unnest("otpFailureTimes") AS t WHERE t > $3) < $5
-       AND EXISTS (SELECT 1 FROM target WHERE "status" = 'PENDING' AND "attempts" < $6 AND "expiresAt" > $4)
-     RETURNING 1
-   ), attempt AS (
-     UPDATE "Verifications" SET "attempts" = "attempts" + 1, "updatedAt" = $4
-     WHERE "id" = (SELECT "id" FROM target) AND "status" = 'PENDING' AND "attempts" < $6 AND "expiresAt" > $4
-       AND EXISTS (SELECT 1 FROM charge)
-     RETURNING "attempts"
-   )
-   SELECT target.*, EXISTS (SELECT 1 FROM charge) AS "charged", (SELECT "attempts" FROM attempt) AS "claimedAttempts"
-   FROM (SELECT 1) AS one LEFT JOIN target ON true`,
-};
-
-/** Moves a verification out of PENDING, refunding the charged failure ($4) when the code was not judged wrong. */
-const SETTLE: Statement = {
-  name: 'otp_settle_v1',
-  text: `WITH refunded AS (
-     UPDATE "Users" SET "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$4')}
-     WHERE "phoneNumber" = $2 AND $4::timestamptz IS NOT NULL
-     RETURNING 1
-   )
-   UPDATE "Verifications" SET "status" = $3::varchar, "updatedAt" = $5
-   WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0`,
-};
-
-/**
- * Marks the verification SUCCESSFUL and the user verified; the charged failure ($3) is refunded.
- * A verification the integrator's backend cancelled while Sinch was judging the code stays
- * CANCELLED (no row returned): the backend's decision wins, though the number did prove itself.
- */
-const SUCCEED: Statement = {
-  name: 'otp_succeed_v2',
-  text: `WITH verified_user AS (
-     UPDATE "Users" SET "isVerified" = true, "verifiedAt" = $3, "updatedAt" = $3,
-       "otpFailureTimes" = ${removeOne('"otpFailureTimes"', '$3')}
-     WHERE "phoneNumber" = $2
-     RETURNING 1
-   )
-   UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
-   WHERE "id" = $1 AND "status" <> 'CANCELLED' AND (SELECT count(*) FROM verified_user) >= 0
-   RETURNING 1 AS "succeeded"`,
-};
-
-/** Gives an attempt back when Sinch certainly never judged the code. */
-const RETURN_ATTEMPT: Statement = {
-  name: 'otp_return_attempt_v1',
-  text: `UPDATE "Verifications" SET "attempts" = "attempts" - 1 WHERE "id" = $1 AND "attempts" > 0`,
-};
-
 export function createVerificationService(deps: VerificationServiceDeps): VerificationService {
-  const { statements, sinch, users, config, logger, clock } = deps;
-  const allEvents = deps.events ?? noEvents;
+  const { verifications, sinch, users, config, logger, clock } = deps;
+  const events = deps.events ?? noEvents;
   const { otp } = config;
   let lastCeilingAlert = -1;
 
-  async function requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }> {
-    const purpose = input.purpose ?? null;
-    if (purpose !== null && !otp.purposes.includes(purpose))
-      throw new AppError('VALIDATION_ERROR', {
-        details: [{ field: 'purpose', message: `purpose must be one of: ${otp.purposes.join(', ')}` }],
-      });
-    const events = withPurpose(allEvents, purpose);
-    events.requested();
-    let phone;
+  // ---- request: normalise -> policy -> (idempotency) -> reserve -> send -> activate
+
+  function normaliseAllowed(phoneNumber: string, purpose: string | null): NormalizedPhone {
     try {
-      phone = normalizePhone(input.phoneNumber, otp.defaultCountry);
+      const phone = normalizePhone(phoneNumber, otp.defaultCountry);
       assertNumberAllowed(phone, config.numberPolicy);
+      return phone;
     } catch (error) {
-      events.refused(
-        error instanceof AppError && error.code === 'PHONE_NUMBER_NOT_ALLOWED' ? 'number_policy' : 'invalid_number',
-      );
+      const policy = error instanceof AppError && error.code === 'PHONE_NUMBER_NOT_ALLOWED';
+      events.refused(policy ? 'number_policy' : 'invalid_number', purpose);
       throw error;
     }
+  }
 
+  async function requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }> {
+    const purpose = knownPurpose(input.purpose);
+    events.requested(purpose);
+    const phone = normaliseAllowed(input.phoneNumber, purpose);
     const key = input.idempotencyKey;
-    if (key === undefined || !deps.idempotency)
-      return { result: await send(phone.e164, purpose, events), replayed: false };
-    const idempotency = deps.idempotency;
-    const started = await idempotency.begin<RequestCodeResult>(
-      key,
-      purpose === null ? fingerprintOf(phone.e164, 'sms') : fingerprintOf(phone.e164, 'sms', purpose),
-    );
+    if (key === undefined || !deps.idempotency) return { result: await send(phone.e164, purpose), replayed: false };
+    const fingerprint = purpose === null ? fingerprintOf(phone.e164, 'sms') : fingerprintOf(phone.e164, 'sms', purpose);
+    return once(deps.idempotency, key, fingerprint, purpose, () => send(phone.e164, purpose));
+  }
+
+  /** The purpose, when it is one of OTP_PURPOSES: the field's VALIDATION_ERROR otherwise. */
+  function knownPurpose(purpose: string | undefined): string | null {
+    if (purpose === undefined) return null;
+    if (otp.purposes.includes(purpose)) return purpose;
+    throw new AppError('VALIDATION_ERROR', {
+      details: [{ field: 'purpose', message: `purpose must be one of: ${otp.purposes.join(', ')}` }],
+    });
+  }
+
+  /** Runs `fn` once per idempotency key; a repeat replays its result. */
+  async function once(
+    idempotency: IdempotencyService,
+    key: string,
+    fingerprint: string,
+    purpose: string | null,
+    fn: () => Promise<RequestCodeResult>,
+  ): Promise<{ result: RequestCodeResult; replayed: boolean }> {
+    const started = await idempotency.begin<RequestCodeResult>(key, fingerprint);
     switch (started.state) {
       case 'replay':
         return { result: started.data, replayed: true };
       case 'mismatch':
-        events.refused('idempotency_key_reused');
+        events.refused('idempotency_key_reused', purpose);
         throw new AppError('IDEMPOTENCY_KEY_REUSED', {
           details: [{ field: 'Idempotency-Key', reason: 'different_request' }],
         });
       case 'in_progress':
-        throw new AppError('IDEMPOTENCY_REQUEST_IN_PROGRESS', { headers: { 'Retry-After': '1' } });
+        throw new AppError('IDEMPOTENCY_REQUEST_IN_PROGRESS', { retryAfterSeconds: 1 });
       case 'new':
         break;
     }
     try {
-      const result = await send(phone.e164, purpose, events);
+      const result = await fn();
       await idempotency.complete(key, result);
       return { result, replayed: false };
     } catch (error) {
@@ -304,39 +204,28 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   /** Claims a send under the limits, starts it at Sinch, records it. */
-  async function send(e164: string, purpose: string | null, events: OtpEvents): Promise<RequestCodeResult> {
-    const reservation = await users.reserveSend(e164);
-    if (!reservation.ok) {
-      events.refused(reservation.refusal.limit);
-      // Once per minute window and instance: under a pumping attack every request is refused here,
-      // and one line per refusal would flood the log (the refusals are counted in the metrics).
-      const window = Math.floor(clock.now() / 60_000);
-      if (reservation.refusal.limit === 'global_minute' && window !== lastCeilingAlert) {
-        lastCeilingAlert = window;
-        logger.error('Global send ceiling reached: refusing to send codes (possible SMS pumping)', {
-          ceilingPerMinute: otp.globalSendsPerMinute,
-        });
-      }
-      throw refusalError(reservation.refusal);
-    }
-
+  async function send(e164: string, purpose: string | null): Promise<RequestCodeResult> {
+    const reservation = await reserve(e164, purpose);
     const verificationId = randomUUID();
     let sinchId: string;
     try {
       ({ id: sinchId } = await sinch.startSms(e164, { reference: verificationId, expirySeconds: otp.ttlSeconds }));
     } catch (error) {
       // Sinch answered with an error or was never reached: nothing was sent, so the send is not counted.
-      if (!sinchMayHaveActed(error)) await users.releaseSend(e164, reservation);
-      events.refused(error instanceof AppError ? error.code.toLowerCase() : 'error');
+      if (!sinch.mayHaveActed(error)) await users.releaseSend(e164, reservation);
+      events.refused(error instanceof AppError ? error.code.toLowerCase() : 'error', purpose);
       throw error;
     }
-    events.sent();
-
+    events.sent(purpose);
     const now = reservation.reservedAt;
     const expiresAt = new Date(now.getTime() + otp.ttlSeconds * 1000);
-    const aborted = await activate({ id: verificationId, sinchId, phoneNumber: e164, expiresAt, now, purpose });
+    // Every lost race on the one-PENDING index is another request's committed send, and at most
+    // maxSendsPerNumberHour pass reserveSend per number, so that many retries always suffice.
+    const aborted = await verifications.activate(
+      { id: verificationId, sinchId, phoneNumber: e164, method: 'sms', purpose, expiresAt, now },
+      otp.maxSendsPerNumberHour,
+    );
     logger.info('verification started', { verificationId, phoneNumber: e164, abortedOlder: aborted });
-
     return {
       verificationId,
       phoneNumber: e164,
@@ -347,57 +236,149 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     };
   }
 
-  /**
-   * Each lost race on the one-PENDING index means another request's row was committed meanwhile,
-   * and reserveSend lets at most maxSendsPerNumberHour requests per number through, so that many
-   * retries always suffice (a fixed 3 turned the 4th loser of a burst into a 500).
-   */
-  async function activate(
-    v: { id: string; sinchId: string; phoneNumber: string; expiresAt: Date; now: Date; purpose: string | null },
-    retries = otp.maxSendsPerNumberHour,
-  ): Promise<number> {
+  async function reserve(e164: string, purpose: string | null): Promise<{ reservedAt: Date; shard: number }> {
+    const reservation = await users.reserveSend(e164);
+    if (reservation.ok) return reservation;
+    events.refused(reservation.refusal.limit, purpose);
+    // Once per minute window and instance: under a pumping attack every request is refused here,
+    // and one line per refusal would flood the log (the refusals are counted in the metrics).
+    const window = Math.floor(clock.now() / 60_000);
+    if (reservation.refusal.limit === 'global_minute' && window !== lastCeilingAlert) {
+      lastCeilingAlert = window;
+      logger.error('Global send ceiling reached: refusing to send codes (possible SMS pumping)', {
+        ceilingPerMinute: otp.globalSendsPerMinute,
+      });
+    }
+    throw refusalError(reservation.refusal);
+  }
+
+  // ---- verify: claim -> judge -> report -> settle
+
+  async function verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult> {
+    const phoneNumber =
+      input.phoneNumber === undefined ? undefined : normalizePhone(input.phoneNumber, otp.defaultCountry).e164;
+    const now = new Date(clock.now());
+    const claim = await verifications.claimAttempt({ verificationId: input.verificationId, phoneNumber }, now, {
+      maxFailuresPerHour: otp.maxFailuresPerNumberHour,
+      maxAttempts: otp.maxAttempts,
+    });
+    const { target, attempts } = await judge(claim, now);
+    const outcome = await report(target, input.code, now);
+    return settle(target, attempts, outcome, now);
+  }
+
+  function refuse(reason: string, error: AppError, target: VerificationRow | undefined): AppError {
+    events.failed(reason, target?.purpose);
+    return error;
+  }
+
+  /** Whether the claimed verification may take this code; throws the client's answer when not. */
+  async function judge(claim: AttemptClaim, now: Date): Promise<{ target: VerificationRow; attempts: number }> {
+    const { target } = claim;
+    const problem = unusable(target, now.getTime());
+    if (problem || !target) {
+      if (target?.status === 'PENDING' && problem?.code === 'VERIFICATION_EXPIRED') {
+        await verifications.settle(target, 'EXPIRED', undefined, now);
+      }
+      const error = problem ?? notFound();
+      throw refuse(failureReason(error), error, target);
+    }
+    if (!claim.charged) {
+      logger.warn('failure budget exhausted for number', { phoneNumber: target.phoneNumber });
+      throw refuse('failure_budget', budgetExhausted(claim.budgetOpensAt, now), target);
+    }
+    if (claim.attempts === null) {
+      // A parallel request changed the verification between the statement's read and its update.
+      await users.refundFailure(target.phoneNumber, now);
+      const lost = unusable(await verifications.findById(target.id), now.getTime()) ?? notFound();
+      throw refuse(failureReason(lost), lost, target);
+    }
+    return { target, attempts: claim.attempts };
+  }
+
+  /** Sinch's judgement of the code. If Sinch did not judge it (or may not have), the failure is refunded. */
+  async function report(target: VerificationRow, code: string, now: Date): Promise<ReportOutcome> {
     try {
-      const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [
-        v.id,
-        v.sinchId,
-        v.phoneNumber,
-        v.expiresAt,
-        v.now,
-        v.purpose,
-      ]);
-      return row?.aborted ?? 0;
+      return await sinch.reportSmsCode(target.sinchVerificationId, code);
     } catch (error) {
-      const { code, constraint } = sqlState(error);
-      if (retries > 0 && code === '23505' && constraint === 'Verifications_one_pending_per_number')
-        return activate(v, retries - 1);
+      await users.refundFailure(target.phoneNumber, now);
+      if (!sinch.mayHaveActed(error)) await verifications.returnAttempt(target.id);
+      events.failed('provider_error', target.purpose);
       throw error;
     }
   }
 
-  /** Why a verification cannot take a code now, as the error the client gets; undefined when it can. */
+  async function settle(
+    target: VerificationRow,
+    attempts: number,
+    outcome: ReportOutcome,
+    now: Date,
+  ): Promise<VerifyCodeResult> {
+    const end = (status: VerificationStatus, refund: boolean) =>
+      verifications.settle(target, status, refund ? now : undefined, now);
+    switch (outcome.result) {
+      case 'SUCCESSFUL':
+        return succeed(target, attempts, now);
+      case 'INVALID_CODE': {
+        const attemptsRemaining = Math.max(0, otp.maxAttempts - attempts);
+        if (attemptsRemaining === 0) await end('FAILED', false);
+        throw refuse('invalid_code', wrongCode(attemptsRemaining), target);
+      }
+      case 'EXPIRED':
+      case 'NOT_FOUND':
+        await end('EXPIRED', true);
+        throw refuse('expired', new AppError('VERIFICATION_EXPIRED'), target);
+      case 'ABORTED':
+        await end('ABORTED', true);
+        throw refuse('aborted', superseded(), target);
+      case 'REJECTED':
+        await end('FAILED', true);
+        logger.warn('Sinch ended the verification', {
+          verificationId: target.id,
+          sinchStatus: outcome.status,
+          sinchReason: outcome.reason,
+        });
+        throw refuse('rejected', endedByProvider(), target);
+    }
+  }
+
+  /** Records the success and signs the token; a cancellation that won the race is a 410 instead. */
+  async function succeed(target: VerificationRow, attempts: number, now: Date): Promise<VerifyCodeResult> {
+    if (!(await verifications.succeed(target, now)))
+      throw refuse('cancelled', new AppError('VERIFICATION_CANCELLED'), target);
+    events.verified(target.purpose);
+    logger.info('verification succeeded', { verificationId: target.id, phoneNumber: target.phoneNumber, attempts });
+    const verificationToken = await deps.tokens?.issue({
+      verificationId: target.id,
+      phoneNumber: target.phoneNumber,
+      purpose: target.purpose,
+      method: target.method,
+    });
+    return {
+      verificationId: target.id,
+      phoneNumber: target.phoneNumber,
+      verified: true,
+      verifiedAt: now.toISOString(),
+      verificationToken,
+    };
+  }
+
+  /** Why a verification cannot take a code now, as the client's answer; undefined when it can. */
   function unusable(v: VerificationRow | undefined, now: number): AppError | undefined {
-    if (!v) return new AppError('VERIFICATION_NOT_FOUND');
+    if (!v) return notFound();
     switch (v.status) {
       case 'SUCCESSFUL':
         return new AppError('ALREADY_VERIFIED', {
           message: 'This code has already been used to verify the number. Request a new code to verify again.',
         });
       case 'ABORTED':
-        return new AppError('VERIFICATION_NOT_FOUND', {
-          message: 'This code was replaced by a newer one. Use the most recent code sent to this number.',
-          details: [{ reason: 'superseded' }],
-        });
+        return superseded();
       case 'EXPIRED':
         return new AppError('VERIFICATION_EXPIRED');
       case 'CANCELLED':
         return new AppError('VERIFICATION_CANCELLED');
       case 'FAILED':
-        return v.attempts >= otp.maxAttempts
-          ? attemptsExhausted(v, now)
-          : new AppError('VERIFICATION_EXPIRED', {
-              message: 'This code can no longer be used. Request a new code.',
-              details: [{ reason: 'ended_by_provider' }],
-            });
+        return v.attempts >= otp.maxAttempts ? attemptsExhausted(v, now) : endedByProvider();
       case 'PENDING':
         if (new Date(v.expiresAt).getTime() <= now) return new AppError('VERIFICATION_EXPIRED');
         if (v.attempts >= otp.maxAttempts) return attemptsExhausted(v, now);
@@ -410,142 +391,31 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const waitMs = new Date(v.createdAt).getTime() + otp.resendCooldownSeconds * 1000 - now;
     return new AppError('TOO_MANY_ATTEMPTS', {
       message: `Too many wrong codes for this verification (${otp.maxAttempts} allowed). Request a new code.`,
-      headers: limitHeaders('verification-attempts', otp.maxAttempts, otp.ttlSeconds, waitMs),
+      retryAfterSeconds: retryAfterSeconds(waitMs),
+      limit: { name: 'verification-attempts', quota: otp.maxAttempts, windowSeconds: otp.ttlSeconds },
       details: [{ reason: 'verification_attempts_exhausted', maxAttempts: otp.maxAttempts, attemptsRemaining: 0 }],
     });
   }
 
-  async function settle(
-    v: VerificationRow,
-    status: VerificationStatus,
-    chargedAt: Date | undefined,
-    at: Date,
-  ): Promise<void> {
-    await statements.run(SETTLE, [v.id, v.phoneNumber, status, chargedAt ?? null, at]);
-  }
-
-  async function claimAttempt(phoneNumber: string, verificationId: string | undefined, now: Date) {
-    const [row] = await statements.run<Partial<VerificationRow> & { charged: boolean; claimedAttempts: number | null }>(
-      CLAIM_ATTEMPT,
-      [
-        verificationId ?? null,
-        phoneNumber,
-        new Date(now.getTime() - HOUR_MS),
-        now,
-        otp.maxFailuresPerNumberHour,
-        otp.maxAttempts,
-      ],
-    );
-    const target = row?.id ? (row as VerificationRow) : undefined;
-    return { target, charged: row?.charged === true, attempts: row?.claimedAttempts ?? null };
-  }
-
-  async function verifyCode(input: VerifyCodeInput): Promise<VerifyCodeResult> {
-    const phone = normalizePhone(input.phoneNumber, otp.defaultCountry);
-    const now = new Date(clock.now());
-    const claim = await claimAttempt(phone.e164, input.verificationId, now);
-    const target = claim.target;
-    const events = withPurpose(allEvents, target?.purpose);
-    const problem = unusable(target, now.getTime());
-    if (problem || !target) {
-      if (target?.status === 'PENDING' && problem?.code === 'VERIFICATION_EXPIRED')
-        await settle(target, 'EXPIRED', undefined, now);
-      events.failed(failureReason(problem));
-      throw problem ?? new AppError('VERIFICATION_NOT_FOUND');
-    }
-    if (!claim.charged) {
-      const retryAt = (await users.failureBudgetRetryAt(phone.e164)) ?? new Date(now.getTime() + HOUR_MS);
-      events.failed('failure_budget');
-      logger.warn('failure budget exhausted for number', { phoneNumber: phone.e164 });
-      throw new AppError('TOO_MANY_ATTEMPTS', {
-        message: `Too many wrong codes for this number in the last hour. Try again in ${retryAfterSeconds(retryAt.getTime() - now.getTime())} s.`,
-        headers: limitHeaders('number-failures', otp.maxFailuresPerNumberHour, 3600, retryAt.getTime() - now.getTime()),
-        details: [
-          {
-            reason: 'failure_budget_exhausted',
-            retryAfterSeconds: retryAfterSeconds(retryAt.getTime() - now.getTime()),
-          },
-        ],
-      });
-    }
-    if (claim.attempts === null) {
-      // A parallel request changed the verification between the statement's read and its update.
-      await users.refundFailure(phone.e164, now);
-      const [current] = await statements.run<VerificationRow>(FIND_TARGET, [target.id, phone.e164]);
-      const lost = unusable(current, now.getTime()) ?? new AppError('VERIFICATION_NOT_FOUND');
-      events.failed(failureReason(lost));
-      throw lost;
-    }
-
-    const attempts = claim.attempts;
-    let outcome;
-    try {
-      outcome = await sinch.reportSmsCode(target.sinchVerificationId, input.code);
-    } catch (error) {
-      // Sinch did not judge the code (or may not have): it is not a wrong guess against the budget.
-      await users.refundFailure(phone.e164, now);
-      if (!sinchMayHaveActed(error)) {
-        await statements.run(RETURN_ATTEMPT, [target.id]);
-      }
-      events.failed('provider_error');
-      throw error;
-    }
-
-    switch (outcome.result) {
-      case 'SUCCESSFUL': {
-        const [succeeded] = await statements.run(SUCCEED, [target.id, phone.e164, now]);
-        if (!succeeded) {
-          events.failed('cancelled');
-          throw new AppError('VERIFICATION_CANCELLED');
-        }
-        events.verified();
-        logger.info('verification succeeded', { verificationId: target.id, phoneNumber: phone.e164, attempts });
-        const verificationToken = await deps.tokens?.issue({
-          verificationId: target.id,
-          phoneNumber: phone.e164,
-          purpose: target.purpose,
-          method: 'sms',
-        });
-        return { phoneNumber: phone.e164, verified: true, verifiedAt: now.toISOString(), verificationToken };
-      }
-      case 'INVALID_CODE': {
-        const attemptsRemaining = Math.max(0, otp.maxAttempts - attempts);
-        if (attemptsRemaining === 0) await settle(target, 'FAILED', undefined, now);
-        events.failed('invalid_code');
-        throw new AppError('INVALID_CODE', {
-          message:
-            attemptsRemaining > 0
-              ? `The code is not correct. ${attemptsRemaining} attempt${attemptsRemaining === 1 ? '' : 's'} left.`
-              : 'The code is not correct and no attempts are left. Request a new code.',
-          details: [{ field: 'code', attemptsRemaining }],
-        });
-      }
-      case 'EXPIRED':
-      case 'NOT_FOUND':
-        await settle(target, 'EXPIRED', now, now);
-        events.failed('expired');
-        throw new AppError('VERIFICATION_EXPIRED');
-      case 'ABORTED':
-        await settle(target, 'ABORTED', now, now);
-        events.failed('aborted');
-        throw new AppError('VERIFICATION_NOT_FOUND', {
-          message: 'This code was replaced by a newer one. Use the most recent code sent to this number.',
-          details: [{ reason: 'superseded' }],
-        });
-      case 'REJECTED':
-        await settle(target, 'FAILED', now, now);
-        events.failed('rejected');
-        logger.warn('Sinch ended the verification', {
-          verificationId: target.id,
-          sinchStatus: outcome.status,
-          sinchReason: outcome.reason,
-        });
-        throw new AppError('VERIFICATION_EXPIRED', {
-          message: 'This code can no longer be used. Request a new code.',
-          details: [{ reason: 'ended_by_provider' }],
-        });
-    }
+  function budgetExhausted(opensAt: Date | undefined, now: Date): AppError {
+    const retry = retryAfterSeconds((opensAt?.getTime() ?? now.getTime() + 3_600_000) - now.getTime());
+    return new AppError('TOO_MANY_ATTEMPTS', {
+      message: `Too many wrong codes for this number in the last hour. Try again in ${retry} s.`,
+      retryAfterSeconds: retry,
+      limit: { name: 'number-failures', quota: otp.maxFailuresPerNumberHour, windowSeconds: 3600 },
+      details: [{ reason: 'failure_budget_exhausted', retryAfterSeconds: retry }],
+    });
   }
 
   return { requestCode, verifyCode };
+}
+
+function wrongCode(attemptsRemaining: number): AppError {
+  return new AppError('INVALID_CODE', {
+    message:
+      attemptsRemaining > 0
+        ? `The code is not correct. ${attemptsRemaining} attempt${attemptsRemaining === 1 ? '' : 's'} left.`
+        : 'The code is not correct and no attempts are left. Request a new code.',
+    details: [{ field: 'code', attemptsRemaining }],
+  });
 }

@@ -18,7 +18,7 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, message: 'No such route.' },
   VERIFICATION_NOT_FOUND: {
     status: 404,
-    message: 'There is no pending verification for this phone number. Request a new code.',
+    message: 'No pending verification matches this request. Request a new code and send the verificationId it returns.',
   },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This route does not accept that HTTP method.' },
   ALREADY_VERIFIED: { status: 409, message: 'This verification has already been completed.' },
@@ -51,10 +51,21 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
+/** One of this service's own limits that refused a request (the error handler states it as IETF RateLimit fields). */
+export interface RefusingLimit {
+  name: string;
+  quota: number;
+  windowSeconds: number;
+}
+
 export interface AppErrorOptions {
   message?: string;
   details?: unknown[];
-  /** Extra response headers, e.g. Retry-After or the RateLimit fields. */
+  /** When the client may try again; becomes Retry-After. */
+  retryAfterSeconds?: number;
+  /** The limit that refused; becomes RateLimit-Policy and RateLimit. */
+  limit?: RefusingLimit;
+  /** HTTP-layer headers only (Allow, WWW-Authenticate): services state facts, not headers. */
   headers?: Record<string, string>;
   cause?: unknown;
 }
@@ -64,6 +75,8 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly httpStatus: number;
   readonly details?: unknown[];
+  readonly retryAfterSeconds?: number;
+  readonly limit?: RefusingLimit;
   readonly headers: Record<string, string>;
 
   constructor(code: ErrorCode, options: AppErrorOptions = {}) {
@@ -75,6 +88,8 @@ export class AppError extends Error {
     this.code = code;
     this.httpStatus = ERROR_CATALOGUE[code].status;
     this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.limit = options.limit;
     this.headers = options.headers ?? {};
   }
 

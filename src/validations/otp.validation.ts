@@ -15,12 +15,35 @@ export const requestOtpBody = z.strictObject({
 });
 export type RequestOtpBody = z.infer<typeof requestOtpBody>;
 
-export const verifyOtpBody = z.strictObject({
-  phoneNumber: requiredString('phoneNumber', 32),
-  code: requiredString('code', 64).regex(/^[A-Za-z0-9]{4,10}$/, 'code must be 4 to 10 letters or digits'),
-  verificationId: z.uuid({ error: 'verificationId must be the UUID returned by /api/request-otp' }).optional(),
+const code = requiredString('code', 64).regex(/^[A-Za-z0-9]{4,10}$/, 'code must be 4 to 10 letters or digits');
+
+const verificationId = z.uuid({
+  error: (issue) =>
+    issue.input === undefined
+      ? 'verificationId is required: send the verificationId that /api/request-otp returned. ' +
+        '(Verifying by phone number alone is off; the server enables it with VERIFY_BY_PHONE_NUMBER=true.)'
+      : 'verificationId must be the UUID returned by /api/request-otp',
 });
-export type VerifyOtpBody = z.infer<typeof verifyOtpBody>;
+
+/** verify-otp: the code, for the verification whose id request-otp returned; `phoneNumber`, when given, must match it. */
+export const verifyOtpBody = z.strictObject({
+  verificationId,
+  code,
+  phoneNumber: requiredString('phoneNumber', 32).optional(),
+});
+
+/** verify-otp with VERIFY_BY_PHONE_NUMBER=true: the id may be left out, then the number's latest verification is checked. */
+export const verifyOtpByPhoneBody = z
+  .strictObject({
+    verificationId: verificationId.optional(),
+    code,
+    phoneNumber: requiredString('phoneNumber', 32).optional(),
+  })
+  .refine((body) => body.verificationId !== undefined || body.phoneNumber !== undefined, {
+    path: ['phoneNumber'],
+    message: 'phoneNumber is required when verificationId is not given',
+  });
+export type VerifyOtpBody = z.infer<typeof verifyOtpByPhoneBody>;
 
 /** Idempotency-Key: what clients commonly send (UUIDs, ULIDs, random tokens): printable ASCII, 1-255 chars. */
 export const idempotencyKeyHeader = z

@@ -31,7 +31,7 @@ export const verificationStatus = z
 export const verificationReport = z.object({
   verificationId: z.uuid(),
   phoneNumber: z.string().describe('E.164'),
-  method: z.literal('sms'),
+  method: z.string().describe('sms, or another of OTP_METHODS'),
   purpose: z.string().nullable().describe('One of OTP_PURPOSES, or null when request-otp named none'),
   status: verificationStatus,
   attempts: z.int().min(0).describe('Codes checked so far'),
@@ -57,7 +57,7 @@ export const verificationTokenClaims = z.object({
   exp: z.int().describe('iat + VERIFICATION_TOKEN_TTL_SECONDS'),
   jti: z.uuid().describe('The verificationId'),
   purpose: z.string().optional().describe('What the code was requested for, when request-otp named it'),
-  method: z.literal('sms'),
+  method: z.string().describe('How the code was sent: sms, or another of OTP_METHODS'),
 });
 
 /** GET /.well-known/jwks.json (RFC 7517), served bare, without the envelope. */

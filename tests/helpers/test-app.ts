@@ -109,6 +109,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     verificationTokens: services.verificationTokens,
     apiKeys: services.apiKeys,
     serverVerifications: services.serverVerifications,
+    sinchEvents: services.sinchEvents,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,
     metrics,

@@ -20,7 +20,9 @@ describe('Brute force on one number (OTP_MAX_ATTEMPTS=5, OTP_MAX_FAILURES_PER_NU
     const phone = first.phone;
 
     const guesses = await Promise.all(
-      Array.from({ length: 50 }, () => verifyOtp(t, { phoneNumber: phone, code: wrongCode(first.code) })),
+      Array.from({ length: 50 }, () =>
+        verifyOtp(t, { verificationId: first.verificationId, phoneNumber: phone, code: wrongCode(first.code) }),
+      ),
     );
 
     const byCode = guesses.reduce<Record<string, number>>(
@@ -35,7 +37,7 @@ describe('Brute force on one number (OTP_MAX_ATTEMPTS=5, OTP_MAX_FAILURES_PER_NU
     ]);
 
     const second = await requestCode(t, phone);
-    const res = await verifyOtp(t, { phoneNumber: phone, code: second.code, verificationId: second.verificationId });
+    const res = await verifyOtp(t, { verificationId: second.verificationId, phoneNumber: phone, code: second.code });
 
     expect(res.status).toBe(429);
     expect(res.body).toMatchObject({
@@ -56,12 +58,20 @@ describe('Brute force on one number (OTP_MAX_ATTEMPTS=5, OTP_MAX_FAILURES_PER_NU
   test('When the new verification is guessed at in parallel too, then still nothing reaches Sinch and its attempts stay 0', async () => {
     const first = await requestCode(t, uniquePhone());
     for (let i = 0; i < MAX_ATTEMPTS; i += 1)
-      await verifyOtp(t, { phoneNumber: first.phone, code: wrongCode(first.code) });
+      await verifyOtp(t, {
+        verificationId: first.verificationId,
+        phoneNumber: first.phone,
+        code: wrongCode(first.code),
+      });
     const second = await requestCode(t, first.phone);
 
     const guesses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        verifyOtp(t, { phoneNumber: first.phone, code: i === 0 ? second.code : wrongCode(second.code) }),
+        verifyOtp(t, {
+          verificationId: second.verificationId,
+          phoneNumber: first.phone,
+          code: i === 0 ? second.code : wrongCode(second.code),
+        }),
       ),
     );
 
@@ -79,9 +89,17 @@ describe('Brute force on one number (OTP_MAX_ATTEMPTS=5, OTP_MAX_FAILURES_PER_NU
   test('When the right code is given after 4 wrong ones, then it verifies and only the 4 wrong ones stay charged to the number', async () => {
     const sent = await requestCode(t, uniquePhone());
     for (let i = 0; i < 4; i += 1)
-      expect((await verifyOtp(t, { phoneNumber: sent.phone, code: wrongCode(sent.code) })).status).toBe(400);
+      expect(
+        (
+          await verifyOtp(t, {
+            verificationId: sent.verificationId,
+            phoneNumber: sent.phone,
+            code: wrongCode(sent.code),
+          })
+        ).status,
+      ).toBe(400);
 
-    const res = await verifyOtp(t, { phoneNumber: sent.phone, code: sent.code });
+    const res = await verifyOtp(t, { verificationId: sent.verificationId, phoneNumber: sent.phone, code: sent.code });
 
     expect(res.status).toBe(200);
     expect((await rowsFor(t, sent.phone)).user?.otpFailureTimes).toHaveLength(4);
@@ -90,11 +108,21 @@ describe('Brute force on one number (OTP_MAX_ATTEMPTS=5, OTP_MAX_FAILURES_PER_NU
   test('When one number is guessed to exhaustion, then a different number keeps its whole budget', async () => {
     const attacked = await requestCode(t, uniquePhone());
     await Promise.all(
-      Array.from({ length: 20 }, () => verifyOtp(t, { phoneNumber: attacked.phone, code: wrongCode(attacked.code) })),
+      Array.from({ length: 20 }, () =>
+        verifyOtp(t, {
+          verificationId: attacked.verificationId,
+          phoneNumber: attacked.phone,
+          code: wrongCode(attacked.code),
+        }),
+      ),
     );
     const other = await requestCode(t, uniquePhone());
 
-    const wrong = await verifyOtp(t, { phoneNumber: other.phone, code: wrongCode(other.code) });
+    const wrong = await verifyOtp(t, {
+      verificationId: other.verificationId,
+      phoneNumber: other.phone,
+      code: wrongCode(other.code),
+    });
 
     expect(wrong.status).toBe(400);
     expect(wrong.body).toMatchObject({

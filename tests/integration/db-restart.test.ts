@@ -33,6 +33,7 @@ describe('PostgreSQL crashes and restarts while the service runs', () => {
   const logs = new LogCapture();
   const before = uniquePhone();
   let beforeCode: string;
+  let beforeId: string;
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otp-pg-restart-'));
@@ -67,12 +68,14 @@ describe('PostgreSQL crashes and restarts while the service runs', () => {
       logger,
       sequelize,
       verifications: services.verifications,
+      sinchEvents: services.sinchEvents,
       healthChecks: services.healthChecks,
     });
 
     const res = await request(app).post('/api/request-otp').send({ phoneNumber: before });
     expect(res.status).toBe(200);
     beforeCode = emulator.lastCodeFor(before) ?? '';
+    beforeId = res.body.data.verificationId as string;
   }, 60_000);
 
   afterAll(async () => {
@@ -88,7 +91,7 @@ describe('PostgreSQL crashes and restarts while the service runs', () => {
     const started = Date.now();
 
     const res = await request(app).post('/api/request-otp').send({ phoneNumber: phone });
-    const verify = await request(app).post('/api/verify-otp').send({ phoneNumber: before, code: beforeCode });
+    const verify = await request(app).post('/api/verify-otp').send({ verificationId: beforeId, code: beforeCode });
     const health = await request(app).get('/health');
 
     expect(Date.now() - started).toBeLessThan(5000);
@@ -121,7 +124,7 @@ describe('PostgreSQL crashes and restarts while the service runs', () => {
     await until(async () => (await request(app).get('/health')).status === 200, 15_000, '/health UP again');
     const phone = uniquePhone();
 
-    const verify = await request(app).post('/api/verify-otp').send({ phoneNumber: before, code: beforeCode });
+    const verify = await request(app).post('/api/verify-otp').send({ verificationId: beforeId, code: beforeCode });
     const res = await request(app).post('/api/request-otp').send({ phoneNumber: phone });
 
     expect(verify.status).toBe(200);

@@ -93,7 +93,9 @@ describe('GET /api/emulator/inbox (emulator mode)', () => {
       status: 'success',
       message: expect.stringMatching(/emulat/i),
       data: {
-        messages: [{ to: phone, code: emulator.lastCodeFor(phone), sentAt: expect.any(String), delivered: true }],
+        messages: [
+          { to: phone, code: emulator.lastCodeFor(phone), sentAt: expect.any(String), delivered: true, method: 'sms' },
+        ],
       },
     });
   });
@@ -132,7 +134,7 @@ describe('GET /api/emulator/inbox (emulator mode)', () => {
       .filter((m) => m.to === phone)
       .reverse()
       .slice(0, 10)
-      .map(({ to, code, sentAt, delivered }) => ({ to, code, sentAt, delivered }));
+      .map(({ to, code, sentAt, delivered, method }) => ({ to, code, sentAt, delivered, method }));
     expect(res.status).toBe(200);
     expect(res.body.data.messages).toEqual(expected);
     expect(res.body.data.messages[0].code).toBe(emulator.lastCodeFor(phone));
@@ -144,7 +146,43 @@ describe('GET /api/emulator/inbox (emulator mode)', () => {
 
     const res = await request(t.app).get('/api/emulator/inbox').query({ phoneNumber: phone });
 
-    expect(res.body.data.messages[0]).toEqual({ to: phone, code: '', sentAt: expect.any(String), delivered: false });
+    expect(res.body.data.messages[0]).toEqual({
+      to: phone,
+      code: '',
+      sentAt: expect.any(String),
+      delivered: false,
+      method: 'sms',
+    });
+  });
+
+  test('When a call and a WhatsApp message were sent in given languages, then the inbox tells them apart by method, with the language', async () => {
+    const phone = uniquePhone();
+    await requestCode(phone);
+    const start = { phoneNumber: phone, expirySeconds: 600, codeType: 'Numeric' } as const;
+    await t.services.sinch.start({ ...start, method: 'callout', reference: `call-${phone}`, locale: 'sv-SE' });
+    await t.services.sinch.start({ ...start, method: 'whatsapp', reference: `wa-${phone}`, locale: 'en-GB' });
+
+    const res = await request(t.app).get('/api/emulator/inbox').query({ phoneNumber: phone });
+
+    expect(res.body.data.messages).toEqual([
+      {
+        to: phone,
+        code: expect.any(String),
+        sentAt: expect.any(String),
+        delivered: true,
+        method: 'whatsapp',
+        locale: 'en-GB',
+      },
+      {
+        to: phone,
+        code: expect.any(String),
+        sentAt: expect.any(String),
+        delivered: true,
+        method: 'callout',
+        locale: 'sv-SE',
+      },
+      { to: phone, code: expect.any(String), sentAt: expect.any(String), delivered: true, method: 'sms' },
+    ]);
   });
 
   test('When nothing was sent to the number, then an empty list', async () => {

@@ -261,6 +261,74 @@ describe('Callbacks', () => {
     ]);
   });
 
+  test('When SMS to a number fail by undeliveredNumbers or failSmsDelivery, then the delivery event says Failed; calls and WhatsApp get no delivery event', async () => {
+    const receiver = await startReceiver();
+    const listed = phone();
+    const marked = phone();
+    const emulator = await startEmulator({ callbackUrl: receiver.url, undeliveredNumbers: [listed] });
+    emulator.failSmsDelivery(marked);
+
+    const first = await start(emulator, listed, { reference: 'lost-1' });
+    const second = await start(emulator, marked);
+    await start(emulator, marked, { method: 'callout' });
+    await start(emulator, marked, { method: 'whatsapp' });
+    await emulator.flushCallbacks();
+
+    expect(eventsOf(receiver, 'VerificationSmsDeliveredEvent')).toEqual([
+      {
+        id: first.json.id,
+        event: 'VerificationSmsDeliveredEvent',
+        method: 'sms',
+        identity: { type: 'number', endpoint: listed },
+        smsResult: 'Failed',
+        reference: 'lost-1',
+      },
+      {
+        id: second.json.id,
+        event: 'VerificationSmsDeliveredEvent',
+        method: 'sms',
+        identity: { type: 'number', endpoint: marked },
+        smsResult: 'Failed',
+      },
+    ]);
+    expect(eventsOf(receiver, 'VerificationRequestEvent').map((e): unknown => e.method)).toEqual([
+      'sms',
+      'sms',
+      'callout',
+      'whatsapp',
+    ]);
+  });
+
+  test('When deliveryReportDelayMs is set, then the delivery event leaves only that long after the start answered', async () => {
+    const receiver = await startReceiver();
+    const emulator = await startEmulator({ callbackUrl: receiver.url, deliveryReportDelayMs: 200 });
+
+    const answer = await start(emulator, phone());
+    const answeredAt = Date.now();
+    const early = eventsOf(receiver, 'VerificationSmsDeliveredEvent');
+    await emulator.flushCallbacks();
+
+    expect(answer.status).toBe(200);
+    expect(early).toEqual([]);
+    const delivery = emulator.callbackDeliveries.find((d) => d.event === 'VerificationSmsDeliveredEvent')!;
+    expect(delivery.at).toBeGreaterThanOrEqual(answeredAt + 150);
+    expect(eventsOf(receiver, 'VerificationSmsDeliveredEvent')).toEqual([
+      expect.objectContaining({ id: answer.json.id, smsResult: 'Successful' }),
+    ]);
+  });
+
+  test('When the emulator closes while a delivery report waits for its delay, then the report is dropped and close() does not wait for it', async () => {
+    const receiver = await startReceiver();
+    const emulator = await startEmulator({ callbackUrl: receiver.url, deliveryReportDelayMs: 60_000 });
+    await start(emulator, phone());
+
+    const started = Date.now();
+    await emulator.close();
+
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(eventsOf(receiver, 'VerificationSmsDeliveredEvent')).toEqual([]);
+  });
+
   test('When the right code is reported, then a VerificationResultEvent with the final status follows', async () => {
     const receiver = await startReceiver();
     const emulator = await startEmulator({ callbackUrl: receiver.url });

@@ -101,6 +101,9 @@ describe('Sinch Node SDK against the emulator', () => {
         authorization: expect.stringMatching(/^Application sdk-conformance-key:/),
       },
     });
+    // The SDK moves smsOptions.locale out of the body into the header.
+    expect((emulator.requests[0]!.json as { smsOptions: object }).smsOptions).not.toHaveProperty('locale');
+    expect(emulator.inbox).toEqual([expect.objectContaining({ to: endpoint, method: 'sms', locale: 'sv-SE' })]);
     expect(wrong).toEqual({ id, method: 'sms', status: 'FAIL', reason: 'Invalid code' });
     expect(right).toEqual({ id, method: 'sms', status: 'SUCCESSFUL' });
     const expectedStatus = {
@@ -199,6 +202,83 @@ describe('Sinch Node SDK against the emulator', () => {
     expect(callReport).toMatchObject({ status: 'SUCCESSFUL', callComplete: true });
     expect(whatsappStart).toMatchObject({ method: 'whatsapp', whatsapp: { codeType: 'Numeric' } });
     expect(whatsappReport).toMatchObject({ status: 'SUCCESSFUL' });
+  });
+
+  test('When the SDK starts calls with a speech locale (startPhoneCall and the older startCallout) and reports them by id, then each call is in that language and verifies', async () => {
+    const { emulator, sinch } = await setup({ codeLength: 6 });
+    const { verifications } = sinch.verification;
+    const [first, second] = [phone(), phone()];
+
+    const phoneCall = await verifications.startPhoneCall({
+      startVerificationWithPhoneCallRequestBody: {
+        identity: { type: 'number', endpoint: first },
+        reference: `sdk-call-${Date.now()}`,
+        phoneCallOptions: { speech: { locale: 'sv-SE' } },
+      },
+    });
+    const phoneCallReport = await verifications.reportPhoneCallById({
+      id: phoneCall.id!,
+      reportPhoneCallVerificationByIdRequestBody: { phoneCall: { code: emulator.lastCodeFor(first)! } },
+    });
+    const callout = await verifications.startCallout({
+      startVerificationWithCalloutRequestBody: {
+        identity: { type: 'number', endpoint: second },
+        calloutOptions: { speech: { locale: 'es-ES' } },
+      },
+    });
+    const calloutReport = await verifications.reportCalloutById({
+      id: callout.id!,
+      reportCalloutVerificationByIdRequestBody: { callout: { code: emulator.lastCodeFor(second)! } },
+    });
+
+    // The SDK renames phoneCallOptions / phoneCall to Sinch's calloutOptions / callout on the wire.
+    expect(emulator.requests.map((r) => r.json)).toEqual([
+      expect.objectContaining({ method: 'callout', calloutOptions: { speech: { locale: 'sv-SE' } } }),
+      { method: 'callout', callout: { code: expect.stringMatching(/^\d{6}$/) } },
+      expect.objectContaining({ method: 'callout', calloutOptions: { speech: { locale: 'es-ES' } } }),
+      { method: 'callout', callout: { code: expect.stringMatching(/^\d{6}$/) } },
+    ]);
+    expect(emulator.inbox.map(({ to, method, locale }) => ({ to, method, locale }))).toEqual([
+      { to: first, method: 'callout', locale: 'sv-SE' },
+      { to: second, method: 'callout', locale: 'es-ES' },
+    ]);
+    expect(phoneCall).toMatchObject({ id: expect.any(String), method: 'callout' });
+    expect(callout).toMatchObject({ id: expect.any(String), method: 'callout' });
+    expect(phoneCallReport).toEqual({ id: phoneCall.id, method: 'callout', status: 'SUCCESSFUL', callComplete: true });
+    expect(calloutReport).toEqual({ id: callout.id, method: 'callout', status: 'SUCCESSFUL', callComplete: true });
+  });
+
+  test('When the SDK starts WhatsApp with Alphanumeric codes and reports by id, then a wrong code fails and the right one verifies', async () => {
+    const { emulator, sinch } = await setup({ codeLength: 6 });
+    const { verifications } = sinch.verification;
+    const endpoint = phone();
+
+    const started = await verifications.startWhatsApp({
+      startVerificationWithWhatsAppRequestBody: {
+        identity: { type: 'number', endpoint },
+        whatsappOptions: { codeType: 'Alphanumeric' },
+      },
+    });
+    const code = emulator.lastCodeFor(endpoint)!;
+    const wrong = await verifications.reportWhatsAppById({
+      id: started.id!,
+      reportWhatsAppVerificationByIdRequestBody: { whatsapp: { code: code === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA' } },
+    });
+    const right = await verifications.reportWhatsAppById({
+      id: started.id!,
+      reportWhatsAppVerificationByIdRequestBody: { whatsapp: { code } },
+    });
+
+    expect(started).toMatchObject({ method: 'whatsapp', whatsapp: { codeType: 'Alphanumeric' } });
+    expect(emulator.requests[0]!.json).toMatchObject({
+      method: 'whatsapp',
+      whatsappOptions: { codeType: 'Alphanumeric' },
+    });
+    expect(emulator.requests[1]!.json).toEqual({ method: 'whatsapp', whatsapp: { code: expect.any(String) } });
+    expect(code).toMatch(/^[A-Z0-9]{6}$/);
+    expect(emulator.inbox).toEqual([expect.objectContaining({ to: endpoint, method: 'whatsapp', delivered: true })]);
+    expect(wrong).toEqual({ id: started.id, method: 'whatsapp', status: 'FAIL', reason: 'Invalid code' });
+    expect(right).toEqual({ id: started.id, method: 'whatsapp', status: 'SUCCESSFUL' });
   });
 
   test('When the SDK hits a failing sandbox number or an unknown id, then it throws RequestFailedError with the Sinch error body', async () => {

@@ -428,6 +428,192 @@ describe('POST /verification/v1/verifications (start)', () => {
   });
 });
 
+describe('Channels, languages and code types', () => {
+  function start(emulator: SinchEmulator, endpoint: string, method: string, extra = {}, headers = {}) {
+    return call(emulator, 'POST', API, { body: { identity: { type: 'number', endpoint }, method, ...extra }, headers });
+  }
+
+  test('When Accept-Language ranks several languages, then the SMS is in the most wanted one: Content-Language and the inbox say so', async () => {
+    const emulator = await startEmulator();
+    const endpoint = phone();
+
+    const answer = await start(emulator, endpoint, 'sms', {}, { 'accept-language': 'en;q=0.5, sv-se, *;q=0.1' });
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-language')).toBe('sv-SE');
+    expect(emulator.inbox).toEqual([
+      expect.objectContaining({ to: endpoint, method: 'sms', locale: 'sv-SE', delivered: true }),
+    ]);
+  });
+
+  test.each([
+    ['the wildcard fetch sends by default', '*'],
+    ['a malformed header', 'en_US;;q=x'],
+  ])(
+    'When Accept-Language is %s, then the start succeeds with no Content-Language and no locale',
+    async (_what, header) => {
+      const emulator = await startEmulator();
+
+      const answer = await start(emulator, phone(), 'sms', {}, { 'accept-language': header });
+
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-language')).toBeNull();
+      expect(emulator.inbox[0]).not.toHaveProperty('locale');
+    },
+  );
+
+  test('When a callout names calloutOptions.speech.locale, then the call is in that language and its code is digits whatever codeType says', async () => {
+    const emulator = await startEmulator({ codeLength: 6 });
+    const endpoint = phone();
+
+    const answer = await start(
+      emulator,
+      endpoint,
+      'callout',
+      { calloutOptions: { speech: { locale: 'fr-fr' } }, smsOptions: { codeType: 'Alpha' } },
+      { 'accept-language': 'de' },
+    );
+
+    expect(answer.json).toEqual({ id: expect.any(String), method: 'callout', _links: expect.any(Array) });
+    expect(answer.headers.get('content-language')).toBe('fr-FR');
+    expect(emulator.requests[0]!.json).toMatchObject({ calloutOptions: { speech: { locale: 'fr-fr' } } });
+    expect(emulator.inbox).toEqual([
+      expect.objectContaining({
+        to: endpoint,
+        method: 'callout',
+        locale: 'fr-FR',
+        code: expect.stringMatching(/^\d{6}$/),
+      }),
+    ]);
+  });
+
+  test('When a callout has no speech locale, then it falls back on Accept-Language, and without either it has no language', async () => {
+    const emulator = await startEmulator();
+
+    const withHeader = await start(
+      emulator,
+      phone(),
+      'callout',
+      { calloutOptions: {} },
+      { 'accept-language': 'da-DK' },
+    );
+    const bare = await start(emulator, phone(), 'callout');
+
+    expect(withHeader.headers.get('content-language')).toBe('da-DK');
+    expect(bare.headers.get('content-language')).toBeNull();
+    expect(emulator.inbox.map((m) => m.locale)).toEqual(['da-DK', undefined]);
+  });
+
+  test.each([
+    [
+      'an underscore locale',
+      { speech: { locale: 'en_US' } },
+      'calloutOptions.speech.locale en_US is not a language tag such as sv-SE.',
+    ],
+    [
+      'a numeric locale',
+      { speech: { locale: 46 } },
+      'calloutOptions.speech.locale 46 is not a language tag such as sv-SE.',
+    ],
+    ['a speech string', { speech: 'sv-SE' }, 'calloutOptions.speech must be an object.'],
+    ['options that are not an object', 'sv-SE', 'calloutOptions must be an object.'],
+  ])('When a callout has %s, then 400 40001 and nothing is sent', async (_what, calloutOptions, message) => {
+    const emulator = await startEmulator();
+
+    const answer = await start(emulator, phone(), 'callout', { calloutOptions });
+
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual({ errorCode: 40001, message, reference: expect.any(String) });
+    expect(emulator.inbox).toEqual([]);
+  });
+
+  test('When WhatsApp starts with Accept-Language and Alphanumeric codes, then the message is in that language with a letters-and-digits code', async () => {
+    const emulator = await startEmulator({ codeLength: 8 });
+    const endpoint = phone();
+
+    const answer = await start(
+      emulator,
+      endpoint,
+      'whatsapp',
+      { whatsappOptions: { codeType: 'Alphanumeric' } },
+      { 'accept-language': 'pt-BR' },
+    );
+
+    expect(answer.json).toMatchObject({ method: 'whatsapp', whatsapp: { codeType: 'Alphanumeric' } });
+    expect(answer.headers.get('content-language')).toBe('pt-BR');
+    expect(emulator.inbox).toEqual([
+      expect.objectContaining({ method: 'whatsapp', locale: 'pt-BR', code: expect.stringMatching(/^[A-Z0-9]{8}$/) }),
+    ]);
+  });
+
+  test.each([
+    ['Numeric', /^\d{6}$/],
+    ['Alpha', /^[A-Z]{6}$/],
+    ['Alphanumeric', /^[A-Z0-9]{6}$/],
+  ])(
+    'When an SMS asks for %s codes, then the answer echoes the type and the code matches it',
+    async (codeType, pattern) => {
+      const emulator = await startEmulator({ codeLength: 6 });
+      const endpoint = phone();
+
+      const answer = await start(emulator, endpoint, 'sms', { smsOptions: { codeType } });
+
+      expect(answer.json).toMatchObject({ sms: { codeType } });
+      expect(emulator.lastCodeFor(endpoint)).toMatch(pattern);
+    },
+  );
+
+  test('When the sandbox never delivers SMS to a number, then a call or a WhatsApp message to it still gets through', async () => {
+    const emulator = await startEmulator();
+    const endpoint = sandboxNumber('undelivered', 5);
+
+    await start(emulator, endpoint, 'sms');
+    const sms = emulator.lastCodeFor(endpoint);
+    await start(emulator, endpoint, 'callout');
+    const call = emulator.lastCodeFor(endpoint);
+    await start(emulator, endpoint, 'whatsapp');
+
+    expect(sms).toBeUndefined();
+    expect(call).toMatch(/^\d{4}$/);
+    expect(emulator.inbox.map(({ method, delivered }) => ({ method, delivered }))).toEqual([
+      { method: 'sms', delivered: false },
+      { method: 'callout', delivered: true },
+      { method: 'whatsapp', delivered: true },
+    ]);
+  });
+
+  test('When a number is in undeliveredNumbers or marked with failSmsDelivery, then its SMS is never delivered, until reset() forgets the mark', async () => {
+    const listed = phone();
+    const marked = phone();
+    const emulator = await startEmulator({ undeliveredNumbers: [listed] });
+    emulator.failSmsDelivery(marked);
+
+    await start(emulator, listed, 'sms');
+    await start(emulator, marked, 'sms');
+    await start(emulator, marked, 'callout');
+    const before = emulator.inbox.map(({ to, method, delivered }) => ({ to, method, delivered }));
+    emulator.reset();
+    await start(emulator, listed, 'sms');
+    await start(emulator, marked, 'sms');
+
+    expect(before).toEqual([
+      { to: listed, method: 'sms', delivered: false },
+      { to: marked, method: 'sms', delivered: false },
+      { to: marked, method: 'callout', delivered: true },
+    ]);
+    expect(emulator.inbox.map(({ to, delivered }) => ({ to, delivered }))).toEqual([
+      { to: listed, delivered: false },
+      { to: marked, delivered: true },
+    ]);
+  });
+
+  test('When undeliveredNumbers holds something that is not E.164, then the emulator refuses to start', async () => {
+    await expect(startEmulator({ undeliveredNumbers: ['0701234567'] })).rejects.toThrow(
+      'undeliveredNumbers: 0701234567 is not an E.164 number',
+    );
+  });
+});
+
 describe('PUT /verification/v1/verifications/{id|number} (report)', () => {
   test('When the right code is reported by id, then 200 SUCCESSFUL', async () => {
     const emulator = await startEmulator();

@@ -156,7 +156,7 @@ describe(`Sinch faults on the report (SINCH_TIMEOUT_MS=${SINCH_TIMEOUT_MS})`, ()
       const sent = await requestCode(t, uniquePhone());
       t.emulator.injectFault('report', c.fault);
 
-      const res = await verifyOtp(t, { phoneNumber: sent.phone, code: sent.code });
+      const res = await verifyOtp(t, { verificationId: sent.verificationId, phoneNumber: sent.phone, code: sent.code });
 
       expectDocumentedError(res, c);
       expect(reportsFor(t.emulator, sent.sinchId)).toHaveLength(1);
@@ -169,7 +169,11 @@ describe(`Sinch faults on the report (SINCH_TIMEOUT_MS=${SINCH_TIMEOUT_MS})`, ()
         expect.objectContaining({ status: 'PENDING', attempts: c.mayHaveActed ? 1 : 0 }),
       ]);
 
-      const retry = await verifyOtp(t, { phoneNumber: sent.phone, code: sent.code });
+      const retry = await verifyOtp(t, {
+        verificationId: sent.verificationId,
+        phoneNumber: sent.phone,
+        code: sent.code,
+      });
 
       expect(retry.status).toBe(200);
       expect(retry.body).toMatchObject({ status: 'success', data: { phoneNumber: sent.phone, verified: true } });
@@ -206,7 +210,11 @@ describe('Sinch circuit breaker (SINCH_CIRCUIT_FAILURE_THRESHOLD=2, SINCH_CIRCUI
     const phone = uniquePhone();
 
     const res = await requestOtp(t, phone);
-    const verify = await verifyOtp(t, { phoneNumber: sent.phone, code: sent.code });
+    const verify = await verifyOtp(t, {
+      verificationId: sent.verificationId,
+      phoneNumber: sent.phone,
+      code: sent.code,
+    });
     const health = await request(t.app).get('/health');
 
     expect(res.status).toBe(503);

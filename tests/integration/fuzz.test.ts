@@ -350,7 +350,7 @@ describe('Fuzzing both endpoints (fast-check)', () => {
     };
     // Mostly well-formed bodies, so the deep paths (wrong code, cap, already verified) are fuzzed too.
     const fields = fc.oneof(
-      { weight: 3, arbitrary: fc.record(shape, { requiredKeys: ['phoneNumber', 'code'] }) },
+      { weight: 3, arbitrary: fc.record(shape, { requiredKeys: ['verificationId', 'code'] }) },
       { weight: 1, arbitrary: fc.record(shape, { requiredKeys: [] }) },
     );
     /** The fixtures' real code and id stand in for the placeholders, so right answers are tried too. */

@@ -268,7 +268,7 @@ describe('Errors at the HTTP edge', () => {
 
     const res = await request(t.app)
       .post('/api/verify-otp')
-      .send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+      .send({ verificationId: started.body.data.verificationId, code: t.emulator.lastCodeFor(phone) });
 
     expectEnvelope(res, 503, 'SMS_PROVIDER_UNAVAILABLE');
     expectNoInternals(res);
@@ -280,12 +280,12 @@ describe('Errors at the HTTP edge', () => {
 
   test('When Sinch answers 429 while a code is checked, then 429 RATE_LIMITED', async () => {
     const phone = uniquePhone();
-    await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
+    const started = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
     t.emulator.injectFault('report', { kind: 'status', status: 429 });
 
     const res = await request(t.app)
       .post('/api/verify-otp')
-      .send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+      .send({ verificationId: started.body.data.verificationId, code: t.emulator.lastCodeFor(phone) });
 
     expectEnvelope(res, 429, 'RATE_LIMITED');
     expect(res.headers['retry-after']).toMatch(/^\d+$/);
@@ -293,12 +293,12 @@ describe('Errors at the HTTP edge', () => {
 
   test('When Sinch answers a report with a non-JSON page, then 502 SMS_PROVIDER_ERROR', async () => {
     const phone = uniquePhone();
-    await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
+    const started = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
     t.emulator.injectFault('report', { kind: 'malformed' });
 
     const res = await request(t.app)
       .post('/api/verify-otp')
-      .send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+      .send({ verificationId: started.body.data.verificationId, code: t.emulator.lastCodeFor(phone) });
 
     expectEnvelope(res, 502, 'SMS_PROVIDER_ERROR');
     expectNoInternals(res);
@@ -306,12 +306,12 @@ describe('Errors at the HTTP edge', () => {
 
   test('When Sinch answers a report without a status, then 502 SMS_PROVIDER_ERROR', async () => {
     const phone = uniquePhone();
-    await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
+    const started = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
     t.emulator.injectFault('report', { kind: 'empty' });
 
     const res = await request(t.app)
       .post('/api/verify-otp')
-      .send({ phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+      .send({ verificationId: started.body.data.verificationId, code: t.emulator.lastCodeFor(phone) });
 
     expectEnvelope(res, 502, 'SMS_PROVIDER_ERROR');
   });
@@ -356,7 +356,9 @@ describe('Errors when Sinch is slow (SINCH_TIMEOUT_MS=200)', () => {
     const started = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
     t.emulator.injectFault('report', { kind: 'delay', ms: 1000 });
 
-    const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: '0000' });
+    const res = await request(t.app)
+      .post('/api/verify-otp')
+      .send({ verificationId: started.body.data.verificationId, code: '0000' });
 
     expectEnvelope(res, 503, 'SMS_PROVIDER_UNAVAILABLE');
     expect((await t.models.Verification.findByPk(started.body.data.verificationId))?.toJSON()).toMatchObject({
@@ -431,7 +433,7 @@ describe('Errors when the database is unreachable', () => {
 
   test.each([
     ['/api/request-otp', { phoneNumber: '+46701234567' }],
-    ['/api/verify-otp', { phoneNumber: '+46701234567', code: '1234' }],
+    ['/api/verify-otp', { verificationId: '00000000-0000-4000-8000-000000000000', code: '1234' }],
   ])(
     'When POST %s cannot reach the database, then 503 SERVICE_UNAVAILABLE with Retry-After and no internals',
     async (path, body) => {
@@ -470,7 +472,11 @@ describe('Errors nobody planned for', () => {
     async (path) => {
       const res = await request(t.app)
         .post(path)
-        .send({ phoneNumber: '+46701234567', ...(path.endsWith('verify-otp') ? { code: '1234' } : {}) });
+        .send(
+          path.endsWith('verify-otp')
+            ? { verificationId: '00000000-0000-4000-8000-000000000000', code: '1234' }
+            : { phoneNumber: '+46701234567' },
+        );
 
       expectEnvelope(res, 500, 'INTERNAL_ERROR', { message: ERROR_CATALOGUE.INTERNAL_ERROR.message });
       expectNoInternals(res);

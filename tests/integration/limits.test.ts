@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config';
 import { uniquePhone } from '../factories/phone.factory';
 import {
@@ -342,16 +343,27 @@ describe('Failure budget per number across resends (OTP_MAX_ATTEMPTS=3, OTP_MAX_
     const firstFailureAt = t.clock.now();
     const first = await requestCode(t, phone);
     for (let i = 0; i < 3; i += 1) {
-      expect((await verifyOtp(t, { phoneNumber: phone, code: wrongCode(first.code) })).status).toBe(400);
+      expect(
+        (await verifyOtp(t, { verificationId: first.verificationId, phoneNumber: phone, code: wrongCode(first.code) }))
+          .status,
+      ).toBe(400);
       t.clock.advance(MINUTE);
     }
     const second = await requestCode(t, phone);
     for (let i = 0; i < 2; i += 1) {
-      expect((await verifyOtp(t, { phoneNumber: phone, code: wrongCode(second.code) })).body.code).toBe('INVALID_CODE');
+      expect(
+        (
+          await verifyOtp(t, {
+            verificationId: second.verificationId,
+            phoneNumber: phone,
+            code: wrongCode(second.code),
+          })
+        ).body.code,
+      ).toBe('INVALID_CODE');
       t.clock.advance(MINUTE);
     }
 
-    const res = await verifyOtp(t, { phoneNumber: phone, code: second.code });
+    const res = await verifyOtp(t, { verificationId: second.verificationId, phoneNumber: phone, code: second.code });
 
     const retryAfter = (firstFailureAt + HOUR - t.clock.now()) / SECOND;
     expect(res.status).toBe(429);
@@ -376,14 +388,18 @@ describe('Failure budget per number across resends (OTP_MAX_ATTEMPTS=3, OTP_MAX_
     const phone = uniquePhone();
     const firstFailureAt = t.clock.now();
     const first = await requestCode(t, phone);
-    for (let i = 0; i < 3; i += 1) await verifyOtp(t, { phoneNumber: phone, code: wrongCode(first.code) });
+    for (let i = 0; i < 3; i += 1)
+      await verifyOtp(t, { verificationId: first.verificationId, phoneNumber: phone, code: wrongCode(first.code) });
     const second = await requestCode(t, phone);
-    for (let i = 0; i < 2; i += 1) await verifyOtp(t, { phoneNumber: phone, code: wrongCode(second.code) });
-    expect((await verifyOtp(t, { phoneNumber: phone, code: second.code })).status).toBe(429);
+    for (let i = 0; i < 2; i += 1)
+      await verifyOtp(t, { verificationId: second.verificationId, phoneNumber: phone, code: wrongCode(second.code) });
+    expect(
+      (await verifyOtp(t, { verificationId: second.verificationId, phoneNumber: phone, code: second.code })).status,
+    ).toBe(429);
     t.clock.advance(firstFailureAt + HOUR - t.clock.now());
     const third = await requestCode(t, phone);
 
-    const res = await verifyOtp(t, { phoneNumber: phone, code: third.code });
+    const res = await verifyOtp(t, { verificationId: third.verificationId, phoneNumber: phone, code: third.code });
 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'success', data: { phoneNumber: phone, verified: true } });
@@ -394,11 +410,16 @@ describe('Failure budget per number across resends (OTP_MAX_ATTEMPTS=3, OTP_MAX_
     const blocked = uniquePhone();
     for (let round = 0; round < 2; round += 1) {
       const sent = await requestCode(t, blocked);
-      for (let i = 0; i < 3; i += 1) await verifyOtp(t, { phoneNumber: blocked, code: wrongCode(sent.code) });
+      for (let i = 0; i < 3; i += 1)
+        await verifyOtp(t, { verificationId: sent.verificationId, phoneNumber: blocked, code: wrongCode(sent.code) });
     }
     const other = await requestCode(t, uniquePhone());
 
-    const res = await verifyOtp(t, { phoneNumber: other.phone, code: other.code });
+    const res = await verifyOtp(t, {
+      verificationId: other.verificationId,
+      phoneNumber: other.phone,
+      code: other.code,
+    });
 
     expect(res.status).toBe(200);
   });
@@ -443,7 +464,7 @@ describe('Per-IP limit on request-otp (RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR=3, in 
   });
 
   test('When request-otp is exhausted for an address, then verify-otp has its own budget', async () => {
-    const res = await verifyOtp(t, { phoneNumber: uniquePhone(), code: '123456' });
+    const res = await verifyOtp(t, { verificationId: randomUUID(), phoneNumber: uniquePhone(), code: '123456' });
 
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 'VERIFICATION_NOT_FOUND' });
@@ -464,9 +485,10 @@ describe('Per-IP limit on verify-otp (RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR=3, in me
 
   test('When a 4th verify call comes from one address within the hour, then 429 RATE_LIMITED before anything reaches Sinch, even with the right code', async () => {
     const sent = await requestCode(t, uniquePhone());
-    for (let i = 0; i < 3; i += 1) await verifyOtp(t, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
+    for (let i = 0; i < 3; i += 1)
+      await verifyOtp(t, { verificationId: sent.verificationId, phoneNumber: sent.phone, code: wrongCode(sent.code) });
 
-    const res = await verifyOtp(t, { phoneNumber: sent.phone, code: sent.code });
+    const res = await verifyOtp(t, { verificationId: sent.verificationId, phoneNumber: sent.phone, code: sent.code });
 
     expect(res.status).toBe(429);
     expect(res.body).toMatchObject({
@@ -538,7 +560,7 @@ describeWithRedis(
     });
 
     test('When the hour is over for verify-otp, then the address may check codes again', async () => {
-      const body = { phoneNumber: uniquePhone(), code: '123456' };
+      const body = { verificationId: randomUUID(), phoneNumber: uniquePhone(), code: '123456' };
       expect((await verifyOtp(t, body)).status).toBe(404);
       expect((await verifyOtp(t, body)).status).toBe(404);
       const refused = await verifyOtp(t, body);

@@ -25,11 +25,14 @@ describe('Logs of a full request-and-verify flow', () => {
     // Ten-digit codes: long enough that finding one in the logs cannot be a coincidence.
     t = await createTestApp({ emulator: { codeLength: 10 } });
     responses.push(await request(t.app).post('/api/request-otp').send({ phoneNumber: phone }));
+    const verificationId = responses[0]!.body.data.verificationId as string;
     code = t.emulator.lastCodeFor(phone)!;
     wrong = code.startsWith('9') ? '1234567890' : '9876543210';
-    responses.push(await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong }));
-    responses.push(await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code }));
-    responses.push(await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code }));
+    responses.push(
+      await request(t.app).post('/api/verify-otp').send({ verificationId, phoneNumber: phone, code: wrong }),
+    );
+    responses.push(await request(t.app).post('/api/verify-otp').send({ verificationId, phoneNumber: phone, code }));
+    responses.push(await request(t.app).post('/api/verify-otp').send({ verificationId, phoneNumber: phone, code }));
     responses.push(
       await request(t.app)
         .post('/api/request-otp')

@@ -20,18 +20,22 @@ describe('GET /metrics', () => {
   test('When codes are requested, refused, failed, expired and verified, then each funnel counter counts exactly those', async () => {
     const a = uniquePhone();
     const b = uniquePhone();
-    await request(t.app).post('/api/request-otp').send({ phoneNumber: a }).expect(200);
+    const sentA = await request(t.app).post('/api/request-otp').send({ phoneNumber: a }).expect(200);
     await request(t.app).post('/api/request-otp').send({ phoneNumber: a }).expect(429); // cooldown
     await request(t.app).post('/api/request-otp').send({ phoneNumber: '+4612' }).expect(400); // invalid number
     await request(t.app).post('/api/request-otp').send({ phoneNumber: '+449098790000' }).expect(422); // premium rate
-    await request(t.app).post('/api/verify-otp').send({ phoneNumber: a, code: '000000' }).expect(400);
+    const idA = sentA.body.data.verificationId as string;
+    await request(t.app).post('/api/verify-otp').send({ verificationId: idA, code: '000000' }).expect(400);
     await request(t.app)
       .post('/api/verify-otp')
-      .send({ phoneNumber: a, code: t.emulator.lastCodeFor(a)! })
+      .send({ verificationId: idA, code: t.emulator.lastCodeFor(a)! })
       .expect(200);
-    await request(t.app).post('/api/request-otp').send({ phoneNumber: b }).expect(200);
+    const sentB = await request(t.app).post('/api/request-otp').send({ phoneNumber: b }).expect(200);
     t.clock.advance((t.config.otp.ttlSeconds + 1) * 1000);
-    await request(t.app).post('/api/verify-otp').send({ phoneNumber: b, code: '123456' }).expect(410);
+    await request(t.app)
+      .post('/api/verify-otp')
+      .send({ verificationId: sentB.body.data.verificationId, code: '123456' })
+      .expect(410);
 
     const res = await request(t.app).get('/metrics');
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import request from 'supertest';
 import { createSinchEmulator, type SinchEmulator } from '../../src/emulator/sinch-emulator';
@@ -127,11 +128,11 @@ describeWithRedis('Two instances sharing one Redis: per-IP limits (request-otp 4
   test('When verify calls alternate between the instances, then the third is refused', async () => {
     const phone = uniquePhone();
     const statuses = [
-      (await verifyOtp(i.a, { phoneNumber: phone, code: '123456' })).status,
-      (await verifyOtp(i.b, { phoneNumber: phone, code: '123456' })).status,
+      (await verifyOtp(i.a, { verificationId: randomUUID(), phoneNumber: phone, code: '123456' })).status,
+      (await verifyOtp(i.b, { verificationId: randomUUID(), phoneNumber: phone, code: '123456' })).status,
     ];
 
-    const res = await verifyOtp(i.a, { phoneNumber: phone, code: '123456' });
+    const res = await verifyOtp(i.a, { verificationId: randomUUID(), phoneNumber: phone, code: '123456' });
 
     expect(statuses).toEqual([404, 404]);
     expect(res.status).toBe(429);
@@ -183,11 +184,27 @@ describeWithRedis(
 
     test('When wrong codes are spread over both instances, then the failure budget counts them together', async () => {
       const sent = await requestCode(i.a, uniquePhone());
-      await verifyOtp(i.a, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
-      await verifyOtp(i.b, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
-      await verifyOtp(i.a, { phoneNumber: sent.phone, code: wrongCode(sent.code) });
+      await verifyOtp(i.a, {
+        verificationId: sent.verificationId,
+        phoneNumber: sent.phone,
+        code: wrongCode(sent.code),
+      });
+      await verifyOtp(i.b, {
+        verificationId: sent.verificationId,
+        phoneNumber: sent.phone,
+        code: wrongCode(sent.code),
+      });
+      await verifyOtp(i.a, {
+        verificationId: sent.verificationId,
+        phoneNumber: sent.phone,
+        code: wrongCode(sent.code),
+      });
 
-      const res = await verifyOtp(i.b, { phoneNumber: sent.phone, code: sent.code });
+      const res = await verifyOtp(i.b, {
+        verificationId: sent.verificationId,
+        phoneNumber: sent.phone,
+        code: sent.code,
+      });
 
       expect(res.status).toBe(429);
       expect(res.body).toMatchObject({ code: 'TOO_MANY_ATTEMPTS', details: [{ reason: 'failure_budget_exhausted' }] });
@@ -196,7 +213,11 @@ describeWithRedis(
     test('When a code is sent by instance A, then instance B verifies it', async () => {
       const sent = await requestCode(i.a, uniquePhone());
 
-      const res = await verifyOtp(i.b, { phoneNumber: sent.phone, code: sent.code });
+      const res = await verifyOtp(i.b, {
+        verificationId: sent.verificationId,
+        phoneNumber: sent.phone,
+        code: sent.code,
+      });
 
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ status: 'success', data: { phoneNumber: sent.phone, verified: true } });
@@ -423,7 +444,9 @@ describeWithRedis('Redis lost and back while serving (through a proxy the test c
     try {
       // Both limiters have their scripts in Redis before it hangs (each limiter has its own store).
       expect((await requestOtp(t)).status).toBe(200);
-      expect((await verifyOtp(t, { phoneNumber: uniquePhone(), code: '123456' })).status).toBe(404);
+      expect(
+        (await verifyOtp(t, { verificationId: randomUUID(), phoneNumber: uniquePhone(), code: '123456' })).status,
+      ).toBe(404);
       const countBefore = await counter();
       logsBefore = t.logs.lines.length;
       proxy.freeze(true);

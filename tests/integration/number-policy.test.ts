@@ -233,7 +233,11 @@ describe('Number policy: no account enumeration through request-otp', () => {
   test('When a number that has verified before and one never seen request a code, then the answers are identical but for the number, ids and times', async () => {
     const known = await requestCode(t, uniquePhone());
     expect(
-      (await request(t.app).post('/api/verify-otp').send({ phoneNumber: known.phone, code: known.code })).status,
+      (
+        await request(t.app)
+          .post('/api/verify-otp')
+          .send({ verificationId: known.verificationId, phoneNumber: known.phone, code: known.code })
+      ).status,
     ).toBe(200);
     expect((await rowsFor(t, known.phone)).user).toMatchObject({ isVerified: true });
     const unknown = uniquePhone();

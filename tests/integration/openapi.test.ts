@@ -171,7 +171,8 @@ describe('OpenAPI document', () => {
     ['request-otp', { phoneNumber: '' }, false, requestOtpBody],
     ['request-otp', { phoneNumber: 'x'.repeat(33) }, false, requestOtpBody],
     ['request-otp', {}, false, requestOtpBody],
-    ['verify-otp', { phoneNumber: '+46701234567', code: '1234' }, true, verifyOtpBody],
+    ['verify-otp', { verificationId: '0b8e4a52-1f4e-4a8b-9a57-5d0f3c9f2a11', code: '1234' }, true, verifyOtpBody],
+    ['verify-otp', { phoneNumber: '+46701234567', code: '1234' }, false, verifyOtpBody],
     [
       'verify-otp',
       { phoneNumber: '+46701234567', code: 'AB12cd90', verificationId: '0b5c2b9e-7c1d-4a8e-9f3a-5d2e6c7b8a91' },
@@ -354,17 +355,19 @@ describe('The app against the OpenAPI document', () => {
 
     test('POST /api/verify-otp 400 INVALID_CODE', async () => {
       const phone = uniquePhone();
-      await requestCode(phone);
+      const { verificationId } = (await requestCode(phone)).body.data;
       const wrong = emulator.lastCodeFor(phone) === '0000' ? '1111' : '0000';
 
-      const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong });
+      const res = await request(t.app).post('/api/verify-otp').send({ verificationId, code: wrong });
 
       expect(res.body).toMatchObject({ code: 'INVALID_CODE' });
       expectMatchesSpec(res, 'POST', '/api/verify-otp');
     });
 
     test('POST /api/verify-otp 404 VERIFICATION_NOT_FOUND', async () => {
-      const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: uniquePhone(), code: '1234' });
+      const res = await request(t.app)
+        .post('/api/verify-otp')
+        .send({ verificationId: '00000000-0000-4000-8000-000000000000', code: '1234' });
 
       expect(res.body).toMatchObject({ code: 'VERIFICATION_NOT_FOUND' });
       expectMatchesSpec(res, 'POST', '/api/verify-otp');
@@ -520,10 +523,10 @@ describe('The app against the OpenAPI document', () => {
 
     test('POST /api/verify-otp 410 VERIFICATION_EXPIRED', async () => {
       const phone = uniquePhone();
-      await requestCode(phone);
+      const { verificationId } = (await requestCode(phone)).body.data;
       t.clock.advance(t.config.otp.ttlSeconds * 1000 + 1000);
       try {
-        const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: '1234' });
+        const res = await request(t.app).post('/api/verify-otp').send({ verificationId, code: '1234' });
 
         expect(res.body).toMatchObject({ code: 'VERIFICATION_EXPIRED' });
         expectMatchesSpec(res, 'POST', '/api/verify-otp');
@@ -534,12 +537,12 @@ describe('The app against the OpenAPI document', () => {
 
     test("POST /api/verify-otp 429 TOO_MANY_ATTEMPTS once the code's attempts are used up", async () => {
       const phone = uniquePhone();
-      await requestCode(phone);
+      const { verificationId } = (await requestCode(phone)).body.data;
       const wrong = emulator.lastCodeFor(phone) === '0000' ? '1111' : '0000';
       for (let i = 0; i < t.config.otp.maxAttempts; i += 1)
-        await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong });
+        await request(t.app).post('/api/verify-otp').send({ verificationId, code: wrong });
 
-      const res = await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: wrong });
+      const res = await request(t.app).post('/api/verify-otp').send({ verificationId, code: wrong });
 
       expect(res.body).toMatchObject({ code: 'TOO_MANY_ATTEMPTS' });
       expectMatchesSpec(res, 'POST', '/api/verify-otp');

@@ -298,7 +298,7 @@ describe('POST /api/request-otp', () => {
     const phone = uniquePhone();
     const first = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
     t.clock.advance(600_000);
-    await request(t.app).post('/api/verify-otp').send({ phoneNumber: phone, code: '0000' }); // marks the first EXPIRED
+    await request(t.app).post('/api/verify-otp').send({ verificationId: first.body.data.verificationId, code: '0000' }); // marks the first EXPIRED
 
     const second = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone });
 

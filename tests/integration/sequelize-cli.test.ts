@@ -15,6 +15,7 @@ const MIGRATIONS = [
   '20261125000004-add-sms-delivery.js',
   '20261125000005-one-pending-verification-per-number.js',
   '20261125000006-shard-send-windows.js',
+  '20261201000100-create-processed-callbacks.js',
 ];
 
 /**

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/config/logger';
 import {
@@ -433,6 +435,206 @@ describe('Sinch client failure translation', () => {
 
     await expect(sut.client.reportSmsCode(older.id, '1234')).resolves.toEqual({ result: 'ABORTED' });
   });
+});
+
+describe('Sinch client start and report by method (sms, whatsapp, callout)', () => {
+  let emulator: SinchEmulator;
+  let sut: ClientUnderTest;
+
+  beforeAll(async () => {
+    emulator = await emulatorWith({ codeLength: 6 });
+    sut = clientFor(emulator.url, { SINCH_AUTH_SCHEME: 'signed' });
+  });
+
+  afterAll(async () => {
+    sut.client.close();
+    await emulator.close();
+  });
+
+  test('When an SMS is started with a locale and Alpha codes, then Sinch gets smsOptions with both and the locale as Accept-Language, and we read Content-Language', async () => {
+    const phone = uniquePhone();
+
+    const result = await sut.client.start({
+      phoneNumber: phone,
+      method: 'sms',
+      reference: `sms-${phone}`,
+      expirySeconds: 120,
+      locale: 'sv-SE',
+      codeType: 'Alpha',
+    });
+
+    const recorded = emulator.requests.at(-1)!;
+    expect(recorded.json).toEqual({
+      identity: { type: 'number', endpoint: phone },
+      method: 'sms',
+      reference: `sms-${phone}`,
+      smsOptions: { expiry: '00:02:00', codeType: 'Alpha' },
+    });
+    expect(recorded.headers['accept-language']).toBe('sv-SE');
+    expect(result).toEqual({ id: emulator.inbox.at(-1)!.verificationId, contentLanguage: 'sv-SE' });
+    expect(emulator.inbox.at(-1)).toMatchObject({ method: 'sms', locale: 'sv-SE' });
+    expect(emulator.lastCodeFor(phone)).toMatch(/^[A-Z]{6}$/);
+  });
+
+  test('When an SMS is started without a locale, then no Accept-Language goes out and no language comes back', async () => {
+    const phone = uniquePhone();
+
+    const result = await sut.client.start({
+      phoneNumber: phone,
+      method: 'sms',
+      reference: `sms-${phone}`,
+      expirySeconds: 600,
+      codeType: 'Numeric',
+    });
+
+    expect(emulator.requests.at(-1)!.headers).not.toHaveProperty('accept-language');
+    expect(result).toEqual({ id: expect.any(String) });
+  });
+
+  test('When WhatsApp is started with a locale and reported, then Sinch gets whatsappOptions, the Accept-Language header and the whatsapp report body', async () => {
+    const phone = uniquePhone();
+
+    const { id, contentLanguage } = await sut.client.start({
+      phoneNumber: phone,
+      method: 'whatsapp',
+      reference: `wa-${phone}`,
+      expirySeconds: 600,
+      locale: 'pt-BR',
+      codeType: 'Alphanumeric',
+    });
+    const started = emulator.requests.at(-1)!;
+    const code = emulator.lastCodeFor(phone)!;
+    const wrong = await sut.client.report(id, 'whatsapp', code === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA');
+    const right = await sut.client.report(id, 'whatsapp', code);
+
+    expect(started.json).toEqual({
+      identity: { type: 'number', endpoint: phone },
+      method: 'whatsapp',
+      reference: `wa-${phone}`,
+      whatsappOptions: { codeType: 'Alphanumeric' },
+    });
+    expect(started.headers['accept-language']).toBe('pt-BR');
+    expect(contentLanguage).toBe('pt-BR');
+    expect(code).toMatch(/^[A-Z0-9]{6}$/);
+    expect(emulator.requests.at(-1)).toMatchObject({
+      method: 'PUT',
+      path: `/verification/v1/verifications/id/${id}`,
+      rawBody: JSON.stringify({ method: 'whatsapp', whatsapp: { code } }),
+    });
+    expect([wrong, right]).toEqual([{ result: 'INVALID_CODE' }, { result: 'SUCCESSFUL' }]);
+  });
+
+  test('When a call is started with a locale and reported, then the locale is calloutOptions.speech.locale, not a header, and the callout report body verifies', async () => {
+    const phone = uniquePhone();
+
+    const { id, contentLanguage } = await sut.client.start({
+      phoneNumber: phone,
+      method: 'callout',
+      reference: `call-${phone}`,
+      expirySeconds: 600,
+      locale: 'fr-FR',
+      codeType: 'Alpha',
+    });
+    const started = emulator.requests.at(-1)!;
+    const code = emulator.lastCodeFor(phone)!;
+    const outcome = await sut.client.report(id, 'callout', code);
+
+    expect(started.json).toEqual({
+      identity: { type: 'number', endpoint: phone },
+      method: 'callout',
+      reference: `call-${phone}`,
+      calloutOptions: { speech: { locale: 'fr-FR' } },
+    });
+    expect(started.headers).not.toHaveProperty('accept-language');
+    expect(contentLanguage).toBe('fr-FR');
+    expect(emulator.inbox.at(-1)).toMatchObject({ to: phone, method: 'callout', locale: 'fr-FR' });
+    expect(emulator.requests.at(-1)!.rawBody).toBe(JSON.stringify({ method: 'callout', callout: { code } }));
+    expect(outcome).toEqual({ result: 'SUCCESSFUL' });
+  });
+
+  test('When a call is started without a locale, then there is no calloutOptions at all', async () => {
+    const phone = uniquePhone();
+
+    await sut.client.start({
+      phoneNumber: phone,
+      method: 'callout',
+      reference: `call-${phone}`,
+      expirySeconds: 600,
+      codeType: 'Numeric',
+    });
+
+    expect(emulator.requests.at(-1)!.json).toEqual({
+      identity: { type: 'number', endpoint: phone },
+      method: 'callout',
+      reference: `call-${phone}`,
+    });
+  });
+
+  test('When Sinch refuses a call for its speech locale (400 40001), then SMS_PROVIDER_ERROR, not a blame on the phone number', async () => {
+    const error = await failureOf(
+      sut.client.start({
+        phoneNumber: uniquePhone(),
+        method: 'callout',
+        reference: `bad-locale-${Math.random()}`,
+        expirySeconds: 600,
+        locale: 'en_US',
+        codeType: 'Numeric',
+      }),
+    );
+
+    expect(emulator.requests.at(-1)!.status).toBe(400);
+    expect(error.code).toBe('SMS_PROVIDER_ERROR');
+  });
+
+  test('When a code is reported under another method than the start, then Sinch does not accept it', async () => {
+    const phone = uniquePhone();
+    const { id } = await sut.client.start({
+      phoneNumber: phone,
+      method: 'callout',
+      reference: `mixed-${phone}`,
+      expirySeconds: 600,
+      codeType: 'Numeric',
+    });
+
+    await expect(sut.client.report(id, 'sms', emulator.lastCodeFor(phone)!)).resolves.toEqual({
+      result: 'INVALID_CODE',
+    });
+  });
+
+  test.each([
+    ['sv-se', 'a lower-case tag', 'sv-SE'],
+    ['en_US, de-DE', 'a list whose first entry is unreadable', 'de-DE'],
+    ['klingon!', 'nothing readable', undefined],
+  ])(
+    'When Sinch answers Content-Language %j (%s), then the start result carries the language %j',
+    async (header, _what, expected) => {
+      const fake = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-language': header });
+          res.end('{"id":"fake-id","method":"sms"}');
+        });
+      });
+      await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+      const client = clientFor(`http://127.0.0.1:${(fake.address() as AddressInfo).port}`);
+      try {
+        const result = await client.client.start({
+          phoneNumber: uniquePhone(),
+          method: 'sms',
+          reference: 'r',
+          expirySeconds: 600,
+          codeType: 'Numeric',
+        });
+
+        expect(result).toEqual(
+          expected === undefined ? { id: 'fake-id' } : { id: 'fake-id', contentLanguage: expected },
+        );
+      } finally {
+        client.client.close();
+        await new Promise<void>((resolve) => fake.close(() => resolve()));
+      }
+    },
+  );
 });
 
 describe('Sinch client circuit breaker (SINCH_CIRCUIT_FAILURE_THRESHOLD=2)', () => {

@@ -1,9 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { QueryTypes } from 'sequelize';
 import request from 'supertest';
 import { VerificationCallbackWebhooks } from '@sinch/sdk-core';
 import { applicationAuthorization, verifyApplicationSignature } from '../../src/clients/sinch/sinch.signer';
 import { createSinchEmulator } from '../../src/emulator/sinch-emulator';
+import { callbackKey } from '../../src/services/sinch-events.service';
 import { uniquePhone } from '../factories/phone.factory';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
 
@@ -28,6 +30,21 @@ function post(t: TestApp, body: string, headers: Record<string, string>) {
   for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
   return req.send(body);
 }
+
+/** The log lines one request wrote with this message. */
+function logged(t: TestApp, res: request.Response, message: string) {
+  return t.logs.entries().filter((l) => l.requestId === res.headers['x-request-id'] && l.message === message);
+}
+
+const RESULT_LOG = 'Sinch result event';
+const DELIVERY_LOG = 'Sinch SMS delivery report';
+const DUPLICATE_LOG = 'Sinch callback already processed: acknowledged, nothing changed';
+
+/**
+ * Concurrency proves the claim is atomic only on a PostgreSQL server: PGlite runs every client on
+ * one session, one statement at a time, where a racy claim would pass too.
+ */
+const serverOnly = process.env.TEST_DATABASE_EMBEDDED === '1' ? test.skip : test;
 
 async function startVerification(t: TestApp) {
   const phone = uniquePhone();
@@ -129,6 +146,158 @@ describe('POST /api/sinch/events', () => {
     expect(res.body).toEqual({ action });
   });
 
+  describe('replays and retries', () => {
+    const resultBody = (sinchId: string, status = 'SUCCESSFUL') =>
+      JSON.stringify({ id: sinchId, event: 'VerificationResultEvent', method: 'sms', status });
+    const deliveryBody = (sinchId: string, smsResult: 'Successful' | 'Failed') =>
+      JSON.stringify({ id: sinchId, event: 'VerificationSmsDeliveredEvent', method: 'sms', smsResult });
+
+    async function rows(phone: string, id: string) {
+      const verification = (await t.models.Verification.findByPk(id))!.toJSON();
+      const user = (await t.models.User.findOne({ where: { phoneNumber: phone } }))!.toJSON();
+      return { verification, user };
+    }
+
+    test('When the same signed result callback is replayed within the skew window, then it is acknowledged 200 {} and changes nothing: rows, and no second "applied" log line', async () => {
+      const { phone, verification } = await startVerification(t);
+      const body = resultBody(verification.sinchVerificationId);
+      const headers = signed(body, new Date(t.clock.now()).toISOString());
+      const first = await post(t, body, headers);
+      const after = await rows(phone, verification.id);
+      t.clock.advance(60_000);
+
+      const replay = await post(t, body, headers);
+
+      expect([first.status, first.body, replay.status, replay.body]).toEqual([200, {}, 200, {}]);
+      expect(after.verification).toMatchObject({ status: 'SUCCESSFUL' });
+      expect(after.user).toMatchObject({ isVerified: true });
+      expect(await rows(phone, verification.id)).toEqual(after);
+      expect(logged(t, first, RESULT_LOG)).toEqual([expect.objectContaining({ applied: true, status: 'SUCCESSFUL' })]);
+      expect(logged(t, replay, RESULT_LOG)).toEqual([]);
+      expect(logged(t, replay, DUPLICATE_LOG)).toEqual([
+        expect.objectContaining({ level: 'info', event: 'VerificationResultEvent' }),
+      ]);
+    });
+
+    test('When a captured "Failed" delivery report is replayed after the "Successful" one, then the replay is acknowledged and the verification stays DELIVERED', async () => {
+      const { verification } = await startVerification(t);
+      const failed = deliveryBody(verification.sinchVerificationId, 'Failed');
+      const capturedHeaders = signed(failed, new Date(t.clock.now()).toISOString());
+      await post(t, failed, capturedHeaders).expect(200, {});
+      t.clock.advance(5_000);
+      const delivered = deliveryBody(verification.sinchVerificationId, 'Successful');
+      await post(t, delivered, signed(delivered, new Date(t.clock.now()).toISOString())).expect(200, {});
+      await verification.reload();
+      const reportedAt = verification.smsDeliveryReportedAt;
+      t.clock.advance(5_000);
+
+      const replay = await post(t, failed, capturedHeaders);
+
+      expect(replay.status).toBe(200);
+      expect(replay.body).toEqual({});
+      await verification.reload();
+      expect(verification.smsDeliveryStatus).toBe('DELIVERED');
+      expect(verification.smsDeliveryReportedAt).toEqual(reportedAt);
+      expect(logged(t, replay, DELIVERY_LOG)).toEqual([]);
+      expect(logged(t, replay, DUPLICATE_LOG)).toHaveLength(1);
+    });
+
+    test('When Sinch retries a delivery report (same id and result, new x-timestamp and signature), then the retry is acknowledged 200 {}, the first report stands, and the id is remembered for twice the skew window', async () => {
+      const { verification } = await startVerification(t);
+      const body = deliveryBody(verification.sinchVerificationId, 'Successful');
+      const firstAt = t.clock.now();
+      const firstHeaders = signed(body, new Date(firstAt).toISOString());
+      const first = await post(t, body, firstHeaders);
+      t.clock.advance(30_000);
+      const retryHeaders = signed(body, new Date(t.clock.now()).toISOString());
+
+      const retry = await post(t, body, retryHeaders);
+
+      expect(retryHeaders.Authorization).not.toBe(firstHeaders.Authorization);
+      expect([first.status, first.body, retry.status, retry.body]).toEqual([200, {}, 200, {}]);
+      await verification.reload();
+      expect(verification.smsDeliveryStatus).toBe('DELIVERED');
+      expect(verification.smsDeliveryReportedAt?.getTime()).toBe(firstAt);
+      expect(logged(t, first, DELIVERY_LOG)).toEqual([expect.objectContaining({ applied: true })]);
+      expect(logged(t, retry, DELIVERY_LOG)).toEqual([]);
+      expect(logged(t, retry, DUPLICATE_LOG)).toHaveLength(1);
+      const memory = await t.sequelize.query<{ expiresAt: Date }>(
+        `SELECT "expiresAt" FROM "ProcessedCallbacks" WHERE "key" = $1`,
+        {
+          bind: [callbackKey(['VerificationSmsDeliveredEvent', verification.sinchVerificationId, 'Successful'])],
+          type: QueryTypes.SELECT,
+        },
+      );
+      expect(memory.map((m) => new Date(m.expiresAt).getTime())).toEqual([
+        firstAt + 2 * t.config.sinch.callbackMaxSkewSeconds * 1000,
+      ]);
+    });
+
+    test('When Sinch retries a delivery report after the memory window, then the record still does not change (a retry is idempotent on its own)', async () => {
+      const { verification } = await startVerification(t);
+      const body = deliveryBody(verification.sinchVerificationId, 'Failed');
+      const firstAt = t.clock.now();
+      await post(t, body, signed(body, new Date(firstAt).toISOString())).expect(200, {});
+      t.clock.advance(2 * t.config.sinch.callbackMaxSkewSeconds * 1000 + 1000);
+
+      const late = await post(t, body, signed(body, new Date(t.clock.now()).toISOString()));
+
+      expect([late.status, late.body]).toEqual([200, {}]);
+      await verification.reload();
+      expect(verification.smsDeliveryStatus).toBe('FAILED');
+      expect(verification.smsDeliveryReportedAt?.getTime()).toBe(firstAt);
+      expect(logged(t, late, DELIVERY_LOG)).toEqual([expect.objectContaining({ applied: false })]);
+    });
+
+    test('When a delivery report for the same id brings a different result, then it is a new fact and is recorded', async () => {
+      const { verification } = await startVerification(t);
+      const failed = deliveryBody(verification.sinchVerificationId, 'Failed');
+      const delivered = deliveryBody(verification.sinchVerificationId, 'Successful');
+      await post(t, failed, signed(failed, new Date(t.clock.now()).toISOString())).expect(200, {});
+      t.clock.advance(1000);
+
+      await post(t, delivered, signed(delivered, new Date(t.clock.now()).toISOString())).expect(200, {});
+
+      await verification.reload();
+      expect(verification.smsDeliveryStatus).toBe('DELIVERED');
+      expect(verification.smsDeliveryReportedAt?.getTime()).toBe(t.clock.now());
+    });
+
+    serverOnly(
+      'When five identical signed result callbacks arrive at once, then exactly one applies and all five are answered 200 {} (PostgreSQL server only: PGlite runs one statement at a time)',
+      async () => {
+        const { phone, verification } = await startVerification(t);
+        const body = resultBody(verification.sinchVerificationId);
+        const headers = signed(body, new Date(t.clock.now()).toISOString());
+
+        const answers = await Promise.all(Array.from({ length: 5 }, () => post(t, body, headers)));
+
+        expect(answers.map((a): unknown[] => [a.status, a.body])).toEqual(Array.from({ length: 5 }, () => [200, {}]));
+        const applied = answers.flatMap((a) => logged(t, a, RESULT_LOG));
+        expect(applied).toEqual([expect.objectContaining({ applied: true })]);
+        expect(answers.flatMap((a) => logged(t, a, DUPLICATE_LOG))).toHaveLength(4);
+        expect((await rows(phone, verification.id)).verification).toMatchObject({ status: 'SUCCESSFUL' });
+      },
+    );
+
+    serverOnly(
+      'When five identical signed delivery reports arrive at once, then exactly one is recorded (PostgreSQL server only: PGlite runs one statement at a time)',
+      async () => {
+        const { verification } = await startVerification(t);
+        const body = deliveryBody(verification.sinchVerificationId, 'Successful');
+        const headers = signed(body, new Date(t.clock.now()).toISOString());
+
+        const answers = await Promise.all(Array.from({ length: 5 }, () => post(t, body, headers)));
+
+        expect(answers.map((a): unknown[] => [a.status, a.body])).toEqual(Array.from({ length: 5 }, () => [200, {}]));
+        expect(answers.flatMap((a) => logged(t, a, DELIVERY_LOG))).toEqual([
+          expect.objectContaining({ applied: true }),
+        ]);
+        expect(answers.flatMap((a) => logged(t, a, DUPLICATE_LOG))).toHaveLength(4);
+      },
+    );
+  });
+
   describe('authentication', () => {
     const cases: Array<[string, (body: string, at: string) => Record<string, string>]> = [
       ['no Authorization header', (_b, at) => ({ 'Content-Type': CONTENT_TYPE, 'x-timestamp': at })],
@@ -180,6 +349,54 @@ describe('POST /api/sinch/events', () => {
       },
     );
 
+    test('When callbacks fail authentication in different ways, then every 401 body is the same, field by field, and only the log names the reason', async () => {
+      const body = JSON.stringify({ id: 'generic-401', event: 'VerificationResultEvent', status: 'SUCCESSFUL' });
+      const at = new Date(t.clock.now()).toISOString();
+      const stale = new Date(t.clock.now() - (t.config.sinch.callbackMaxSkewSeconds + 1) * 1000).toISOString();
+      const kinds: Array<[string, Record<string, string>]> = [
+        ...cases.map(([what, headersFor]): [string, Record<string, string>] => [what, headersFor(body, at)]),
+        ['a stale timestamp', signed(body, stale)],
+        [
+          'a malformed header',
+          { 'Content-Type': CONTENT_TYPE, 'x-timestamp': at, Authorization: 'Application nocolon' },
+        ],
+      ];
+
+      const answers = [];
+      for (const [what, headers] of kinds) answers.push({ what, res: await post(t, body, headers) });
+
+      const reasons = answers.map(
+        ({ res }) => logged(t, res, 'Sinch callback refused: signature check failed')[0]?.reason,
+      );
+      expect(new Set(reasons)).toEqual(
+        new Set([
+          'missing_header',
+          'malformed_header',
+          'bad_signature',
+          'unknown_key',
+          'missing_timestamp',
+          'stale_timestamp',
+        ]),
+      );
+      for (const { what, res } of answers) {
+        const { requestId, ...rest } = res.body as Record<string, unknown>;
+        expect({ what, status: res.status, requestId }).toEqual({
+          what,
+          status: 401,
+          requestId: res.headers['x-request-id'],
+        });
+        expect({ what, body: rest }).toEqual({
+          what,
+          body: {
+            status: 'error',
+            code: 'UNAUTHORIZED',
+            message: 'The callback is not signed by Sinch for this application.',
+          },
+        });
+        expect(res.headers['content-type']).toBe(answers[0]?.res.headers['content-type']);
+      }
+    });
+
     test('When the signed timestamp is older than the allowed skew, then 401 and nothing changes', async () => {
       const { verification } = await startVerification(t);
       const body = JSON.stringify({
@@ -194,7 +411,10 @@ describe('POST /api/sinch/events', () => {
       const res = await post(t, body, signed(body, at));
 
       expect(res.status).toBe(401);
-      expect(res.body.details).toEqual([{ reason: 'stale_timestamp' }]);
+      expect(res.body).not.toHaveProperty('details');
+      expect(logged(t, res, 'Sinch callback refused: signature check failed')).toEqual([
+        expect.objectContaining({ level: 'warn', reason: 'stale_timestamp' }),
+      ]);
       await verification.reload();
       expect(verification.status).toBe('PENDING');
     });

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { uniquePhone } from '../factories/phone.factory';
-import { verifyOtp } from '../helpers/otp-flow';
+import { requestCode, verifyOtp, wrongCode } from '../helpers/otp-flow';
 import { createTestApp, type TestApp, type TestAppOptions } from '../helpers/test-app';
 
 interface Running {
@@ -108,13 +108,12 @@ describe('verification tokens over HTTP', () => {
   });
 
   test('When the code is wrong, then verify-otp returns no token', async () => {
-    const phone = uniquePhone();
-    await request(s.t.app).post('/api/request-otp').send({ phoneNumber: phone }).expect(200);
-    const code = s.t.emulator.lastCodeFor(phone) === '000000' ? '111111' : '000000';
+    const { verificationId, code } = await requestCode(s.t);
 
-    const res = await verifyOtp(s.t, { phoneNumber: phone, code });
+    const res = await verifyOtp(s.t, { verificationId, code: wrongCode(code) });
 
     expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'INVALID_CODE' });
     expect(JSON.stringify(res.body)).not.toContain('eyJ');
   });
 });
@@ -161,10 +160,9 @@ describe('VERIFICATION_TOKENS=off', () => {
   test('When tokens are off, then verify-otp returns no token and the JWKS route answers 404', async () => {
     const t = await createTestApp({ env: { VERIFICATION_TOKENS: 'off' } });
     try {
-      const phone = uniquePhone();
-      await request(t.app).post('/api/request-otp').send({ phoneNumber: phone }).expect(200);
+      const { phone, verificationId, code } = await requestCode(t);
 
-      const verified = await verifyOtp(t, { phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+      const verified = await verifyOtp(t, { phoneNumber: phone, code, verificationId });
       const jwks = await request(t.app).get('/.well-known/jwks.json');
 
       expect(verified.status).toBe(200);
@@ -188,7 +186,10 @@ describe('purpose', () => {
     const phone = uniquePhone();
 
     const res = await request(t.app).post('/api/request-otp').send({ phoneNumber: phone, purpose: 'signup' });
-    const verified = await verifyOtp(t, { phoneNumber: phone, code: t.emulator.lastCodeFor(phone) });
+    const verified = await verifyOtp(t, {
+      verificationId: res.body.data.verificationId,
+      code: t.emulator.lastCodeFor(phone),
+    });
 
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ phoneNumber: phone, purpose: 'signup' });

@@ -45,7 +45,10 @@ describe('zero-config start', () => {
     );
     const code = /(\d{4,10})\s*$/.exec(String(printed.raw))?.[1];
     expect(code).toBeDefined();
-    const verified = await post(server.port, '/api/verify-otp', { phoneNumber: phone, code });
+    const verified = await post(server.port, '/api/verify-otp', {
+      verificationId: requested.body.data.verificationId,
+      code,
+    });
     expect(verified).toMatchObject({ status: 200, body: { data: { phoneNumber: phone, verified: true } } });
 
     await server.stop();

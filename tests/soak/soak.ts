@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * `npm run soak`: minutes of mixed traffic against a RUNNING instance, to show that it keeps
  * serving and that its memory stays flat. Not part of `npm test`.
@@ -150,7 +151,7 @@ async function fullFlow(wrongFirst: boolean): Promise<void> {
   }
   if (wrongFirst) {
     const wrong = code === '000000' ? '111111' : '000000';
-    await call('/api/verify-otp', { body: JSON.stringify({ phoneNumber: phone, code: wrong.slice(0, code.length) }) });
+    await call('/api/verify-otp', { body: JSON.stringify({ verificationId, code: wrong.slice(0, code.length) }) });
   }
   await call('/api/verify-otp', { body: JSON.stringify({ phoneNumber: phone, code, verificationId }) });
 }
@@ -161,7 +162,7 @@ const INVALID: Array<() => Promise<unknown>> = [
   () => call('/api/request-otp', { body: JSON.stringify({ phoneNumber: nextPhone(), admin: true }) }),
   () => call('/api/request-otp', { body: 'phoneNumber=1', contentType: 'application/x-www-form-urlencoded' }),
   () => call('/api/request-otp', { body: JSON.stringify({ phoneNumber: '+46900123456' }) }),
-  () => call('/api/verify-otp', { body: JSON.stringify({ phoneNumber: nextPhone(), code: '12' }) }),
+  () => call('/api/verify-otp', { body: JSON.stringify({ verificationId: randomUUID(), code: '12' }) }),
   () => call('/api/verify-otp', { body: JSON.stringify({ phoneNumber: 'x'.repeat(20_000) }) }),
   () => call('/api/nothing-here', { method: 'GET' }),
 ];
@@ -174,7 +175,7 @@ async function oneAction(): Promise<void> {
     await INVALID[Math.floor(Math.random() * INVALID.length)]!();
     return;
   }
-  await call('/api/verify-otp', { body: JSON.stringify({ phoneNumber: nextPhone(), code: '123456' }) });
+  await call('/api/verify-otp', { body: JSON.stringify({ verificationId: randomUUID(), code: '123456' }) });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -131,6 +131,19 @@ describe('loadConfig', () => {
   });
 
   test.each([
+    [undefined, 365],
+    ['', 365],
+    ['1', 1],
+    ['730', 730],
+    ['0', undefined],
+    ['1.5', undefined],
+    ['3651', undefined],
+  ])('When USER_RETENTION_DAYS=%j, then users are kept %j days (whole days, 1-3650)', (value, days) => {
+    if (days !== undefined) expect(loadConfig({ USER_RETENTION_DAYS: value }).retention.userDays).toBe(days);
+    else expect(problemsOf({ USER_RETENTION_DAYS: value })).toEqual([expect.stringMatching(/^USER_RETENTION_DAYS: /)]);
+  });
+
+  test.each([
     [undefined, false],
     ['', false],
     ['false', false],
@@ -204,5 +217,170 @@ describe('loadConfig', () => {
     });
 
     expect(secretValues(config)).toEqual(expect.arrayContaining([SECRET, 'p@ss-word', 'metrics-token-1']));
+  });
+});
+
+describe('loadConfig: methods, fallback, language, code type and test numbers', () => {
+  test("When none of them is set, then SMS only, no fallback, Sinch's default language, numeric codes and no test numbers", () => {
+    expect(loadConfig({}).otp).toMatchObject({
+      methods: ['sms'],
+      defaultMethod: 'sms',
+      fallbackMethod: undefined,
+      fallbackAfterSeconds: 0,
+      defaultLocale: undefined,
+      codeType: 'Numeric',
+      testNumbers: {},
+    });
+  });
+
+  test('When every one is set, then each is read, normalised', () => {
+    const otp = loadConfig({
+      OTP_METHODS: ' SMS, callout ,whatsapp,sms',
+      OTP_FALLBACK_METHOD: 'Callout',
+      OTP_FALLBACK_AFTER_SECONDS: '45',
+      OTP_DEFAULT_LOCALE: 'sv-se',
+      OTP_CODE_TYPE: 'alphanumeric',
+      OTP_TEST_NUMBERS: '+15555550100:ab12cd, +46700000001:000111',
+    }).otp;
+
+    expect(otp).toMatchObject({
+      methods: ['sms', 'callout', 'whatsapp'],
+      defaultMethod: 'sms',
+      fallbackMethod: 'callout',
+      fallbackAfterSeconds: 45,
+      defaultLocale: 'sv-SE',
+      codeType: 'Alphanumeric',
+      testNumbers: { '+15555550100': 'AB12CD', '+46700000001': '000111' },
+    });
+    expect(Object.isFrozen(otp.methods)).toBe(true);
+    expect(Object.isFrozen(otp.testNumbers)).toBe(true);
+  });
+
+  test.each([
+    ['sms when it is on offer, wherever it is listed', 'callout,sms', 'sms'],
+    ['the first listed when sms is not on offer', 'whatsapp,callout', 'whatsapp'],
+    ['sms when the list is blank', ' , ', 'sms'],
+  ])('When OTP_METHODS is %s, then the default method is right', (_what, methods, expected) => {
+    expect(loadConfig({ OTP_METHODS: methods }).otp.defaultMethod).toBe(expected);
+  });
+
+  test('When OTP_METHODS names flashcall, then it is refused with the reason: it needs a mobile app that intercepts the call', () => {
+    expect(problemsOf({ OTP_METHODS: 'sms,flashCall' })).toEqual([
+      expect.stringMatching(/^OTP_METHODS: flashcall is not supported: .*mobile app that intercepts incoming calls/),
+    ]);
+  });
+
+  test.each([
+    ['seamless', /^OTP_METHODS: seamless is not supported: .*mobile app/],
+    ['sms,pigeon', /^OTP_METHODS: unknown method "pigeon" \(one of sms, callout, whatsapp\)/],
+  ])('When OTP_METHODS=%s, then it is refused', (methods, problem) => {
+    expect(problemsOf({ OTP_METHODS: methods })).toEqual([expect.stringMatching(problem)]);
+  });
+
+  test.each([
+    ['sms', /^OTP_FALLBACK_METHOD: must be callout or whatsapp/],
+    ['flashcall', /^OTP_FALLBACK_METHOD: must be callout or whatsapp/],
+  ])('When OTP_FALLBACK_METHOD=%s, then it is refused', (method, problem) => {
+    expect(problemsOf({ OTP_METHODS: 'sms,callout', OTP_FALLBACK_METHOD: method })).toEqual([
+      expect.stringMatching(problem),
+    ]);
+  });
+
+  test('When the fallback method is not in OTP_METHODS, then that is a problem naming both', () => {
+    expect(problemsOf({ OTP_METHODS: 'sms,callout', OTP_FALLBACK_METHOD: 'whatsapp' })).toEqual([
+      'OTP_FALLBACK_METHOD=whatsapp must also be in OTP_METHODS (now sms,callout)',
+    ]);
+  });
+
+  test.each([
+    ['without a fallback method', { OTP_FALLBACK_AFTER_SECONDS: '30' }, 'OTP_FALLBACK_METHOD is not'],
+    [
+      'not shorter than the code lifetime',
+      {
+        OTP_METHODS: 'sms,callout',
+        OTP_FALLBACK_METHOD: 'callout',
+        OTP_TTL_SECONDS: '60',
+        OTP_FALLBACK_AFTER_SECONDS: '60',
+      },
+      'must be less than OTP_TTL_SECONDS (60)',
+    ],
+    ['beyond 600', { OTP_FALLBACK_AFTER_SECONDS: '601' }, 'OTP_FALLBACK_AFTER_SECONDS: must be a whole number'],
+  ])('When OTP_FALLBACK_AFTER_SECONDS is set %s, then it is refused', (_what, env, problem) => {
+    expect(problemsOf(env)).toEqual(expect.arrayContaining([expect.stringContaining(problem)]));
+  });
+
+  test.each(['en_US', '*', 'x', 'und', 'sv SE'])(
+    'When OTP_DEFAULT_LOCALE=%j is not a BCP 47 tag, then it is refused',
+    (value) => {
+      expect(problemsOf({ OTP_DEFAULT_LOCALE: value })).toEqual([
+        expect.stringMatching(/^OTP_DEFAULT_LOCALE: .*BCP 47/),
+      ]);
+    },
+  );
+
+  test("When OTP_DEFAULT_LOCALE is empty, then Sinch's default applies", () => {
+    expect(loadConfig({ OTP_DEFAULT_LOCALE: ' ' }).otp.defaultLocale).toBeUndefined();
+  });
+
+  test('When OTP_CODE_TYPE is not a Sinch code type, then it is refused naming the three', () => {
+    expect(problemsOf({ OTP_CODE_TYPE: 'Emoji' })).toEqual(['OTP_CODE_TYPE: must be Numeric, Alpha, Alphanumeric']);
+  });
+
+  test.each([
+    ['Numeric', '+15555550100:1234,+46700000001:0123456789', { '+15555550100': '1234', '+46700000001': '0123456789' }],
+    ['Alpha', '+15555550100:abcd', { '+15555550100': 'ABCD' }],
+    ['Alphanumeric', '+15555550100:A1b2', { '+15555550100': 'A1B2' }],
+  ])('When OTP_CODE_TYPE=%s, then test codes of its alphabet are accepted', (type, numbers, expected) => {
+    expect(loadConfig({ OTP_CODE_TYPE: type, OTP_TEST_NUMBERS: numbers }).otp.testNumbers).toEqual(expected);
+  });
+
+  test.each([
+    ['no code', '+15555550100', 'entry 1 must be E164:code'],
+    ['an empty code', '+15555550100:', 'entry 1 must be E164:code'],
+    ['no number', ':482913', 'entry 1 must be E164:code'],
+    ['a national number', '0701234567:482913', 'entry 1 (+070*****67) must be an E.164 number'],
+    ['spaces in the number', '+46 70 123 45 67:482913', 'entry 1 (+4670*****67) must be an E.164 number'],
+    ['a number too short for its country', '+4670:482913', 'must be an E.164 number'],
+    ['a repeated number', '+15555550100:482913,+15555550100:111111', 'entry 2 (+1555*****00) repeats a number'],
+    [
+      'a code too short',
+      '+15555550100:123',
+      'the code of entry 1 (+1555*****00) must be 4-10 digits (OTP_CODE_TYPE=Numeric)',
+    ],
+    ['a code too long', '+15555550100:12345678901', 'must be 4-10 digits'],
+    ['letters in a numeric code', '+15555550100:12ab', 'must be 4-10 digits'],
+  ])(
+    'When OTP_TEST_NUMBERS has %s, then it is refused at start, naming the entry but never the code',
+    (_what, numbers, problem) => {
+      const problems = problemsOf({ OTP_TEST_NUMBERS: numbers });
+
+      expect(problems).toEqual([expect.stringContaining(problem)]);
+      expect(problems[0]).toMatch(/^OTP_TEST_NUMBERS: /);
+      for (const code of ['482913', '111111', '12345678901', '12ab']) expect(problems[0]).not.toContain(code);
+      expect(problems[0]).not.toContain('+15555550100');
+    },
+  );
+
+  test('When a test code does not fit OTP_CODE_TYPE=Alpha, then that is refused', () => {
+    expect(problemsOf({ OTP_CODE_TYPE: 'Alpha', OTP_TEST_NUMBERS: '+15555550100:ab12' })).toEqual([
+      'OTP_TEST_NUMBERS: the code of entry 1 (+1555*****00) must be 4-10 letters A-Z (OTP_CODE_TYPE=Alpha)',
+    ]);
+  });
+
+  test('When several channel settings are wrong, then every problem is reported at once', () => {
+    const problems = problemsOf({
+      OTP_METHODS: 'sms,flashcall',
+      OTP_FALLBACK_METHOD: 'whatsapp',
+      OTP_DEFAULT_LOCALE: 'en_US',
+      OTP_TEST_NUMBERS: '+15555550100:12',
+    });
+
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^OTP_METHODS: flashcall/),
+        expect.stringMatching(/^OTP_DEFAULT_LOCALE: /),
+        expect.stringMatching(/^OTP_TEST_NUMBERS: the code of entry 1/),
+      ]),
+    );
   });
 });

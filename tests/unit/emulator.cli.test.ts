@@ -29,6 +29,7 @@ describe('emulatorOptionsFromEnv', () => {
       SINCH_EMULATOR_PRINT_CODES: 'false',
       SINCH_EMULATOR_SANDBOX: 'no',
       SINCH_EMULATOR_CODE_LENGTH: '6',
+      SINCH_EMULATOR_UNDELIVERED_NUMBERS: ' +46701234567, +15555550100 ',
     });
 
     expect(result).toEqual({
@@ -42,6 +43,7 @@ describe('emulatorOptionsFromEnv', () => {
         wrongCodeById: '40003',
         printCodes: false,
         sandbox: false,
+        undeliveredNumbers: ['+46701234567', '+15555550100'],
         callbackUrl: 'http://localhost:3000/sinch/callbacks',
       },
     });
@@ -54,11 +56,15 @@ describe('emulatorOptionsFromEnv', () => {
       SINCH_EMULATOR_WRONG_CODE: 'maybe',
       SINCH_EMULATOR_CALLBACK_URL: 'ftp://x',
       SINCH_EMULATOR_PRINT_CODES: 'sometimes',
+      SINCH_EMULATOR_UNDELIVERED_NUMBERS: '+46701234567,0701234567',
     });
 
     expect(result.ok).toBe(false);
     const errors = result.ok ? [] : result.errors;
-    expect(errors).toHaveLength(5);
+    expect(errors).toHaveLength(6);
+    expect(errors).toContain(
+      'SINCH_EMULATOR_UNDELIVERED_NUMBERS: "0701234567" is not an E.164 number such as +46701234567',
+    );
     expect(errors.join('\n')).not.toContain('not base64!');
   });
 });

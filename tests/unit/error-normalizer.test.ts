@@ -123,7 +123,7 @@ describe('normalizeError', () => {
     expect(error).toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
       httpStatus: 503,
-      headers: { 'Retry-After': expect.stringMatching(/^\d+$/) },
+      retryAfterSeconds: expect.any(Number),
       cause: thrown,
     });
     expect(error.message).toBe('The service is temporarily unavailable. Try again shortly.');

@@ -2,9 +2,10 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError } from 'cockatiel';
-import type { Config } from '../../config';
+import type { CodeType, Config, OtpMethod } from '../../config';
 import type { Logger } from '../../config/logger';
 import { AppError, retryAfterSeconds } from '../../utils/app-error';
+import { canonicalLocale } from '../../utils/locale';
 import { currentContext } from '../../utils/request-context';
 import { leanHttpAdapter } from './http-adapter';
 import { applicationAuthorization } from './sinch.signer';
@@ -36,13 +37,43 @@ export interface CircuitInfo {
   retryAt?: number;
 }
 
+export interface StartRequest {
+  /** E.164. */
+  phoneNumber: string;
+  method: OtpMethod;
+  /** Unique per Sinch verification (Sinch refuses a reused one with 409). */
+  reference: string;
+  /** Sent as smsOptions.expiry for SMS; Sinch has no expiry option for calls or WhatsApp. */
+  expirySeconds: number;
+  /** BCP 47; absent = Sinch's default. SMS and WhatsApp: Accept-Language header; callout: calloutOptions.speech.locale. */
+  locale?: string;
+  /** smsOptions.codeType / whatsappOptions.codeType; a call always reads digits. */
+  codeType: CodeType;
+}
+
+export interface StartResult {
+  /** Sinch's verification id, for report and status. */
+  id: string;
+  /** The language Sinch says it used (its Content-Language answer header), canonical BCP 47; absent if it named none. */
+  contentLanguage?: string;
+}
+
 export interface SinchClient {
-  /** Starts an SMS verification. Never retried: a retry may send (and bill) a second SMS. */
+  /**
+   * Starts a verification by SMS, voice call (callout) or WhatsApp. Never retried: a retry may
+   * send (and bill) a second message.
+   */
+  start(request: StartRequest): Promise<StartResult>;
+  /** Reports a code for Sinch's verification id (always by id, never by number) with the method it was started with. */
+  report(sinchId: string, method: OtpMethod, code: string): Promise<ReportOutcome>;
+  /** @deprecated Use start({ method: 'sms', codeType: 'Numeric', ... }). */
   startSms(phoneNumber: string, options: { reference: string; expirySeconds: number }): Promise<{ id: string }>;
-  /** Reports a code for Sinch's verification id (always by id, never by number). */
+  /** @deprecated Use report(sinchId, 'sms', code). */
   reportSmsCode(sinchId: string, code: string): Promise<ReportOutcome>;
   /** Reads a verification's status by Sinch's id. */
   getStatus(sinchId: string): Promise<SinchStatus>;
+  /** False only when the error proves Sinch did not act (it answered with an error, or was never reached). */
+  mayHaveActed(error: unknown): boolean;
   circuit(): CircuitInfo;
   close(): void;
 }
@@ -80,6 +111,52 @@ interface SinchErrorBody {
 export function formatExpiry(seconds: number): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(seconds % 60)}`;
+}
+
+/**
+ * The start body and headers of each method (reference §2.1). The language travels in the
+ * Accept-Language header for SMS and WhatsApp and in calloutOptions.speech.locale for a call.
+ */
+export function startRequest(request: StartRequest): {
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+} {
+  const { phoneNumber, method, reference, expirySeconds, locale, codeType } = request;
+  const body: Record<string, unknown> = { identity: { type: 'number', endpoint: phoneNumber }, method, reference };
+  const headers: Record<string, string> = {};
+  switch (method) {
+    case 'sms':
+      body.smsOptions = { expiry: formatExpiry(expirySeconds), codeType };
+      if (locale !== undefined) headers['Accept-Language'] = locale;
+      break;
+    case 'whatsapp':
+      body.whatsappOptions = { codeType };
+      if (locale !== undefined) headers['Accept-Language'] = locale;
+      break;
+    case 'callout':
+      if (locale !== undefined) body.calloutOptions = { speech: { locale } };
+      break;
+  }
+  return { body, headers };
+}
+
+/** Sinch's Content-Language answer header as one canonical tag (its first readable one); else none. */
+function readContentLanguage(header: unknown): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  for (const tag of header.split(',', 8)) {
+    const canonical = canonicalLocale(tag);
+    if (canonical !== undefined) return canonical;
+  }
+  return undefined;
+}
+
+/**
+ * A 400 that blames the number: 40005 (no leading +), or 40001 unless its message is about the
+ * language, which a call's speech locale can draw and which is not the user's number's fault.
+ */
+function isNumberRefused(body: SinchErrorBody): boolean {
+  if (body.errorCode === 40005) return true;
+  return body.errorCode === 40001 && !/locale|language/i.test(typeof body.message === 'string' ? body.message : '');
 }
 
 /** Errors that say Sinch is down or unreachable; only these open the circuit. */
@@ -144,6 +221,7 @@ export function createSinchClient(
     method: 'GET' | 'POST' | 'PUT',
     path: string,
     payload?: unknown,
+    extraHeaders: Record<string, string> = {},
   ): Promise<AxiosResponse<string>> {
     const body = payload === undefined ? '' : JSON.stringify(payload);
     const contentType = 'application/json; charset=utf-8';
@@ -156,6 +234,7 @@ export function createSinchClient(
         url: path,
         data: payload === undefined ? undefined : body,
         headers: {
+          ...extraHeaders,
           'Content-Type': contentType,
           'x-timestamp': timestamp,
           Authorization: authorization(method, path, body, contentType, timestamp),
@@ -269,55 +348,64 @@ export function createSinchClient(
     }
   }
 
-  return {
-    startSms(phoneNumber, { reference, expirySeconds }) {
-      return guarded(async () => {
-        const response = await send('start', 'POST', '/verifications', {
-          identity: { type: 'number', endpoint: phoneNumber },
-          method: 'sms',
-          reference,
-          smsOptions: { expiry: formatExpiry(expirySeconds), codeType: 'Numeric' },
+  function start(request: StartRequest): Promise<StartResult> {
+    return guarded(async () => {
+      const { body: payload, headers } = startRequest(request);
+      const response = await send('start', 'POST', '/verifications', payload, headers);
+      const body = parse<{ id?: unknown }>('start', response);
+      if (response.status >= 200 && response.status < 300) {
+        if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > 64) {
+          logger.error('Sinch start answer has no usable id', { httpStatus: response.status });
+          throw providerError('start', 'answer without id', response.status);
+        }
+        const contentLanguage = readContentLanguage(response.headers['content-language']);
+        return contentLanguage === undefined ? { id: body.id } : { id: body.id, contentLanguage };
+      }
+      if (response.status === 400 && isNumberRefused(body)) {
+        throw new AppError('INVALID_PHONE_NUMBER', {
+          message: 'The SMS provider says this phone number is not valid.',
+          details: [{ field: 'phoneNumber', reason: 'rejected_by_provider' }],
         });
-        const body = parse<{ id?: unknown }>('start', response);
-        if (response.status >= 200 && response.status < 300) {
-          if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > 64) {
-            logger.error('Sinch start answer has no usable id', { httpStatus: response.status });
-            throw providerError('start', 'answer without id', response.status);
-          }
-          return { id: body.id };
-        }
-        if (response.status === 400 && (body.errorCode === 40001 || body.errorCode === 40005)) {
-          throw new AppError('INVALID_PHONE_NUMBER', {
-            message: 'The SMS provider says this phone number is not valid.',
-            details: [{ field: 'phoneNumber', reason: 'rejected_by_provider' }],
-          });
-        }
-        if (
-          (response.status === 403 && body.errorCode === 40300) ||
-          (response.status === 422 && body.errorCode === 42201)
-        ) {
-          throw new AppError('PHONE_NUMBER_NOT_ALLOWED', {
-            message: 'Codes cannot be sent to this phone number.',
-            details: [{ field: 'phoneNumber', reason: body.errorCode === 40300 ? 'blocked_by_provider' : 'no_route' }],
-          });
-        }
-        throw failure('start', response, body);
+      }
+      if (
+        (response.status === 403 && body.errorCode === 40300) ||
+        (response.status === 422 && body.errorCode === 42201)
+      ) {
+        throw new AppError('PHONE_NUMBER_NOT_ALLOWED', {
+          message: 'Codes cannot be sent to this phone number.',
+          details: [{ field: 'phoneNumber', reason: body.errorCode === 40300 ? 'blocked_by_provider' : 'no_route' }],
+        });
+      }
+      throw failure('start', response, body);
+    });
+  }
+
+  function report(sinchId: string, method: OtpMethod, code: string): Promise<ReportOutcome> {
+    return guarded(async () => {
+      // Sinch's report body names the method twice: {"method":"callout","callout":{"code":"1234"}}.
+      const response = await send('report', 'PUT', `/verifications/id/${encodeURIComponent(sinchId)}`, {
+        method,
+        [method]: { code },
       });
+      const body = parse<{ status?: unknown; reason?: unknown }>('report', response);
+      if (response.status >= 200 && response.status < 300)
+        return reportOutcome(body.status, body.reason, response.status);
+      if (response.status === 400 && body.errorCode === 40003) return { result: 'INVALID_CODE' };
+      if (response.status === 404) return { result: 'NOT_FOUND' };
+      throw failure('report', response, body);
+    });
+  }
+
+  return {
+    start,
+    report,
+
+    startSms(phoneNumber, { reference, expirySeconds }) {
+      return start({ phoneNumber, method: 'sms', reference, expirySeconds, codeType: 'Numeric' });
     },
 
     reportSmsCode(sinchId, code) {
-      return guarded(async () => {
-        const response = await send('report', 'PUT', `/verifications/id/${encodeURIComponent(sinchId)}`, {
-          method: 'sms',
-          sms: { code },
-        });
-        const body = parse<{ status?: unknown; reason?: unknown }>('report', response);
-        if (response.status >= 200 && response.status < 300)
-          return reportOutcome(body.status, body.reason, response.status);
-        if (response.status === 400 && body.errorCode === 40003) return { result: 'INVALID_CODE' };
-        if (response.status === 404) return { result: 'NOT_FOUND' };
-        throw failure('report', response, body);
-      });
+      return report(sinchId, 'sms', code);
     },
 
     getStatus(sinchId) {
@@ -336,6 +424,8 @@ export function createSinchClient(
         throw failure('status', response, body);
       });
     },
+
+    mayHaveActed: sinchMayHaveActed,
 
     circuit() {
       const state =

@@ -1,5 +1,27 @@
 import type { VerificationStatus } from '../../models';
-import type { Statement, Statements } from '../statements';
+import { sqlState, type Statement, type Statements } from '../statements';
+import { claimedCte } from './processed-callbacks';
+import { chargeFailure, failureBudgetOpensAt, lockUser, markVerified, markVerifiedIf, refundFailure } from './users';
+
+/**
+ * The only writer of "Verifications". The request and verify paths run prepared SQL through
+ * Sequelize's pool (src/db/statements.ts), each a single statement so that no transaction is held
+ * across a Sinch call; statements that also touch "Users" compose that module's fragments.
+ */
+
+export interface VerificationRow {
+  id: string;
+  sinchVerificationId: string;
+  phoneNumber: string;
+  method: string;
+  status: VerificationStatus;
+  /** One of OTP_PURPOSES, or null when request-otp named none. */
+  purpose: string | null;
+  attempts: number;
+  expiresAt: Date;
+  verifiedAt: Date | null;
+  createdAt: Date;
+}
 
 /** A verification as the server-side API reports it. */
 export interface VerificationRecord {
@@ -16,11 +38,157 @@ export interface VerificationRecord {
   tokenRedeemedAt: Date | null;
 }
 
-const COLUMNS = `"id", "phoneNumber", "method", "purpose", "status", "attempts", "createdAt", "expiresAt", "verifiedAt", "smsDeliveryStatus", "tokenRedeemedAt"`;
+/** What claiming an attempt found and took. */
+export interface AttemptClaim {
+  /** The verification the code is for; undefined when none matches. */
+  target?: VerificationRow;
+  /** Whether one failure was charged to the number's budget (it had room, and the target could take a code). */
+  charged: boolean;
+  /** The attempt count after this claim, or null when no attempt was taken. */
+  attempts: number | null;
+  /** When the number's failure budget opens again, if it is closed. */
+  budgetOpensAt?: Date;
+}
 
-const FIND_BY_ID: Statement = {
-  name: 'server_verification_find_v1',
-  text: `SELECT ${COLUMNS} FROM "Verifications" WHERE "id" = $1`,
+/**
+ * Inserts the new PENDING verification and aborts the number's older one (Sinch aborts it too).
+ * The partial unique index allows one PENDING row per number, so a racing insert waits and fails.
+ */
+const ACTIVATE: Statement = {
+  name: 'otp_activate_v3',
+  text: `WITH aborted AS (
+     UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
+     WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
+     RETURNING 1
+   ), created AS (
+     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt", "purpose")
+     SELECT $1, $2, $3, $6, 'PENDING', 0, $4, $5, $5, $7 FROM (SELECT count(*) FROM aborted) AS after_abort
+     RETURNING "id"
+   )
+   SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
+};
+
+const COLUMNS = `"id", "sinchVerificationId", "phoneNumber", "method", "status", "purpose", "attempts", "expiresAt", "verifiedAt", "createdAt"`;
+
+/** By our id; a given number ($2) must match it, so an id cannot be spent with another number. */
+const BY_ID = `SELECT ${COLUMNS} FROM "Verifications"
+     WHERE "id" = $1::uuid AND ($2::varchar IS NULL OR "phoneNumber" = $2::varchar)`;
+
+/**
+ * The number's latest ($1 is NULL). Codes requested within one millisecond share createdAt: among
+ * those the PENDING one is the newest (inserting it aborted the others) and an ABORTED one never is.
+ */
+const LATEST_FOR_NUMBER = `SELECT ${COLUMNS} FROM "Verifications"
+     WHERE $1::uuid IS NULL AND "phoneNumber" = $2::varchar
+     ORDER BY "createdAt" DESC, ("status" = 'PENDING') DESC, ("status" = 'ABORTED') ASC
+     LIMIT 1`;
+
+/**
+ * Finds the verification a code is for and, if it can take one, charges one failure to the number's
+ * budget and one attempt to the verification, atomically and before Sinch hears the code: parallel
+ * guesses each take a slot or are refused here. Locks Users before Verifications, like every
+ * statement here, so they never deadlock. Also says when a closed failure budget opens again.
+ */
+function claimStatement(name: string, target: string): Statement {
+  const canTakeCode = `"status" = 'PENDING' AND "attempts" < $5 AND "expiresAt" > $3`;
+  return {
+    name,
+    text: `WITH target AS (${target}), charge AS (
+     ${chargeFailure({
+       phoneNumber: '(SELECT "phoneNumber" FROM target)',
+       now: '$3',
+       max: '$4',
+       condition: `EXISTS (SELECT 1 FROM target WHERE ${canTakeCode})`,
+     })}
+   ), attempt AS (
+     UPDATE "Verifications" SET "attempts" = "attempts" + 1, "updatedAt" = $3
+     WHERE "id" = (SELECT "id" FROM target) AND ${canTakeCode} AND EXISTS (SELECT 1 FROM charge)
+     RETURNING "attempts"
+   )
+   SELECT target.*, EXISTS (SELECT 1 FROM charge) AS "charged", (SELECT "attempts" FROM attempt) AS "claimedAttempts",
+     (SELECT ${failureBudgetOpensAt('"otpFailureTimes"', '$4', '$3')} FROM "Users"
+       WHERE "Users"."phoneNumber" = target."phoneNumber") AS "budgetOpensAt"
+   FROM (SELECT 1) AS one LEFT JOIN target ON true`,
+  };
+}
+
+const CLAIM_BY_ID = claimStatement('otp_claim_by_id_v2', BY_ID);
+const CLAIM_LATEST = claimStatement('otp_claim_latest_v2', LATEST_FOR_NUMBER);
+const FIND_BY_ID: Statement = { name: 'otp_find_by_id_v2', text: BY_ID };
+
+/** Moves a verification out of PENDING, refunding the charged failure ($4) when the code was not judged wrong. */
+const SETTLE: Statement = {
+  name: 'otp_settle_v2',
+  text: `WITH refunded AS (${refundFailure('$2', '$4')})
+   UPDATE "Verifications" SET "status" = $3::varchar, "updatedAt" = $5
+   WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0`,
+};
+
+/**
+ * Marks the verification SUCCESSFUL and the user verified; the failure charged at $3 is refunded.
+ * A verification the integrator's backend cancelled while Sinch was judging the code stays
+ * CANCELLED (no row returned): the backend's decision wins, though the number did prove itself.
+ */
+const SUCCEED: Statement = {
+  name: 'otp_succeed_v3',
+  text: `WITH verified_user AS (${markVerified('$2', '$3')})
+   UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
+   WHERE "id" = $1 AND "status" <> 'CANCELLED' AND (SELECT count(*) FROM verified_user) >= 0
+   RETURNING 1 AS "succeeded"`,
+};
+
+/** Gives an attempt back when Sinch certainly never judged the code. */
+const RETURN_ATTEMPT: Statement = {
+  name: 'otp_return_attempt_v1',
+  text: `UPDATE "Verifications" SET "attempts" = "attempts" - 1 WHERE "id" = $1 AND "attempts" > 0`,
+};
+
+/**
+ * Claims a callback's memory key ($4, until $5), then moves a PENDING verification to Sinch's final
+ * status and, on success, marks the user verified: one statement, so the claim and the change
+ * commit together and a replayed callback changes nothing. The user row is locked before the
+ * verification row, like every statement that touches both.
+ * $1 Sinch id, $2 our status, $3 now.
+ */
+const APPLY_RESULT: Statement = {
+  name: 'otp_apply_result_v2',
+  text: `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$3' })},
+   target AS (
+     SELECT "phoneNumber" FROM "Verifications"
+     WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING' AND EXISTS (SELECT 1 FROM claimed)
+   ), locked_user AS (${lockUser('(SELECT "phoneNumber" FROM target)')}),
+   moved AS (
+     UPDATE "Verifications"
+     SET "status" = $2::varchar, "updatedAt" = $3,
+       "verifiedAt" = CASE WHEN $2::varchar = 'SUCCESSFUL' THEN $3::timestamptz ELSE "verifiedAt" END
+     WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING' AND EXISTS (SELECT 1 FROM claimed)
+       AND (SELECT count(*) FROM locked_user) >= 0
+     RETURNING "phoneNumber"
+   ), verified_user AS (${markVerifiedIf('(SELECT "phoneNumber" FROM moved)', '$3', "$2::varchar = 'SUCCESSFUL'")})
+   SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM moved) AS "applied"`,
+};
+
+/**
+ * Claims the delivery report's memory key ($4, until $5), then records the result unless it is
+ * already the recorded one. $1 Sinch id, $2 DELIVERED | FAILED, $3 now.
+ */
+const RECORD_DELIVERY: Statement = {
+  name: 'otp_record_delivery_v2',
+  text: `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$3' })},
+   recorded AS (
+     UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3
+     WHERE "sinchVerificationId" = $1 AND "smsDeliveryStatus" IS DISTINCT FROM $2 AND EXISTS (SELECT 1 FROM claimed)
+     RETURNING 1
+   )
+   SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM recorded) AS "applied"`,
+};
+
+const REPORT_COLUMNS = `"id", "phoneNumber", "method", "purpose", "status", "attempts", "createdAt", "expiresAt", "verifiedAt", "smsDeliveryStatus", "tokenRedeemedAt"`;
+
+/** A verification for the server-side API. */
+const REPORT: Statement = {
+  name: 'server_verification_report_v1',
+  text: `SELECT ${REPORT_COLUMNS} FROM "Verifications" WHERE "id" = $1`,
 };
 
 /**
@@ -32,11 +200,11 @@ const CANCEL: Statement = {
   text: `WITH cancelled AS (
      UPDATE "Verifications" SET "status" = 'CANCELLED', "updatedAt" = $2
      WHERE "id" = $1 AND "status" = 'PENDING'
-     RETURNING ${COLUMNS}
+     RETURNING ${REPORT_COLUMNS}
    )
    SELECT *, true AS "cancelled" FROM cancelled
    UNION ALL
-   SELECT ${COLUMNS}, false AS "cancelled" FROM "Verifications"
+   SELECT ${REPORT_COLUMNS}, false AS "cancelled" FROM "Verifications"
    WHERE "id" = $1 AND NOT EXISTS (SELECT 1 FROM cancelled)`,
 };
 
@@ -56,31 +224,171 @@ const REDEEM: Statement = {
      EXISTS (SELECT 1 FROM "Verifications" WHERE "id" = $1 AND "phoneNumber" = $2 AND "status" = 'SUCCESSFUL') AS "found"`,
 };
 
-export interface VerificationQueries {
-  findById(id: string): Promise<VerificationRecord | undefined>;
-  /** Cancels the verification if PENDING; the row as it now is (or undefined), and whether this call cancelled it. */
-  cancel(id: string, now: Date): Promise<{ record: VerificationRecord; cancelled: boolean } | undefined>;
-  /** 'redeemed' the first time; 'already_redeemed' after; 'not_found' when no SUCCESSFUL verification matches. */
-  redeemToken(id: string, phoneNumber: string, now: Date): Promise<'redeemed' | 'already_redeemed' | 'not_found'>;
+/** A callback applied at most once: `first` is false for a copy already processed. */
+export interface CallbackOutcome {
+  first: boolean;
+  applied: boolean;
 }
 
-/** What the server-side API reads and writes of the Verifications table. */
+/** Where the memory of a processed callback is kept, and until when. */
+export interface CallbackMemory {
+  key: string;
+  expiresAt: Date;
+}
+
+/** One batch of the retention purge ($1 cutoff, $2 batch size): verifications created before the cutoff. */
+export const PURGE_OLD_VERIFICATIONS = `DELETE FROM "Verifications" WHERE "id" IN (
+     SELECT "id" FROM "Verifications" WHERE "createdAt" < $1 ORDER BY "createdAt" LIMIT $2 FOR UPDATE SKIP LOCKED
+   ) RETURNING 1`;
+
+/** A CTE fragment: deletes the verifications created before `cutoff` of the numbers in CTE `gone`. */
+export function deleteHistoryOf(gone: string, cutoff: string): string {
+  return `DELETE FROM "Verifications" WHERE "phoneNumber" IN (SELECT "phoneNumber" FROM ${gone}) AND "createdAt" < ${cutoff}
+     RETURNING 1`;
+}
+
+export interface NewVerification {
+  id: string;
+  sinchId: string;
+  phoneNumber: string;
+  method: string;
+  purpose: string | null;
+  expiresAt: Date;
+  now: Date;
+}
+
+export interface VerificationQueries {
+  /** Inserts the new PENDING verification, aborting the number's older one; resolves how many were aborted. */
+  activate(v: NewVerification, retries: number): Promise<number>;
+  /** By `verificationId` (and the number, when given), or the number's latest when no id is given. */
+  claimAttempt(
+    key: { verificationId?: string; phoneNumber?: string },
+    now: Date,
+    limits: { maxFailuresPerHour: number; maxAttempts: number },
+  ): Promise<AttemptClaim>;
+  findById(verificationId: string): Promise<VerificationRow | undefined>;
+  settle(v: VerificationRow, status: VerificationStatus, refundChargedAt: Date | undefined, at: Date): Promise<void>;
+  /** False when the verification was cancelled meanwhile (it then stays CANCELLED). */
+  succeed(v: VerificationRow, at: Date): Promise<boolean>;
+  returnAttempt(verificationId: string): Promise<void>;
+  /** Applies Sinch's final status to a PENDING verification, once per callback memory key. */
+  applyResult(sinchId: string, status: VerificationStatus, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
+  /** Records whether the SMS reached the handset, once per callback memory key. */
+  recordDelivery(sinchId: string, delivered: boolean, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
+  /** The server-side API's view of a verification. */
+  findReport(verificationId: string): Promise<VerificationRecord | undefined>;
+  /** Cancels the verification if PENDING; the row as it now is (or undefined), and whether this call cancelled it. */
+  cancel(verificationId: string, at: Date): Promise<{ record: VerificationRecord; cancelled: boolean } | undefined>;
+  /** 'redeemed' the first time; 'already_redeemed' after; 'not_found' when no SUCCESSFUL verification matches. */
+  redeemToken(
+    verificationId: string,
+    phoneNumber: string,
+    at: Date,
+  ): Promise<'redeemed' | 'already_redeemed' | 'not_found'>;
+}
+
 export function verificationQueries(statements: Statements): VerificationQueries {
+  async function activate(v: NewVerification, retries: number): Promise<number> {
+    try {
+      const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [
+        v.id,
+        v.sinchId,
+        v.phoneNumber,
+        v.expiresAt,
+        v.now,
+        v.method,
+        v.purpose,
+      ]);
+      return row?.aborted ?? 0;
+    } catch (error) {
+      // Each lost race on the one-PENDING index means another request's row was committed meanwhile.
+      const { code, constraint } = sqlState(error);
+      if (retries > 0 && code === '23505' && constraint === 'Verifications_one_pending_per_number') {
+        return activate(v, retries - 1);
+      }
+      throw error;
+    }
+  }
+
   return {
-    async findById(id) {
-      const [row] = await statements.run<VerificationRecord>(FIND_BY_ID, [id]);
+    activate,
+
+    async claimAttempt(key, now, limits) {
+      const [row] = await statements.run<
+        Partial<VerificationRow> & { charged: boolean; claimedAttempts: number | null; budgetOpensAt: Date | null }
+      >(key.verificationId ? CLAIM_BY_ID : CLAIM_LATEST, [
+        key.verificationId ?? null,
+        key.phoneNumber ?? null,
+        now,
+        limits.maxFailuresPerHour,
+        limits.maxAttempts,
+      ]);
+      return {
+        target: row?.id ? (row as VerificationRow) : undefined,
+        charged: row?.charged === true,
+        attempts: row?.claimedAttempts ?? null,
+        budgetOpensAt: row?.budgetOpensAt ? new Date(row.budgetOpensAt) : undefined,
+      };
+    },
+
+    async findById(verificationId) {
+      const [row] = await statements.run<VerificationRow>(FIND_BY_ID, [verificationId, null]);
       return row;
     },
 
-    async cancel(id, now) {
-      const [row] = await statements.run<VerificationRecord & { cancelled: boolean }>(CANCEL, [id, now]);
+    async settle(v, status, refundChargedAt, at) {
+      await statements.run(SETTLE, [v.id, v.phoneNumber, status, refundChargedAt ?? null, at]);
+    },
+
+    async succeed(v, at) {
+      const [row] = await statements.run(SUCCEED, [v.id, v.phoneNumber, at]);
+      return row !== undefined;
+    },
+
+    async returnAttempt(verificationId) {
+      await statements.run(RETURN_ATTEMPT, [verificationId]);
+    },
+
+    async applyResult(sinchId, status, at, memory) {
+      const [row] = await statements.run<CallbackOutcome>(APPLY_RESULT, [
+        sinchId,
+        status,
+        at,
+        memory.key,
+        memory.expiresAt,
+      ]);
+      return { first: row?.first === true, applied: row?.applied === true };
+    },
+
+    async recordDelivery(sinchId, delivered, at, memory) {
+      const [row] = await statements.run<CallbackOutcome>(RECORD_DELIVERY, [
+        sinchId,
+        delivered ? 'DELIVERED' : 'FAILED',
+        at,
+        memory.key,
+        memory.expiresAt,
+      ]);
+      return { first: row?.first === true, applied: row?.applied === true };
+    },
+
+    async findReport(verificationId) {
+      const [row] = await statements.run<VerificationRecord>(REPORT, [verificationId]);
+      return row;
+    },
+
+    async cancel(verificationId, at) {
+      const [row] = await statements.run<VerificationRecord & { cancelled: boolean }>(CANCEL, [verificationId, at]);
       if (!row) return undefined;
       const { cancelled, ...record } = row;
       return { record, cancelled };
     },
 
-    async redeemToken(id, phoneNumber, now) {
-      const [row] = await statements.run<{ redeemed: boolean; found: boolean }>(REDEEM, [id, phoneNumber, now]);
+    async redeemToken(verificationId, phoneNumber, at) {
+      const [row] = await statements.run<{ redeemed: boolean; found: boolean }>(REDEEM, [
+        verificationId,
+        phoneNumber,
+        at,
+      ]);
       if (row?.redeemed) return 'redeemed';
       return row?.found ? 'already_redeemed' : 'not_found';
     },
