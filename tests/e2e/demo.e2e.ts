@@ -135,6 +135,14 @@ describe('Demo page in headless Chromium (zero-config service, emulated inbox)',
     expect(await status(page, `${phone} is verified`)).toMatch(/Verified at/);
     expect(await page.locator('#status').getAttribute('class')).toContain('is-success');
     expect(await page.locator('#expiry').textContent()).toBe('');
+    const token = page.getByRole('region', { name: 'What your backend receives' });
+    await token.waitFor();
+    expect(await token.getByLabel('Verification token').textContent()).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
+    const decoded = JSON.parse((await token.getByLabel('Decoded claims').textContent()) ?? '') as unknown;
+    expect(decoded).toMatchObject({
+      header: { alg: 'EdDSA', typ: 'JWT' },
+      claims: { sub: phone, phone_number: phone, phone_number_verified: true, method: 'sms' },
+    });
 
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
