@@ -29,10 +29,10 @@ export interface AppDeps {
   healthChecks?: HealthCheck[];
   /** Shared store for the per-IP limiters (Redis); in-memory when absent. */
   rateLimitStore?: StoreFactory;
-  /** Prometheus metrics; /metrics is served only when given. */
+  /** Prometheus metrics; /metrics is served only when given and `config.metrics.enabled`. */
   metrics?: Metrics;
   /** "Now" for signature skew checks; tests pass a fake clock. */
   clock?: Clock;
-  /** The in-process Sinch emulator, when the service runs without Sinch credentials (demo inbox). */
+  /** The in-process Sinch emulator, in emulator mode (zero-config or SINCH_EMULATOR=true): the demo inbox. */
   emulator?: SinchEmulator;
 }

@@ -8,7 +8,6 @@ import { requestContext } from './middlewares/request-context';
 import { requestLogger } from './middlewares/request-logger';
 import { requestTimeout } from './middlewares/request-timeout';
 import { routes } from './routes';
-import { sinchEventsRoutes } from './routes/sinch-events.routes';
 
 /** Builds the Express app. It never listens and never touches `process`: server.ts does. */
 export function createApp(deps: AppDeps): Express {
@@ -27,11 +26,11 @@ export function createApp(deps: AppDeps): Express {
   // No origins configured means no CORS headers at all; skip the middleware rather than run it for nothing.
   if (config.server.corsOrigins.length)
     app.use(cors({ origin: config.server.corsOrigins, methods: ['GET', 'POST'], maxAge: 600 }));
+  const { rawBody, parsed } = routes(deps);
   // Before the JSON parser: Sinch signs the raw bytes of its callbacks.
-  app.use(sinchEventsRoutes(deps));
+  app.use(rawBody);
   app.use(express.json({ limit: '10kb' }));
-
-  app.use(routes(deps));
+  app.use(parsed);
   app.use(notFound());
   app.use(errorHandler(logger));
   return app;

@@ -25,6 +25,12 @@ const EMBEDDED_EMULATOR = {
   applicationSecret: Buffer.from('embedded-emulator-secret').toString('base64'),
 };
 
+function describeMetrics(metrics: Config['metrics']): string {
+  if (metrics.token !== undefined) return 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>';
+  if (metrics.public) return 'GET /metrics is open without a token (METRICS_PUBLIC; the default outside production)';
+  return 'GET /metrics is off (answers 404): set METRICS_TOKEN, or METRICS_PUBLIC=true to expose it without a token';
+}
+
 interface Running {
   server: Server;
   close(): Promise<void>;
@@ -78,7 +84,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     closers.unshift(() => emulator!.close());
     sinchConfig = { ...config.sinch, baseUrl: emulator.url, ...EMBEDDED_EMULATOR, authScheme: 'signed' };
     logger.warn(
-      'sinch: no credentials configured, using the built-in Sinch EMULATOR: no real SMS is sent; codes are printed to this console',
+      `sinch: using the built-in Sinch EMULATOR (${config.sinch.emulatorReason}): no real SMS is sent; codes are printed to this console and served at GET /api/emulator/inbox`,
     );
   } else {
     logger.info('sinch: Verification API', { baseUrl: sinchConfig.baseUrl, authScheme: sinchConfig.authScheme });
@@ -93,6 +99,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     logger.info('verification tokens: signing', { alg: signingKeys.current.alg, kid: signingKeys.current.kid });
   else logger.warn('verification tokens: off (VERIFICATION_TOKENS=off); verify-otp returns no token');
 
+  logger.info(`metrics: ${describeMetrics(config.metrics)}`);
   const metrics = createMetrics({ sequelize });
   const services = createServices({
     config: { ...config, sinch: sinchConfig },
@@ -140,6 +147,7 @@ async function start(config: Config, logger: Logger): Promise<Running> {
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   logger.info(`listening on http://${config.server.host === '0.0.0.0' ? 'localhost' : config.server.host}:${port}`, {
     port,
+    host: typeof address === 'object' && address ? address.address : config.server.host,
   });
 
   return {
@@ -172,6 +180,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger({ level: config.log.level, format: config.log.format, secrets: secretValues(config) });
+  for (const warning of config.warnings) logger.warn(`config: ${warning}`);
 
   let running: Running;
   try {

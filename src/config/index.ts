@@ -11,11 +11,13 @@ import { maskPhone } from '../utils/mask';
  * the `env` object it is given, so tests build configs without touching `process.env`.
  */
 
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-    .optional()
-    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
+/** A yes/no setting that stays `undefined` when unset or empty, for defaults that depend on other settings. */
+const optionalBool = z
+  .enum(['', 'true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : ['true', '1', 'yes'].includes(v)));
+
+const bool = (fallback: boolean) => optionalBool.transform((v) => v ?? fallback);
 
 const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -316,7 +318,8 @@ const previousPublicKeys = pem.transform((v, ctx): JsonWebKey[] => {
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: int(3000, 0, 65535),
-  HOST: z.string().default('0.0.0.0'),
+  // No default here: the default depends on the Sinch mode (loopback for the emulator), see build().
+  HOST: optionalString,
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 
@@ -338,6 +341,10 @@ const schema = z.object({
 
   SINCH_APPLICATION_KEY: optionalString,
   SINCH_APPLICATION_SECRET: optionalString,
+  // The names the original setup guide used for the same two values.
+  SINCH_KEY_ID: optionalString,
+  SINCH_KEY_SECRET: optionalString,
+  SINCH_EMULATOR: bool(false),
   SINCH_API_BASE_URL: url('SINCH_API_BASE_URL'),
   SINCH_AUTH_SCHEME: z.enum(['basic', 'signed']).default('basic'),
   SINCH_TIMEOUT_MS: int(5000, 100, 60_000),
@@ -394,6 +401,8 @@ const schema = z.object({
   USER_RETENTION_DAYS: int(365, 1, 3650),
   PURGE_INTERVAL_MINUTES: int(60, 0, 10_080),
   METRICS_TOKEN: optionalString,
+  // Unset: open outside production, off in production (unless METRICS_TOKEN is set).
+  METRICS_PUBLIC: optionalBool,
 
   VERIFICATION_TOKENS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
   VERIFICATION_TOKEN_PRIVATE_KEY: privateSigningKey,
@@ -418,7 +427,9 @@ export class ConfigError extends Error {
   }
 }
 
-function build(e: z.infer<typeof schema>, problems: string[]) {
+type Env = z.infer<typeof schema>;
+
+function build(e: Env, problems: string[]) {
   const production = e.NODE_ENV === 'production';
   const externalDb = e.DATABASE_URL !== undefined || e.DB_HOST !== undefined;
   if (!externalDb && production) {
@@ -426,24 +437,13 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
       'DATABASE_URL (or DB_HOST) is required when NODE_ENV=production; the embedded database is for development only',
     );
   }
-  const hasKey = e.SINCH_APPLICATION_KEY !== undefined;
-  const hasSecret = e.SINCH_APPLICATION_SECRET !== undefined;
-  if (hasKey !== hasSecret) {
+  const sinch = selectSinch(e, production, externalDb, problems);
+  const emulator = sinch.mode === 'emulator';
+  if (production && !emulator) checkSinchTransport(sinch.baseUrl, problems);
+  if (production && e.TRUST_PROXY === true) {
     problems.push(
-      `${hasKey ? 'SINCH_APPLICATION_SECRET' : 'SINCH_APPLICATION_KEY'} is missing: set both SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET, or neither to use the built-in emulator`,
+      'TRUST_PROXY=true (trust every hop) is refused when NODE_ENV=production: any client could then choose its own address through X-Forwarded-For and escape the per-IP limits; use a hop count (e.g. 1), loopback, a subnet list (e.g. 10.0.0.0/8) or a named range (linklocal, uniquelocal)',
     );
-  }
-  const useEmulator = !hasKey && !hasSecret && e.SINCH_API_BASE_URL === undefined;
-  if (production && !(hasKey && hasSecret)) {
-    problems.push(
-      'SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET are required when NODE_ENV=production; the Sinch emulator is for development only',
-    );
-  }
-  if (e.SINCH_API_BASE_URL !== undefined && !(hasKey && hasSecret)) {
-    problems.push('SINCH_API_BASE_URL is set but SINCH_APPLICATION_KEY/SINCH_APPLICATION_SECRET are not');
-  }
-  if (e.SINCH_AUTH_SCHEME === 'signed' && hasSecret && !isBase64(e.SINCH_APPLICATION_SECRET ?? '')) {
-    problems.push('SINCH_APPLICATION_SECRET must be base64 (as Sinch issues it) for SINCH_AUTH_SCHEME=signed');
   }
   const tokens = e.VERIFICATION_TOKENS === 'on';
   const tokenKey = e.VERIFICATION_TOKEN_PRIVATE_KEY ?? e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE;
@@ -461,12 +461,27 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
   checkFallback(e, problems);
   const testNumberCodes = buildTestNumbers(e.OTP_TEST_NUMBERS, e.OTP_CODE_TYPE, problems);
 
+  // The emulator hands every code to GET /api/emulator/inbox: by default only this machine may ask.
+  const host = e.HOST ?? (emulator ? '127.0.0.1' : '0.0.0.0');
+  const warnings: string[] = [];
+  if (emulator && e.HOST !== undefined && !isLoopbackHost(e.HOST)) {
+    warnings.push(
+      `HOST=${e.HOST} with the built-in Sinch emulator: every code sent is readable at GET /api/emulator/inbox by anyone who can reach port ${e.PORT}; leave HOST unset to listen on 127.0.0.1 only`,
+    );
+  }
+  if (production && e.ALLOWED_COUNTRIES.length === 0) {
+    warnings.push(
+      'ALLOWED_COUNTRIES is empty: codes can be sent by SMS to every country not in BLOCKED_COUNTRIES; list the countries you serve (e.g. ALLOWED_COUNTRIES=SE,NO) to limit SMS pumping',
+    );
+  }
+  const metricsPublic = e.METRICS_TOKEN === undefined && (e.METRICS_PUBLIC ?? !production);
+
   return {
-    env: e.NODE_ENV,
-    isProduction: production,
+    /** Start-up warnings: settings that are allowed but deserve an operator's second look. */
+    warnings,
     server: {
       port: e.PORT,
-      host: e.HOST,
+      host,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       trustProxy: e.TRUST_PROXY,
@@ -475,10 +490,7 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     database: buildDatabase(e),
     sinch: {
-      mode: useEmulator ? ('emulator' as const) : ('remote' as const),
-      baseUrl: (e.SINCH_API_BASE_URL ?? 'https://verification.api.sinch.com').replace(/\/+$/, ''),
-      applicationKey: e.SINCH_APPLICATION_KEY ?? '',
-      applicationSecret: e.SINCH_APPLICATION_SECRET ?? '',
+      ...sinch,
       authScheme: e.SINCH_AUTH_SCHEME,
       timeoutMs: e.SINCH_TIMEOUT_MS,
       callbackMaxSkewSeconds: e.SINCH_CALLBACK_MAX_SKEW_SECONDS,
@@ -531,7 +543,13 @@ function build(e: z.infer<typeof schema>, problems: string[]) {
       userDays: e.USER_RETENTION_DAYS,
       purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES,
     },
-    metrics: { token: e.METRICS_TOKEN },
+    metrics: {
+      token: e.METRICS_TOKEN,
+      /** Open to anyone (METRICS_PUBLIC, or its default outside production); false when a token is required. */
+      public: metricsPublic,
+      /** Whether /metrics exists at all: with a token or when public; otherwise it answers 404. */
+      enabled: e.METRICS_TOKEN !== undefined || metricsPublic,
+    },
     verificationToken: {
       enabled: tokens,
       /** PKCS#8 PEM; or read from privateKeyFile; or, outside production, generated once into the data directory. */
@@ -621,6 +639,105 @@ export function loadDatabaseConfig(env: RawEnv = process.env): DatabaseConfig {
   const parsed = databaseSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   return deepFreeze(buildDatabase(parsed.data));
+}
+
+/** The value of a setting that has two accepted names; both set to different values is a problem. */
+function eitherName(
+  name: string,
+  value: string | undefined,
+  alias: string,
+  aliasValue: string | undefined,
+  problems: string[],
+): string | undefined {
+  if (value !== undefined && aliasValue !== undefined && value !== aliasValue) {
+    problems.push(
+      `${name} and ${alias} are both set, to different values: they are two names of the same setting, so keep only one`,
+    );
+  }
+  return value ?? aliasValue;
+}
+
+/**
+ * Real Sinch or the built-in emulator. The emulator hands out every code, so it is used only on purpose:
+ * SINCH_EMULATOR=true, or the zero-config first run (nothing configured at all, not production).
+ * A database without Sinch credentials is a deployment that forgot one variable, and is refused.
+ */
+function selectSinch(e: Env, production: boolean, externalDb: boolean, problems: string[]) {
+  const key = eitherName('SINCH_APPLICATION_KEY', e.SINCH_APPLICATION_KEY, 'SINCH_KEY_ID', e.SINCH_KEY_ID, problems);
+  const secret = eitherName(
+    'SINCH_APPLICATION_SECRET',
+    e.SINCH_APPLICATION_SECRET,
+    'SINCH_KEY_SECRET',
+    e.SINCH_KEY_SECRET,
+    problems,
+  );
+  const anySinchSetting = key !== undefined || secret !== undefined || e.SINCH_API_BASE_URL !== undefined;
+  if ((key === undefined) !== (secret === undefined)) {
+    problems.push(
+      key === undefined
+        ? 'SINCH_APPLICATION_KEY is missing (also accepted as SINCH_KEY_ID): set both the application key and its secret'
+        : 'SINCH_APPLICATION_SECRET is missing (also accepted as SINCH_KEY_SECRET): set both the application key and its secret',
+    );
+  }
+  if (e.SINCH_EMULATOR && production) {
+    problems.push(
+      'SINCH_EMULATOR=true is refused when NODE_ENV=production: the built-in emulator sends no SMS and shows every code at GET /api/emulator/inbox',
+    );
+  } else if (e.SINCH_EMULATOR && anySinchSetting) {
+    problems.push(
+      'SINCH_EMULATOR=true and Sinch settings (SINCH_APPLICATION_KEY/SINCH_APPLICATION_SECRET, SINCH_KEY_ID/SINCH_KEY_SECRET or SINCH_API_BASE_URL) are both set: unset SINCH_EMULATOR to use Sinch, or the Sinch settings to use the emulator',
+    );
+  }
+  const zeroConfig = !production && !externalDb && !anySinchSetting;
+  const emulator = !production && (e.SINCH_EMULATOR || zeroConfig);
+  if (!emulator && key === undefined && secret === undefined) {
+    if (production)
+      problems.push(
+        'SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET are required when NODE_ENV=production (also accepted as SINCH_KEY_ID and SINCH_KEY_SECRET); the Sinch emulator is for development only',
+      );
+    else if (e.SINCH_API_BASE_URL !== undefined)
+      problems.push('SINCH_API_BASE_URL is set but SINCH_APPLICATION_KEY/SINCH_APPLICATION_SECRET are not');
+    else
+      problems.push(
+        'A database is configured (DATABASE_URL or DB_HOST) but no Sinch credentials: set SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET (also accepted as SINCH_KEY_ID and SINCH_KEY_SECRET) to send real SMS, or SINCH_EMULATOR=true to use the built-in Sinch emulator for development (no SMS is sent; codes are readable at GET /api/emulator/inbox)',
+      );
+  }
+  if (e.SINCH_AUTH_SCHEME === 'signed' && secret !== undefined && !isBase64(secret)) {
+    problems.push('SINCH_APPLICATION_SECRET must be base64 (as Sinch issues it) for SINCH_AUTH_SCHEME=signed');
+  }
+  return {
+    mode: emulator ? ('emulator' as const) : ('remote' as const),
+    /** Why the emulator runs, for the start-up log; undefined on real Sinch. */
+    emulatorReason: !emulator
+      ? undefined
+      : e.SINCH_EMULATOR
+        ? 'SINCH_EMULATOR=true'
+        : 'nothing configured: no database, no Sinch credentials',
+    baseUrl: (e.SINCH_API_BASE_URL ?? 'https://verification.api.sinch.com').replace(/\/+$/, ''),
+    applicationKey: key ?? '',
+    applicationSecret: secret ?? '',
+  };
+}
+
+/** Production talks to Sinch over TLS; plain http only to this machine (tests, a sidecar). */
+function checkSinchTransport(baseUrl: string, problems: string[]): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    return; // A malformed URL is already reported by the schema.
+  }
+  if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname))) return;
+  problems.push(
+    `SINCH_API_BASE_URL must be https:// when NODE_ENV=production (plain http:// only to a loopback host: 127.0.0.0/8, ::1, localhost), not ${parsed.protocol}//${parsed.host}: with the Basic scheme the application secret would travel in clear text, and with either scheme every phone number and code`,
+  );
+}
+
+/** 127.0.0.0/8, ::1 or localhost (a URL's hostname may bracket IPv6: [::1]). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
 }
 
 function isBase64(value: string): boolean {

@@ -2,25 +2,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Request, Response } from 'express';
 import type { CountryCode } from 'libphonenumber-js/max';
-import type { EmulatedMessage, SinchEmulator, VerificationMethod } from '../emulator/sinch-emulator';
+import type { EmulatedMessage, SinchEmulator } from '../emulator/sinch-emulator';
+import { fieldProblems } from '../middlewares/validate';
 import { AppError } from '../utils/app-error';
 import { normalizePhone } from '../utils/phone';
 import { sendSuccess } from '../utils/response';
+import { emulatorInboxQuery, type EmulatorInbox, type InboxEntry } from '../validations/demo.validation';
 
 /** Enough for a person to find the code they just asked for, without dumping the whole buffer. */
 export const INBOX_LIMIT = 10;
-
-/** What the page is told about a message (its `verificationId` and `reference` are emulator internals). */
-export interface InboxEntry {
-  to: string;
-  code: string;
-  sentAt: string;
-  delivered: boolean;
-  /** How it reached the phone: `sms`, a voice `callout` reading the code, or `whatsapp`. */
-  method: VerificationMethod;
-  /** Its language (BCP 47); absent when none was asked for and Sinch's default applies. */
-  locale?: string;
-}
 
 function isMissingFile(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -120,17 +110,14 @@ export function latestMessages(inbox: readonly EmulatedMessage[], e164: string):
 export function emulatorInboxController(emulator: SinchEmulator, defaultCountry?: CountryCode) {
   return {
     inbox: (req: Request, res: Response): void => {
-      const { phoneNumber } = req.query;
-      if (typeof phoneNumber !== 'string') {
-        throw new AppError('VALIDATION_ERROR', {
-          details: [{ field: 'phoneNumber', message: 'phoneNumber is required, once, as a query parameter' }],
-        });
-      }
+      const query = emulatorInboxQuery.safeParse(req.query);
+      if (!query.success) throw new AppError('VALIDATION_ERROR', { details: fieldProblems(query.error) });
+      const { phoneNumber } = query.data;
       // An unencoded `+` in a query string arrives as a space; a leading space means nothing else in a number.
       const phone = normalizePhone(phoneNumber.replace(/^ (?=\d)/, '+'), defaultCountry);
       // The answer holds codes: no cache, proxy or back button may keep it.
       res.set('Cache-Control', 'no-store');
-      sendSuccess(res, 'Messages the emulator sent to this number (emulated: no real SMS was sent).', {
+      sendSuccess<EmulatorInbox>(res, 'Messages the emulator sent to this number (emulated: no real SMS was sent).', {
         messages: latestMessages(emulator.inbox, phone.e164),
       });
     },

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { VerificationService } from '../services/verification.service';
-import type { RequestOtpBody, VerifyOtpBody } from '../validations/otp.validation';
+import type { RequestOtpBody, RequestOtpData, VerifyOtpBody, VerifyOtpData } from '../validations/otp.validation';
 import { sendSuccess } from '../utils/response';
 
 export function otpController(verifications: VerificationService) {
@@ -11,12 +11,12 @@ export function otpController(verifications: VerificationService) {
         idempotencyKey: req.get('idempotency-key'),
       });
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-      sendSuccess(res, 'Verification code sent.', result);
+      sendSuccess<RequestOtpData>(res, 'Verification code sent.', result);
     },
 
     verifyOtp: async (req: Request<unknown, unknown, VerifyOtpBody>, res: Response): Promise<void> => {
       const data = await verifications.verifyCode(req.body);
-      sendSuccess(res, 'Phone number verified.', data);
+      sendSuccess<VerifyOtpData>(res, 'Phone number verified.', data);
     },
   };
 }

@@ -3,14 +3,17 @@ import type { ServerVerificationService } from '../services/server-verification.
 import { sendSuccess } from '../utils/response';
 import type { RedeemBody, VerificationIdParams } from '../validations/server-api.validation';
 
+/** The path's id, as validateParams(verificationIdParams) checked it. */
+const idOf = (req: Request): string => (req.params as VerificationIdParams).id;
+
 export function serverApiController(verifications: ServerVerificationService) {
   return {
-    get: async (req: Request<VerificationIdParams>, res: Response): Promise<void> => {
-      sendSuccess(res, 'Verification found.', await verifications.get(req.params.id));
+    get: async (req: Request, res: Response): Promise<void> => {
+      sendSuccess(res, 'Verification found.', await verifications.get(idOf(req)));
     },
 
-    cancel: async (req: Request<VerificationIdParams>, res: Response): Promise<void> => {
-      sendSuccess(res, 'Verification cancelled.', await verifications.cancel(req.params.id));
+    cancel: async (req: Request, res: Response): Promise<void> => {
+      sendSuccess(res, 'Verification cancelled.', await verifications.cancel(idOf(req)));
     },
 
     redeem: async (req: Request<unknown, unknown, RedeemBody>, res: Response): Promise<void> => {

@@ -3,10 +3,11 @@ import type { Logger } from '../config/logger';
 import type { SinchEventsService } from '../services/sinch-events.service';
 import { fieldProblems } from '../middlewares/validate';
 import { AppError } from '../utils/app-error';
-import { KNOWN_EVENTS, sinchEvent } from '../validations/sinch-events.validation';
+import { KNOWN_EVENTS, sinchEvent, type SinchCallbackAnswer } from '../validations/sinch-events.validation';
 
 /** Sinch callbacks answer in Sinch's format ({action} or {}), not in our envelope: Sinch reads them. */
 export function sinchEventsController(events: SinchEventsService, logger: Logger) {
+  const answer = (res: Response, body: SinchCallbackAnswer) => res.status(200).json(body);
   return {
     receive: async (req: Request, res: Response): Promise<void> => {
       let body: unknown;
@@ -19,7 +20,7 @@ export function sinchEventsController(events: SinchEventsService, logger: Logger
       if (typeof name === 'string' && !(KNOWN_EVENTS as readonly string[]).includes(name)) {
         // New event types must not make Sinch retry forever: acknowledge and ignore.
         logger.warn('unknown Sinch event ignored', { event: name.slice(0, 64) });
-        res.status(200).json({});
+        answer(res, {});
         return;
       }
       const parsed = sinchEvent.safeParse(body);
@@ -27,7 +28,7 @@ export function sinchEventsController(events: SinchEventsService, logger: Logger
       const event = parsed.data;
       switch (event.event) {
         case 'VerificationRequestEvent':
-          res.status(200).json({ action: events.decide(event) });
+          answer(res, { action: events.decide(event) });
           return;
         case 'VerificationResultEvent':
           await events.applyResult(event);
@@ -36,7 +37,7 @@ export function sinchEventsController(events: SinchEventsService, logger: Logger
           await events.recordDelivery(event);
           break;
       }
-      res.status(200).json({});
+      answer(res, {});
     },
   };
 }

@@ -1,9 +1,10 @@
 import { Router, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
-import type { AppDeps } from '../app-deps';
-import { openApiDocument } from '../docs/openapi';
-import { methodNotAllowed } from '../middlewares/not-found';
+import { z } from 'zod';
+import { openApiDocumentBody } from '../validations/docs.validation';
+import { openApiDocument } from './openapi';
+import { json, PUBLIC, STRAY_BODY_ERRORS, type Operation, type Route } from './route-table';
 
 /** The files the Swagger UI page loads; the rest of swagger-ui-dist (its stock petstore page) stays unreachable. */
 const SWAGGER_ASSET =
@@ -33,13 +34,38 @@ const docsCsp = helmet.contentSecurityPolicy({
   },
 });
 
+const openApiJson: Operation = {
+  method: 'get',
+  path: '/api/openapi.json',
+  operationId: 'openApiDocument',
+  tag: 'Documentation',
+  summary: 'This document (OpenAPI 3.1, JSON)',
+  description:
+    'The machine-readable contract: generate clients or validate responses from it. Its schemas use the JSON Schema 2020-12 dialect.',
+  security: PUBLIC,
+  responses: { 200: { description: 'The OpenAPI document.', content: json(openApiDocumentBody) } },
+  errors: [...STRAY_BODY_ERRORS, 'INTERNAL_ERROR'],
+};
+
+const apiDocs: Operation = {
+  method: 'get',
+  path: '/api/docs',
+  operationId: 'apiDocs',
+  tag: 'Documentation',
+  summary: 'This documentation (Swagger UI)',
+  description:
+    'Renders this document with Swagger UI. Its scripts and styles are served from `/api/docs/` (not listed separately).',
+  security: PUBLIC,
+  responses: { 200: { description: 'An HTML page.', content: { 'text/html': { schema: z.string() } } } },
+  errors: [...STRAY_BODY_ERRORS, 'INTERNAL_ERROR'],
+};
+
 /**
- * GET /api/openapi.json (the document) and GET /api/docs (Swagger UI). Full paths, like every
- * other router, so logs and metrics label them the same way on every outcome.
- * The inbox route is documented only when this instance actually runs the emulator.
+ * GET /api/openapi.json (the document of `served` and of these two routes) and GET /api/docs
+ * (Swagger UI). `files` serves Swagger UI's assets and gives everything under /api/docs its CSP.
  */
-export function docsRoutes(deps: AppDeps): Router {
-  const document = openApiDocument({ emulatorMode: deps.emulator !== undefined });
+export function docsRoutes(served: readonly Operation[]): { routes: Route[]; files: Router } {
+  const document = openApiDocument([...served, openApiJson, apiDocs]);
   const uiOptions = {
     customSiteTitle: 'OTP verification service: API',
     swaggerOptions: { validatorUrl: null, displayRequestDuration: true },
@@ -52,25 +78,28 @@ export function docsRoutes(deps: AppDeps): Router {
     res.type('html').send(template.replace(/(href|src)="\.\//g, '$1="/api/docs/'));
   };
 
-  const router = Router();
-  router
-    .route('/api/openapi.json')
-    .get((_req, res) => {
-      res.json(document);
-    })
-    .all(methodNotAllowed(['GET']));
-
-  router.use('/api/docs', docsCsp);
-  router
-    .route('/api/docs')
-    .get(page)
-    .all(methodNotAllowed(['GET']));
+  const files = Router();
+  files.use('/api/docs', docsCsp);
   // serveFiles, not the shared `serve`: `serve` answers swagger-ui-init.js from module-global state
   // that the last setup() call in the process wrote, so two apps in one process (tests) would mix docs.
   const onlySwaggerAssets: RequestHandler = (req, _res, next) => {
-    // Anything else under /api/docs leaves this router and ends in the app's JSON 404.
+    // Anything else under /api/docs (the page itself included) leaves this router.
     next(SWAGGER_ASSET.test(req.path) ? undefined : 'router');
   };
-  router.use('/api/docs', onlySwaggerAssets, ...swaggerUi.serveFiles(document, uiOptions));
-  return router;
+  files.use('/api/docs', onlySwaggerAssets, ...swaggerUi.serveFiles(document, uiOptions));
+
+  return {
+    routes: [
+      {
+        ...openApiJson,
+        handlers: [
+          (_req, res) => {
+            res.json(document);
+          },
+        ],
+      },
+      { ...apiDocs, handlers: [page] },
+    ],
+    files,
+  };
 }

@@ -7,6 +7,7 @@ import { verificationQueries } from '../db/queries/verifications';
 import { createStatements } from '../db/statements';
 import { initModels, type Models } from '../models';
 import { systemClock, type Clock } from '../utils/clock';
+import { addSinchTime } from '../utils/request-context';
 import type { StoreFactory } from '../middlewares/rate-limit';
 import { redisCheck, sinchCheck, type HealthCheck } from '../observability/health';
 import { createIdempotencyService } from './idempotency.service';
@@ -59,9 +60,14 @@ export interface ServiceOptions {
 export function createServices(options: ServiceOptions): Services {
   const clock = options.clock ?? systemClock;
   const models = initModels(options.sequelize);
+  // The client reports each call; here its duration reaches the metrics and the request's log line.
+  const observeSinch = options.observeSinch ?? options.metrics?.observeSinch;
   const sinch =
     options.sinch ??
-    createSinchClient(options.config.sinch, options.logger, options.observeSinch ?? options.metrics?.observeSinch);
+    createSinchClient(options.config.sinch, options.logger, (call) => {
+      addSinchTime(call.durationMs);
+      observeSinch?.(call);
+    });
   const statements = createStatements(options.sequelize, { prepared: options.config.database.preparedStatements });
   const users = createUserService(userQueries(statements), options.config.otp, clock);
   // Twice the request timeout: by then the request holding an in-progress key has surely ended.

@@ -4,12 +4,9 @@ import type { Clock } from '../utils/clock';
 import { PURGE_EXPIRED_KEYS } from '../db/queries/idempotency';
 import { PURGE_EXPIRED_CALLBACKS } from '../db/queries/processed-callbacks';
 import { PURGE_OLD_SEND_WINDOWS } from '../db/queries/send-windows';
-import { deleteStaleUsers } from '../db/queries/users';
-import { deleteHistoryOf, PURGE_OLD_VERIFICATIONS } from '../db/queries/verifications';
-
-/** One batch of stale numbers and what is left of their history ($1 cutoff, $2 batch size). */
-const PURGE_STALE_USERS = `WITH gone AS (${deleteStaleUsers('$1', '$2')}), history AS (${deleteHistoryOf('gone', '$1')})
-   SELECT (SELECT count(*) FROM gone)::int AS "n", (SELECT count(*) FROM history)::int AS "verifications"`;
+import { purgeStaleUsers } from '../db/queries/users';
+import { PURGE_OLD_VERIFICATIONS } from '../db/queries/verifications';
+import { initModels } from '../models';
 
 export interface PurgeResult {
   /** Verifications past their retention, plus those left for the numbers purged below. */
@@ -46,24 +43,29 @@ export async function purgeExpired(sequelize: Sequelize, options: PurgeOptions):
   const cutoff = new Date(now - options.retentionDays * DAY_MS);
   const result: PurgeResult = { verifications: 0, users: 0, idempotencyKeys: 0, sendWindows: 0, processedCallbacks: 0 };
 
-  /** Runs a statement that answers `n` (rows of the batch) until a batch comes back short. */
-  const batches = async (sql: string, bind: unknown[], each?: (row: Record<string, number>) => void) => {
+  /** Runs one batch statement until a batch comes back short. */
+  const inBatches = async (sql: string, bind: unknown[]): Promise<number> => {
     let total = 0;
     for (;;) {
-      const rows = await sequelize.query<{ n: number }>(sql, { bind: [...bind, batchSize], type: QueryTypes.SELECT });
+      const rows = await sequelize.query<{ n: number }>(`WITH gone AS (${sql}) SELECT count(*)::int AS n FROM gone`, {
+        bind: [...bind, batchSize],
+        type: QueryTypes.SELECT,
+      });
       const n = rows[0]?.n ?? 0;
-      if (rows[0]) each?.(rows[0]);
       total += n;
       if (n < batchSize) return total;
     }
   };
-  const inBatches = (sql: string, bind: unknown[]): Promise<number> =>
-    batches(`WITH gone AS (${sql}) SELECT count(*)::int AS n FROM gone`, bind);
 
   result.verifications = await inBatches(PURGE_OLD_VERIFICATIONS, [cutoff]);
-  result.users = await batches(PURGE_STALE_USERS, [new Date(now - options.userRetentionDays * DAY_MS)], (row) => {
-    result.verifications += row.verifications ?? 0;
-  });
+  const models = initModels(sequelize);
+  const userCutoff = new Date(now - options.userRetentionDays * DAY_MS);
+  for (;;) {
+    const batch = await purgeStaleUsers(models, userCutoff, batchSize);
+    result.users += batch.users;
+    result.verifications += batch.verifications;
+    if (batch.users < batchSize) break;
+  }
   result.idempotencyKeys = await inBatches(PURGE_EXPIRED_KEYS, [new Date(now)]);
   result.sendWindows = await inBatches(PURGE_OLD_SEND_WINDOWS, [new Date(now - DAY_MS)]);
   result.processedCallbacks = await inBatches(PURGE_EXPIRED_CALLBACKS, [new Date(now)]);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import type { CallbackOutcome, VerificationQueries } from '../db/queries/verifications';
+import { verdictOf } from '../clients/sinch/status';
 import type { VerificationStatus } from '../models';
 import { AppError } from '../utils/app-error';
 import type { Clock } from '../utils/clock';
@@ -34,18 +35,17 @@ export function callbackKey(parts: string[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
-/** Sinch's final statuses in our vocabulary; PENDING changes nothing. */
-function statusFromSinch(status: string, reason?: string): VerificationStatus | undefined {
-  switch (status.toUpperCase()) {
+/** Sinch's verdict as the final status it gives a verification; PENDING (or an unknown status) changes nothing. */
+function finalStatus(status: string, reason?: string): VerificationStatus | undefined {
+  const verdict = verdictOf(status, reason);
+  switch (verdict?.result) {
     case 'SUCCESSFUL':
-      return 'SUCCESSFUL';
-    case 'FAIL':
-      return reason?.toLowerCase() === 'expired' ? 'EXPIRED' : 'FAILED';
-    case 'DENIED':
-    case 'ERROR':
-      return 'FAILED';
+    case 'EXPIRED':
     case 'ABORTED':
-      return 'ABORTED';
+      return verdict.result;
+    case 'INVALID_CODE':
+    case 'REJECTED':
+      return 'FAILED';
     default:
       return undefined;
   }
@@ -89,7 +89,7 @@ export function createSinchEventsService(deps: {
     },
 
     async applyResult(event) {
-      const status = statusFromSinch(event.status, event.reason);
+      const status = finalStatus(event.status, event.reason);
       if (!status) return;
       const key = callbackKey([event.event, event.id, event.status, event.reason ?? '']);
       const outcome = await once(key, (at, memory) => verifications.applyResult(event.id, status, at, memory));

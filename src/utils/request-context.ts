@@ -16,3 +16,9 @@ export function runWithContext<T>(context: RequestContext, fn: () => T): T {
 export function currentContext(): RequestContext | undefined {
   return storage.getStore();
 }
+
+/** Adds time spent waiting for Sinch to the current request, for its request-log line. */
+export function addSinchTime(ms: number): void {
+  const context = storage.getStore();
+  if (context) context.sinchMs += ms;
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { e164, successEnvelope } from './api.validation';
 
 const requiredString = (field: string, max: number) =>
   z
@@ -49,3 +50,50 @@ export type VerifyOtpBody = z.infer<typeof verifyOtpByPhoneBody>;
 export const idempotencyKeyHeader = z
   .string()
   .regex(/^[\x21-\x7E]{1,255}$/, 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
+
+const dateTime = z.iso.datetime();
+
+export const requestOtpData = z
+  .strictObject({
+    verificationId: z.uuid().meta({ description: "This service's id of the verification; pass it to verify-otp." }),
+    phoneNumber: e164.meta({
+      description: 'The number the code was sent to, normalised to E.164; show it back to the user.',
+    }),
+    method: z.literal('sms'),
+    purpose: z
+      .string()
+      .nullable()
+      .meta({ description: 'The purpose the request named (one of OTP_PURPOSES), or null when it named none.' }),
+    expiresAt: dateTime.meta({ description: 'When the code stops working.' }),
+    resendAvailableAt: dateTime.meta({
+      description: 'When a new code may be requested (the resend cooldown). Drive the resend countdown from this.',
+    }),
+  })
+  .meta({ id: 'RequestOtpData' });
+export type RequestOtpData = z.infer<typeof requestOtpData>;
+
+export const verifyOtpData = z
+  .strictObject({
+    verificationId: z.uuid(),
+    phoneNumber: e164,
+    verified: z.literal(true),
+    verifiedAt: dateTime,
+    verificationToken: z
+      .string()
+      .regex(/^[\w-]+\.[\w-]+\.[\w-]+$/)
+      .optional()
+      .meta({
+        description:
+          'The proof for your backend: a JWT signed by this service (EdDSA or ES256), checked against GET /.well-known/jwks.json. Send it to your backend with the form that needed the verified number; see the VerificationTokenClaims schema and docs/integrating.md. Absent when the server runs with VERIFICATION_TOKENS=off.',
+      }),
+  })
+  .meta({ id: 'VerifyOtpData' });
+export type VerifyOtpData = z.infer<typeof verifyOtpData>;
+
+export const requestOtpResponse = successEnvelope(requestOtpData);
+export const verifyOtpResponse = successEnvelope(verifyOtpData);
+
+export const idempotentReplayedHeader = z.literal('true').optional().meta({
+  description:
+    '`true` when this is the stored first response to a repeated `Idempotency-Key` (no new SMS was sent); absent otherwise.',
+});

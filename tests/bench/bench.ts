@@ -255,21 +255,21 @@ async function prepareDatabase(): Promise<Sequelize> {
 }
 
 /** Where a target's numbers that request-otp created and nobody verified yet are: both floors share one table. */
-function unverified(target: Target): { phone: string; from: string } {
+function unverified(target: Target): { phone: string; id: string; from: string } {
   return target === 'service'
-    ? { phone: '"phoneNumber"', from: `"Verifications" WHERE status = 'PENDING'` }
-    : { phone: 'phone', from: `"FloorVerifications" WHERE attempts = 0` };
+    ? { phone: '"phoneNumber"', id: '"id"', from: `"Verifications" WHERE status = 'PENDING'` }
+    : { phone: 'phone', id: 'id', from: `"FloorVerifications" WHERE attempts = 0` };
 }
 
-/** Those numbers, one per line, for verify-otp.lua. */
+/** Those numbers and their verification ids, `phone,id` one per line, for verify-otp.lua. */
 async function writePool(sequelize: Sequelize, target: Target, limit: number): Promise<{ file: string; size: number }> {
-  const { phone, from } = unverified(target);
-  const rows = await sequelize.query<{ phone: string }>(
-    `SELECT ${phone} AS phone FROM ${from} ORDER BY random() LIMIT ${limit}`,
+  const { phone, id, from } = unverified(target);
+  const rows = await sequelize.query<{ phone: string; id: string }>(
+    `SELECT ${phone} AS phone, ${id} AS id FROM ${from} ORDER BY random() LIMIT ${limit}`,
     { type: QueryTypes.SELECT },
   );
   const file = path.join(os.tmpdir(), `bench-pool-${target.replace(' ', '-')}-${Date.now()}.txt`);
-  fs.writeFileSync(file, rows.map((r) => r.phone).join('\n') + '\n');
+  fs.writeFileSync(file, rows.map((r) => `${r.phone},${r.id}`).join('\n') + '\n');
   return { file, size: rows.length };
 }
 

@@ -1,5 +1,5 @@
 -- wrk script: POST /api/verify-otp for numbers that request-otp created, each verified once with
--- the right code. Args: <pool file> <code> <thread count>. Thread i takes lines i, i+T, i+2T, ... of the pool;
+-- the right code and its verificationId. Args: <pool file of phone,id lines> <code> <thread count>. Thread i takes lines i, i+T, i+2T, ... of the pool;
 -- a thread that runs out stops and says so (the orchestrator then reports the run as invalid).
 local threads = {}
 local next_id = 0
@@ -25,13 +25,14 @@ end
 
 function request()
   index = index + 1
-  local phone = phones[index]
-  if phone == nil then
+  local line = phones[index]
+  if line == nil then
     exhausted = 1
     wrk.thread:stop()
-    phone = phones[#phones]
+    line = phones[#phones]
   end
-  local body = string.format('{"phoneNumber":"%s","code":"%s"}', phone, the_code)
+  local phone, id = line:match("([^,]+),([^,]+)")
+  local body = string.format('{"verificationId":"%s","phoneNumber":"%s","code":"%s"}', id, phone, the_code)
   return wrk.format("POST", "/api/verify-otp", { ["Content-Type"] = "application/json" }, body)
 end
 

@@ -1,6 +1,7 @@
 /**
- * Starts the real service as a child process, in zero-config mode: no Sinch credentials, so it runs
- * the in-process Sinch emulator (and mounts the emulated inbox the demo page shows).
+ * Starts the real service as a child process on its in-process Sinch emulator (which mounts the
+ * emulated inbox the demo page shows): the zero-config mode on embedded PGlite, or SINCH_EMULATOR=true
+ * on a database server (a database without Sinch credentials is otherwise refused).
  *
  * Database: with TEST_DATABASE_URL or DATABASE_URL set (CI's PostgreSQL), a database of the same
  * name plus `_e2e` is recreated and migrated on that server, so the e2e run never touches the
@@ -59,7 +60,10 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
         DB_HOST: '',
         SINCH_APPLICATION_KEY: '',
         SINCH_APPLICATION_SECRET: '',
+        SINCH_KEY_ID: '',
+        SINCH_KEY_SECRET: '',
         SINCH_API_BASE_URL: '',
+        SINCH_EMULATOR: databaseUrl ? 'true' : '',
         REDIS_URL: '',
         ...env,
       },

@@ -24,3 +24,23 @@ export async function recreateDatabase(url: string): Promise<void> {
     await client.end();
   }
 }
+
+/** Whether this run uses the embedded database (PGlite) rather than a PostgreSQL server. */
+export const embeddedDatabase = process.env.TEST_DATABASE_EMBEDDED === '1';
+
+/**
+ * `test` for a concurrency test: it proves atomicity only on a PostgreSQL server. PGlite serialises
+ * every client on one session, so with a guard removed the test would still pass there: on PGlite it
+ * is skipped, and its name says why (CI runs it against PostgreSQL).
+ */
+export function serverOnlyTest(name: string, fn: jest.ProvidesCallback, timeout?: number): void {
+  if (embeddedDatabase) {
+    test.skip(
+      `${name} [PostgreSQL server only: PGlite runs every client on one session, so it proves nothing here]`,
+      fn,
+      timeout,
+    );
+  } else {
+    test(name, fn, timeout);
+  }
+}

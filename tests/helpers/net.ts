@@ -17,10 +17,13 @@ export async function closedPort(): Promise<number> {
 /** A port for a server about to start: nothing listens on it, so the server can take it. */
 export const freePort = closedPort;
 
-/** Resolves with the connect error code, or 'connected' when something still accepts connections. */
-function tryConnect(port: number): Promise<string> {
+/**
+ * Resolves with the connect error code (ECONNREFUSED...), or 'connected' when something accepts
+ * connections on `host`:`port` (127.0.0.1 unless given).
+ */
+export function tryConnect(port: number, host = '127.0.0.1'): Promise<string> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       resolve('connected');

@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { SinchEmulator } from '../../src/emulator/sinch-emulator';
 import { uniquePhone } from '../factories/phone.factory';
 import type { FakeClock } from './clock';
-import type { TestApp } from './test-app';
+import { SINCH_KEY, SINCH_SECRET, type TestApp } from './test-app';
 
 const START_PATH = '/verification/v1/verifications';
 
@@ -28,6 +28,14 @@ export function startsFor(emulator: SinchEmulator, e164: string) {
       r.path === START_PATH &&
       (r.json as { identity?: { endpoint?: string } } | undefined)?.identity?.endpoint === e164,
   );
+}
+
+/** What Sinch (the emulator) says of one of its verifications, read over its status API. */
+export async function sinchStatusOf(emulator: SinchEmulator, sinchId: string): Promise<{ status: string }> {
+  const res = await fetch(`${emulator.url}${START_PATH}/id/${sinchId}`, {
+    headers: { Authorization: `Basic ${Buffer.from(`${SINCH_KEY}:${SINCH_SECRET}`).toString('base64')}` },
+  });
+  return (await res.json()) as { status: string };
 }
 
 /** Every report that reached the emulator for one Sinch verification id. */

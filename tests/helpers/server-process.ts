@@ -112,3 +112,35 @@ export async function startServerProcess(
   }
   return { child, port: Number(listening.port), lines, stderr: () => stderr, exited, waitForLine, stop };
 }
+
+export interface FinishedProcess {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real service (as startServerProcess, with ONLY the given environment) when it is expected to
+ * refuse to start: resolves with its exit code and output once it exits. A process still running after
+ * `timeoutMs` is killed and the promise rejects, so a start-up that should have failed cannot hang a test.
+ */
+export function runServerUntilExit(env: Record<string, string>, timeoutMs = 60_000): Promise<FinishedProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'server.ts')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the service did not exit within ${timeoutMs} ms:\n${stderr}\n${stdout}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

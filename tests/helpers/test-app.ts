@@ -15,6 +15,7 @@ import { FakeClock } from './clock';
 import { testDatabaseUrl } from './database';
 import { LogCapture } from './log-capture';
 import { audit } from './log-audit';
+import { auditRoutes } from './route-audit';
 
 export const SINCH_KEY = 'test-app-key';
 /** base64 of "test-app-secret-value", as Sinch issues secrets. */
@@ -127,10 +128,20 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     clock,
     logs,
     logger,
+    /** Also fails when the app answered a route its OpenAPI document lacks (./route-audit.ts). */
     async close() {
-      services.sinch.close();
-      await sequelize.close();
-      if (!options.sharedEmulator) await emulator.close();
+      let undocumented: string[];
+      try {
+        undocumented = await auditRoutes(app, logs);
+      } finally {
+        services.sinch.close();
+        await sequelize.close();
+        if (!options.sharedEmulator) await emulator.close();
+      }
+      if (undocumented.length)
+        throw new Error(
+          `The app answered routes its OpenAPI document lacks: ${undocumented.join(', ')}. Declare them in the route table (docs/openapi.md).`,
+        );
     },
   };
 }

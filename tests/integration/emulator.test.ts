@@ -1,3 +1,4 @@
+import { FakeClock } from '../helpers/clock';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { applicationAuthorization } from '../../src/clients/sinch/sinch.signer';
@@ -37,14 +38,6 @@ interface Answer {
   headers: Headers;
   text: string;
   json: ParsedJson;
-}
-
-class FakeClock {
-  constructor(public t = Date.parse('2025-03-01T12:00:00.000Z')) {}
-  now = (): number => this.t;
-  advance(seconds: number): void {
-    this.t += seconds * 1000;
-  }
 }
 
 let emulators: SinchEmulator[] = [];
@@ -674,11 +667,11 @@ describe('PUT /verification/v1/verifications/{id|number} (report)', () => {
   });
 
   test('When the code is reported after the expiry, then 200 FAIL "Expired" even for the right code', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(Date.parse('2025-03-01T12:00:00.000Z'));
     const emulator = await startEmulator({ now: clock.now });
     const endpoint = phone();
     const start = await startSms(emulator, endpoint);
-    clock.advance(600);
+    clock.advance(600_000);
 
     const answer = await reportById(emulator, start.json.id as string, emulator.lastCodeFor(endpoint)!);
 
@@ -690,7 +683,7 @@ describe('PUT /verification/v1/verifications/{id|number} (report)', () => {
   });
 
   test('When smsOptions.expiry is 00:01:30, then the code works at 89 s and is expired at 90 s', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(Date.parse('2025-03-01T12:00:00.000Z'));
     const emulator = await startEmulator({ now: clock.now });
     const early = phone();
     const late = phone();
@@ -698,9 +691,9 @@ describe('PUT /verification/v1/verifications/{id|number} (report)', () => {
     const startLate = await startSms(emulator, late, { smsOptions: { expiry: '00:01:30' } });
     expect(startEarly.json.sms.interceptionTimeout).toBe(90);
 
-    clock.advance(89);
+    clock.advance(89_000);
     const inTime = await reportById(emulator, startEarly.json.id as string, emulator.lastCodeFor(early)!);
-    clock.advance(1);
+    clock.advance(1_000);
     const tooLate = await reportByNumber(emulator, late, emulator.lastCodeFor(late)!);
 
     expect(inTime.json.status).toBe('SUCCESSFUL');
@@ -709,11 +702,11 @@ describe('PUT /verification/v1/verifications/{id|number} (report)', () => {
   });
 
   test('When defaultExpirySeconds is 30, then a verification without smsOptions.expiry expires after 30 s', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(Date.parse('2025-03-01T12:00:00.000Z'));
     const emulator = await startEmulator({ now: clock.now, defaultExpirySeconds: 30 });
     const endpoint = phone();
     const start = await startSms(emulator, endpoint);
-    clock.advance(30);
+    clock.advance(30_000);
 
     const status = await call(emulator, 'GET', `${API}/id/${start.json.id}`);
 
@@ -1468,13 +1461,13 @@ describe('Lifecycle and memory', () => {
   });
 
   test('When a verification is past expiry plus the grace period, then it is pruned (404)', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(Date.parse('2025-03-01T12:00:00.000Z'));
     const emulator = await startEmulator({ now: clock.now, defaultExpirySeconds: 60, retentionGraceSeconds: 60 });
     const start = await startSms(emulator, phone());
 
-    clock.advance(119);
+    clock.advance(119_000);
     const kept = await call(emulator, 'GET', `${API}/id/${start.json.id}`);
-    clock.advance(2);
+    clock.advance(2_000);
     const pruned = await call(emulator, 'GET', `${API}/id/${start.json.id}`);
 
     expect(kept.json.status).toBe('FAIL');

@@ -1,3 +1,4 @@
+import { serverOnlyTest } from '../helpers/database';
 import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
 import { fingerprintOf } from '../../src/services/idempotency.service';
@@ -81,38 +82,41 @@ describe('Idempotency-Key on POST /api/request-otp', () => {
     expect(await rowsFor(t, other)).toEqual({ user: undefined, verifications: [] });
   });
 
-  test('When 10 identical requests with one key arrive at once, then exactly one SMS is sent and every 200 carries the same verification', async () => {
-    const phone = uniquePhone();
-    const key = randomUUID();
-    // A slow Sinch keeps the first request in flight while the others arrive.
-    t.emulator.injectFault('start', { kind: 'delay', ms: 300 });
+  serverOnlyTest(
+    'When 10 identical requests with one key arrive at once, then exactly one SMS is sent and every 200 carries the same verification',
+    async () => {
+      const phone = uniquePhone();
+      const key = randomUUID();
+      // A slow Sinch keeps the first request in flight while the others arrive.
+      t.emulator.injectFault('start', { kind: 'delay', ms: 300 });
 
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, () => requestOtp(t, phone, { 'Idempotency-Key': key })),
-    );
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, () => requestOtp(t, phone, { 'Idempotency-Key': key })),
+      );
 
-    expect(startsFor(t.emulator, phone)).toHaveLength(1);
-    expect(t.emulator.inbox.filter((m) => m.to === phone)).toHaveLength(1);
-    const ok = responses.filter((r) => r.status === 200);
-    const busy = responses.filter((r) => r.status === 409);
-    expect(ok.length + busy.length).toBe(10);
-    expect(ok.length).toBeGreaterThanOrEqual(1);
-    expect(new Set(ok.map((r) => r.body.data.verificationId as string)).size).toBe(1);
-    for (const r of busy) {
-      expect(r.body).toMatchObject({ status: 'error', code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS' });
-      expect(r.headers['retry-after']).toBe('1');
-    }
-    const { verifications } = await rowsFor(t, phone);
-    expect(verifications).toHaveLength(1);
-    expect(verifications[0]?.id).toBe(ok[0]?.body.data.verificationId);
+      expect(startsFor(t.emulator, phone)).toHaveLength(1);
+      expect(t.emulator.inbox.filter((m) => m.to === phone)).toHaveLength(1);
+      const ok = responses.filter((r) => r.status === 200);
+      const busy = responses.filter((r) => r.status === 409);
+      expect(ok.length + busy.length).toBe(10);
+      expect(ok.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(ok.map((r) => r.body.data.verificationId as string)).size).toBe(1);
+      for (const r of busy) {
+        expect(r.body).toMatchObject({ status: 'error', code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS' });
+        expect(r.headers['retry-after']).toBe('1');
+      }
+      const { verifications } = await rowsFor(t, phone);
+      expect(verifications).toHaveLength(1);
+      expect(verifications[0]?.id).toBe(ok[0]?.body.data.verificationId);
 
-    const retry = await requestOtp(t, phone, { 'Idempotency-Key': key });
+      const retry = await requestOtp(t, phone, { 'Idempotency-Key': key });
 
-    expect(retry.status).toBe(200);
-    expect(retry.headers['idempotent-replayed']).toBe('true');
-    expect(retry.body.data.verificationId).toBe(verifications[0]?.id);
-    expect(startsFor(t.emulator, phone)).toHaveLength(1);
-  });
+      expect(retry.status).toBe(200);
+      expect(retry.headers['idempotent-replayed']).toBe('true');
+      expect(retry.body.data.verificationId).toBe(verifications[0]?.id);
+      expect(startsFor(t.emulator, phone)).toHaveLength(1);
+    },
+  );
 
   test('When a key is still "in progress" long after any request could run (its process died), then a retry takes it over and sends', async () => {
     const phone = uniquePhone();

@@ -1,3 +1,4 @@
+import { serverOnlyTest } from '../helpers/database';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config';
 import { uniquePhone } from '../factories/phone.factory';
@@ -108,14 +109,17 @@ describe('Resend cooldown per number (OTP_RESEND_COOLDOWN_SECONDS=30)', () => {
     expect(verifications.map((v) => v.status)).toEqual(['ABORTED', 'PENDING']);
   });
 
-  test('When the same number is requested twice at once (a double click), then one code is sent and the other gets 429', async () => {
-    const phone = uniquePhone();
+  serverOnlyTest(
+    'When the same number is requested twice at once (a double click), then one code is sent and the other gets 429',
+    async () => {
+      const phone = uniquePhone();
 
-    const responses = await Promise.all([requestOtp(t, phone), requestOtp(t, phone)]);
+      const responses = await Promise.all([requestOtp(t, phone), requestOtp(t, phone)]);
 
-    expect(responses.map((r) => r.status).sort()).toEqual([200, 429]);
-    expect(startsFor(t.emulator, phone)).toHaveLength(1);
-  });
+      expect(responses.map((r) => r.status).sort()).toEqual([200, 429]);
+      expect(startsFor(t.emulator, phone)).toHaveLength(1);
+    },
+  );
 });
 
 describe('Resend cooldown disabled (OTP_RESEND_COOLDOWN_SECONDS=0)', () => {
@@ -129,18 +133,21 @@ describe('Resend cooldown disabled (OTP_RESEND_COOLDOWN_SECONDS=0)', () => {
     await t.close();
   });
 
-  test('When a second code is requested at once, then it is sent and resendAvailableAt is createdAt itself', async () => {
-    const phone = uniquePhone();
-    const now = new Date(t.clock.now()).toISOString();
+  serverOnlyTest(
+    'When a second code is requested at once, then it is sent and resendAvailableAt is createdAt itself',
+    async () => {
+      const phone = uniquePhone();
+      const now = new Date(t.clock.now()).toISOString();
 
-    const first = await requestOtp(t, phone);
-    const second = await requestOtp(t, phone);
+      const first = await requestOtp(t, phone);
+      const second = await requestOtp(t, phone);
 
-    expect(first.status).toBe(200);
-    expect(second.status).toBe(200);
-    expect(second.body.data).toMatchObject({ resendAvailableAt: now });
-    expect(startsFor(t.emulator, phone)).toHaveLength(2);
-  });
+      expect(first.status).toBe(200);
+      expect(second.status).toBe(200);
+      expect(second.body.data).toMatchObject({ resendAvailableAt: now });
+      expect(startsFor(t.emulator, phone)).toHaveLength(2);
+    },
+  );
 });
 
 describe('Sends per number per hour and per day (5/hour, 10/day, cooldown 30 s)', () => {

@@ -132,3 +132,64 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
   });
 });
+
+describe('GET /metrics in production: only on purpose (METRICS_TOKEN or METRICS_PUBLIC)', () => {
+  /** The app as NODE_ENV=production builds it, with the given metrics settings. */
+  async function productionApp(env: Record<string, string> = {}): Promise<TestApp> {
+    return createTestApp({ env: { NODE_ENV: 'production', ALLOWED_COUNTRIES: 'SE', ...env } });
+  }
+
+  test('When neither METRICS_TOKEN nor METRICS_PUBLIC is set, then 404 NOT_FOUND, the same envelope as an unknown route', async () => {
+    const app = await productionApp();
+    try {
+      const metrics = await request(app.app).get('/metrics');
+      const unknown = await request(app.app).get('/no-such-route');
+
+      expect(app.config.metrics).toEqual({ token: undefined, public: false, enabled: false });
+      expect(metrics.status).toBe(404);
+      expect(metrics.headers['content-type']).toMatch(/^application\/json/);
+      expect(metrics.body).toEqual({
+        status: 'error',
+        code: 'NOT_FOUND',
+        message: 'No route for GET /metrics. See /api/docs for the routes this service offers.',
+        requestId: metrics.headers['x-request-id'],
+      });
+      expect(Object.keys(metrics.body).sort()).toEqual(Object.keys(unknown.body).sort());
+      expect(metrics.text).not.toContain('otp_requested_total');
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('When METRICS_PUBLIC=true, then anyone may scrape', async () => {
+    const app = await productionApp({ METRICS_PUBLIC: 'true' });
+    try {
+      const res = await request(app.app).get('/metrics');
+
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(res.text).toContain('otp_requested_total');
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('When METRICS_TOKEN is set, then 401 without or with a wrong bearer, 200 with the right one', async () => {
+    const app = await productionApp({ METRICS_TOKEN: 'prod-scrape-token-1' });
+    try {
+      const none = await request(app.app).get('/metrics');
+      const wrong = await request(app.app).get('/metrics').set('Authorization', 'Bearer nope');
+      const right = await request(app.app).get('/metrics').set('Authorization', 'Bearer prod-scrape-token-1');
+
+      expect(none.status).toBe(401);
+      expect(none.body).toMatchObject({ status: 'error', code: 'UNAUTHORIZED' });
+      expect(none.headers['www-authenticate']).toBe('Bearer');
+      expect(wrong.status).toBe(401);
+      expect(wrong.body).toMatchObject({ status: 'error', code: 'UNAUTHORIZED' });
+      expect(right.status).toBe(200);
+      expect(right.text).toContain('otp_requested_total');
+    } finally {
+      await app.close();
+    }
+  });
+});

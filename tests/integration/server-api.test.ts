@@ -7,6 +7,7 @@ import request from 'supertest';
 import { decodeJwt, SignJWT } from 'jose';
 import { uniquePhone } from '../factories/phone.factory';
 import { audit } from '../helpers/log-audit';
+import { servedSpec } from '../helpers/openapi';
 import { reportsFor, requestCode, requestOtp, until, verifyOtp } from '../helpers/otp-flow';
 import { createTestApp, type TestApp } from '../helpers/test-app';
 
@@ -355,6 +356,34 @@ describe('server-side API', () => {
         details: [{ field: 'token', message: 'token is required' }],
       });
     });
+  });
+
+  test('When the routes answer, then each answer (success and error, body and headers) matches the OpenAPI document', async () => {
+    const spec = await servedSpec(t.app);
+    const { verificationId, token } = await verified(t, 'signup');
+    const pending = await requestCode(t);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+
+    const answers: Array<[request.Response, string, string]> = [
+      [await api().get(`/api/verifications/${verificationId}`), 'GET', '/api/verifications/{id}'],
+      [await request(t.app).get(`/api/verifications/${verificationId}`), 'GET', '/api/verifications/{id}'],
+      [await api().get('/api/verifications/12345'), 'GET', '/api/verifications/{id}'],
+      [await api().get(`/api/verifications/${unknown}`), 'GET', '/api/verifications/{id}'],
+      [
+        await api().post(`/api/verifications/${pending.verificationId}/cancel`),
+        'POST',
+        '/api/verifications/{id}/cancel',
+      ],
+      [await api().post(`/api/verifications/${verificationId}/cancel`), 'POST', '/api/verifications/{id}/cancel'],
+      [await api().post('/api/verifications/redeem', { token }), 'POST', '/api/verifications/redeem'],
+      [await api().post('/api/verifications/redeem', { token }), 'POST', '/api/verifications/redeem'],
+      [await api().post('/api/verifications/redeem', { token: 'garbage' }), 'POST', '/api/verifications/redeem'],
+      [await request(t.app).get('/.well-known/jwks.json'), 'GET', '/.well-known/jwks.json'],
+      [await verifyOtp(t, { verificationId: pending.verificationId, code: pending.code }), 'POST', '/api/verify-otp'],
+    ];
+
+    expect(answers.map(([res]) => res.status)).toEqual([200, 401, 400, 404, 200, 409, 200, 409, 401, 200, 410]);
+    for (const [res, method, path] of answers) spec.expectMatches(res, method, path);
   });
 
   test('When verification tokens are off, then redeem answers 404 and the other routes still work', async () => {

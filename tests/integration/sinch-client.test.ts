@@ -144,18 +144,6 @@ describe.each(['basic', 'signed'] as const)('Sinch client with SINCH_AUTH_SCHEME
     expectAuthenticated(recorded);
   });
 
-  test('When the status is read, then the GET without a body is authenticated too', async () => {
-    const phone = uniquePhone();
-    const { id } = await start(sut.client, phone);
-
-    const status = await sut.client.getStatus(id);
-
-    expect(status).toEqual({ id, status: 'PENDING', reason: undefined });
-    const recorded = emulator.requests.at(-1);
-    expect(recorded).toMatchObject({ method: 'GET', path: `/verification/v1/verifications/id/${id}`, rawBody: '' });
-    expectAuthenticated(recorded);
-  });
-
   test('When the secret is wrong, then 502 SMS_PROVIDER_ERROR and an error log naming the settings, without the secret', async () => {
     const wrongSecret = Buffer.from('definitely-the-wrong-secret').toString('base64');
     const logs = new LogCapture();
@@ -233,7 +221,7 @@ describe('Sinch client failure translation', () => {
       expect(error).toMatchObject({
         code: 'SMS_PROVIDER_UNAVAILABLE',
         httpStatus: 503,
-        headers: { 'Retry-After': expect.stringMatching(/^\d+$/) },
+        retryAfterSeconds: expect.any(Number),
       });
       expect(sinchMayHaveActed(error)).toBe(false);
       expect(startsTo(phone)).toHaveLength(1);
@@ -251,7 +239,7 @@ describe('Sinch client failure translation', () => {
     expect(Date.now() - started).toBeLessThan(1500);
     expect(error).toMatchObject({
       code: 'SMS_PROVIDER_UNAVAILABLE',
-      headers: { 'Retry-After': expect.stringMatching(/^\d+$/) },
+      retryAfterSeconds: expect.any(Number),
     });
     expect(sinchMayHaveActed(error)).toBe(true);
     expect(startsTo(phone)).toHaveLength(1);
@@ -283,7 +271,7 @@ describe('Sinch client failure translation', () => {
 
     const error = await failureOf(start(sut.client, uniquePhone()));
 
-    expect(error).toMatchObject({ code: 'RATE_LIMITED', httpStatus: 429, headers: { 'Retry-After': '60' } });
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', httpStatus: 429, retryAfterSeconds: 60 });
   });
 
   test("When Sinch answers 429 with Retry-After, then RATE_LIMITED passes Sinch's value on", async () => {
@@ -294,7 +282,7 @@ describe('Sinch client failure translation', () => {
     client.client.close();
     await polite.close();
 
-    expect(error).toMatchObject({ code: 'RATE_LIMITED', headers: { 'Retry-After': '7' } });
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 7 });
   });
 
   test.each([
@@ -324,15 +312,6 @@ describe('Sinch client failure translation', () => {
     emulator.injectFault('report', fault);
 
     const error = await failureOf(sut.client.reportSmsCode(id, '1234'));
-
-    expect(error).toMatchObject({ code: 'SMS_PROVIDER_ERROR' });
-  });
-
-  test('When a status answer has no status, then SMS_PROVIDER_ERROR', async () => {
-    const { id } = await start(sut.client, uniquePhone());
-    emulator.injectFault('status', { kind: 'empty' });
-
-    const error = await failureOf(sut.client.getStatus(id));
 
     expect(error).toMatchObject({ code: 'SMS_PROVIDER_ERROR' });
   });
@@ -661,7 +640,7 @@ describe('Sinch client circuit breaker (SINCH_CIRCUIT_FAILURE_THRESHOLD=2)', () 
 
     expect(error).toMatchObject({
       code: 'SMS_PROVIDER_UNAVAILABLE',
-      headers: { 'Retry-After': expect.stringMatching(/^\d+$/) },
+      retryAfterSeconds: expect.any(Number),
     });
     expect(emulator.requests).toHaveLength(before);
     expect(sut.client.circuit()).toMatchObject({ state: 'open' });

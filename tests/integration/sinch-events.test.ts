@@ -1,3 +1,4 @@
+import { serverOnlyTest } from '../helpers/database';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
@@ -44,7 +45,6 @@ const DUPLICATE_LOG = 'Sinch callback already processed: acknowledged, nothing c
  * Concurrency proves the claim is atomic only on a PostgreSQL server: PGlite runs every client on
  * one session, one statement at a time, where a racy claim would pass too.
  */
-const serverOnly = process.env.TEST_DATABASE_EMBEDDED === '1' ? test.skip : test;
 
 async function startVerification(t: TestApp) {
   const phone = uniquePhone();
@@ -263,7 +263,7 @@ describe('POST /api/sinch/events', () => {
       expect(verification.smsDeliveryReportedAt?.getTime()).toBe(t.clock.now());
     });
 
-    serverOnly(
+    serverOnlyTest(
       'When five identical signed result callbacks arrive at once, then exactly one applies and all five are answered 200 {} (PostgreSQL server only: PGlite runs one statement at a time)',
       async () => {
         const { phone, verification } = await startVerification(t);
@@ -280,7 +280,7 @@ describe('POST /api/sinch/events', () => {
       },
     );
 
-    serverOnly(
+    serverOnlyTest(
       'When five identical signed delivery reports arrive at once, then exactly one is recorded (PostgreSQL server only: PGlite runs one statement at a time)',
       async () => {
         const { verification } = await startVerification(t);

@@ -1,3 +1,4 @@
+import { serverOnlyTest } from '../helpers/database';
 import { randomUUID } from 'node:crypto';
 import { formatted, uniquePhone } from '../factories/phone.factory';
 import { rateLimitFields, reportsFor, requestCode, verifyOtp, wrongCode } from '../helpers/otp-flow';
@@ -373,27 +374,32 @@ describe('POST /api/verify-otp', () => {
     expect(await verificationRow(t, fresh.verificationId)).toMatchObject({ status: 'SUCCESSFUL', attempts: 1 });
   });
 
-  test('When 50 wrong guesses arrive in parallel, then at most OTP_MAX_ATTEMPTS reach Sinch and attempts stop at the cap', async () => {
-    const { phone, verificationId, sinchId, code } = await requestCode(t);
+  serverOnlyTest(
+    'When 50 wrong guesses arrive in parallel, then at most OTP_MAX_ATTEMPTS reach Sinch and attempts stop at the cap',
+    async () => {
+      const { phone, verificationId, sinchId, code } = await requestCode(t);
 
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        verifyOtp(t, {
-          verificationId,
-          phoneNumber: phone,
-          code: String(5000 + i) === code ? '9999' : String(5000 + i),
-        }),
-      ),
-    );
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          verifyOtp(t, {
+            verificationId,
+            phoneNumber: phone,
+            code: String(5000 + i) === code ? '9999' : String(5000 + i),
+          }),
+        ),
+      );
 
-    const statuses = responses.map((r) => `${r.status} ${r.body.code}`).sort();
-    expect(statuses).toEqual([...Array(5).fill('400 INVALID_CODE'), ...Array(45).fill('429 TOO_MANY_ATTEMPTS')].sort());
-    expect(reportsFor(t.emulator, sinchId)).toHaveLength(5);
-    expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 5 });
-    const afterwards = await verifyOtp(t, { verificationId, phoneNumber: phone, code });
-    expect(afterwards.status).toBe(429);
-    expect(reportsFor(t.emulator, sinchId)).toHaveLength(5);
-  });
+      const statuses = responses.map((r) => `${r.status} ${r.body.code}`).sort();
+      expect(statuses).toEqual(
+        [...Array(5).fill('400 INVALID_CODE'), ...Array(45).fill('429 TOO_MANY_ATTEMPTS')].sort(),
+      );
+      expect(reportsFor(t.emulator, sinchId)).toHaveLength(5);
+      expect(await verificationRow(t, verificationId)).toMatchObject({ attempts: 5 });
+      const afterwards = await verifyOtp(t, { verificationId, phoneNumber: phone, code });
+      expect(afterwards.status).toBe(429);
+      expect(reportsFor(t.emulator, sinchId)).toHaveLength(5);
+    },
+  );
 });
 
 describe.each([

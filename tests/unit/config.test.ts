@@ -21,13 +21,12 @@ function problemsOf(env: RawEnv): string[] {
 }
 
 describe('loadConfig', () => {
-  test('When nothing is set, then development defaults apply (embedded database, Sinch emulator)', () => {
+  test('When nothing is set, then development defaults apply (embedded database, Sinch emulator on loopback)', () => {
     const config = loadConfig({});
 
     expect(config).toMatchObject({
-      env: 'development',
-      isProduction: false,
-      server: { port: 3000, host: '0.0.0.0', trustProxy: false, corsOrigins: [], shutdownGraceMs: 10_000 },
+      warnings: [],
+      server: { port: 3000, host: '127.0.0.1', trustProxy: false, corsOrigins: [], shutdownGraceMs: 10_000 },
       log: { level: 'info', format: 'json' },
       database: { mode: 'embedded', url: undefined, port: 5432 },
       sinch: {
@@ -39,6 +38,7 @@ describe('loadConfig', () => {
         applicationSecret: '',
       },
       otp: { ttlSeconds: 600, maxAttempts: 5, defaultCountry: undefined },
+      metrics: { token: undefined, public: true, enabled: true },
     });
   });
 
@@ -52,7 +52,6 @@ describe('loadConfig', () => {
     });
 
     expect(config).toMatchObject({
-      isProduction: true,
       database: { mode: 'external', url: PRODUCTION.DATABASE_URL },
       sinch: {
         mode: 'remote',
@@ -382,5 +381,277 @@ describe('loadConfig: methods, fallback, language, code type and test numbers', 
         expect.stringMatching(/^OTP_TEST_NUMBERS: the code of entry 1/),
       ]),
     );
+  });
+});
+
+describe('loadConfig: the development fallbacks only on purpose', () => {
+  const DATABASE_URL = 'postgres://app:pw@127.0.0.1:5432/otp';
+
+  test.each([
+    ['DATABASE_URL', { DATABASE_URL }],
+    ['DB_HOST', { DB_HOST: 'db.internal' }],
+    ['DATABASE_URL with NODE_ENV=test', { DATABASE_URL, NODE_ENV: 'test' }],
+  ])(
+    'When a database is configured (%s) without Sinch credentials, then ONE problem names both ways forward',
+    (_what, env) => {
+      const problems = problemsOf(env);
+
+      expect(problems).toEqual([expect.stringContaining('A database is configured')]);
+      expect(problems[0]).toContain('SINCH_APPLICATION_KEY and SINCH_APPLICATION_SECRET');
+      expect(problems[0]).toContain('SINCH_EMULATOR=true');
+    },
+  );
+
+  test('When SINCH_EMULATOR=true is set with a database, then the emulator runs on it, on 127.0.0.1', () => {
+    const config = loadConfig({ DATABASE_URL, SINCH_EMULATOR: 'true' });
+
+    expect(config).toMatchObject({
+      database: { mode: 'external', url: DATABASE_URL },
+      sinch: { mode: 'emulator', emulatorReason: 'SINCH_EMULATOR=true' },
+      server: { host: '127.0.0.1' },
+      warnings: [],
+    });
+  });
+
+  test('When SINCH_EMULATOR=true is set without a database, then the emulator runs on the embedded database', () => {
+    expect(loadConfig({ SINCH_EMULATOR: 'true' })).toMatchObject({
+      database: { mode: 'embedded' },
+      sinch: { mode: 'emulator' },
+    });
+  });
+
+  test('When SINCH_EMULATOR=true is set with NODE_ENV=production, then it is refused (even with credentials)', () => {
+    expect(problemsOf({ ...PRODUCTION, SINCH_EMULATOR: 'true' })).toEqual([
+      expect.stringMatching(/^SINCH_EMULATOR=true is refused when NODE_ENV=production/),
+    ]);
+  });
+
+  test.each([
+    ['credentials', { SINCH_APPLICATION_KEY: 'k', SINCH_APPLICATION_SECRET: SECRET }],
+    ['the seed-named credentials', { SINCH_KEY_ID: 'k', SINCH_KEY_SECRET: SECRET }],
+    ['a base URL', { SINCH_API_BASE_URL: 'http://127.0.0.1:4010' }],
+  ])('When SINCH_EMULATOR=true is set together with %s, then the contradiction is refused', (_what, env) => {
+    expect(problemsOf({ DATABASE_URL, SINCH_EMULATOR: 'true', ...env })).toEqual([
+      expect.stringMatching(/^SINCH_EMULATOR=true and Sinch settings .* are both set/),
+    ]);
+  });
+
+  test('When credentials and SINCH_API_BASE_URL point at `npm run emulator`, then that is real-Sinch ("remote") mode on all interfaces', () => {
+    const config = loadConfig({
+      DATABASE_URL,
+      SINCH_API_BASE_URL: 'http://127.0.0.1:4010',
+      SINCH_APPLICATION_KEY: 'emulator-key',
+      SINCH_APPLICATION_SECRET: 'ZW11bGF0b3Itc2VjcmV0',
+    });
+
+    expect(config).toMatchObject({
+      sinch: { mode: 'remote', emulatorReason: undefined, baseUrl: 'http://127.0.0.1:4010' },
+      server: { host: '0.0.0.0' },
+      warnings: [],
+    });
+  });
+
+  test('When credentials are set without a database in development, then the embedded database serves real Sinch', () => {
+    expect(loadConfig({ SINCH_APPLICATION_KEY: 'k', SINCH_APPLICATION_SECRET: SECRET })).toMatchObject({
+      database: { mode: 'embedded' },
+      sinch: { mode: 'remote' },
+    });
+  });
+
+  test('When HOST is set to a non-loopback address in emulator mode, then it is used and one warning says the inbox is readable', () => {
+    const config = loadConfig({ HOST: '0.0.0.0', PORT: '3100' });
+
+    expect(config.server.host).toBe('0.0.0.0');
+    expect(config.warnings).toEqual([
+      expect.stringMatching(
+        /^HOST=0\.0\.0\.0 with the built-in Sinch emulator: .*GET \/api\/emulator\/inbox .*port 3100/,
+      ),
+    ]);
+  });
+
+  test.each(['127.0.0.1', '::1', 'localhost'])(
+    'When HOST=%s (loopback) in emulator mode, then no warning: only this machine can reach it',
+    (host) => {
+      expect(loadConfig({ HOST: host })).toMatchObject({ server: { host }, warnings: [] });
+    },
+  );
+
+  test('When HOST is set outside emulator mode, then no warning', () => {
+    const config = loadConfig({
+      DATABASE_URL,
+      SINCH_APPLICATION_KEY: 'k',
+      SINCH_APPLICATION_SECRET: SECRET,
+      HOST: '::',
+    });
+
+    expect(config).toMatchObject({ server: { host: '::' }, warnings: [] });
+  });
+
+  test.each(['maybe', 'TRUE'])('When SINCH_EMULATOR=%s, then it is a config problem', (value) => {
+    expect(problemsOf({ SINCH_EMULATOR: value })).toEqual([expect.stringMatching(/^SINCH_EMULATOR: /)]);
+  });
+});
+
+describe('loadConfig: production guard rails', () => {
+  test.each([
+    'http://verification.api.sinch.com',
+    'http://10.0.0.5:4010',
+    'http://[fd00::1]:4010',
+    'http://128.0.0.1',
+    'http://localhost.example.com',
+  ])('When NODE_ENV=production and SINCH_API_BASE_URL=%s (plain http, not loopback), then it is refused', (url) => {
+    const problems = problemsOf({ ...PRODUCTION, SINCH_API_BASE_URL: url });
+
+    expect(problems).toEqual([
+      expect.stringMatching(/^SINCH_API_BASE_URL must be https:\/\/ when NODE_ENV=production/),
+    ]);
+    expect(problems[0]).toContain('clear text');
+  });
+
+  test.each([
+    'https://verification.api.sinch.com',
+    'http://127.0.0.1:4010',
+    'http://127.8.9.10',
+    'http://localhost:4010',
+    'http://LOCALHOST:4010',
+    'http://[::1]:4010',
+  ])('When NODE_ENV=production and SINCH_API_BASE_URL=%s (TLS or loopback), then it loads', (url) => {
+    expect(loadConfig({ ...PRODUCTION, SINCH_API_BASE_URL: url }).sinch.baseUrl).toBe(url.replace(/\/+$/, ''));
+  });
+
+  test('When plain http to a remote host is configured outside production, then it loads (development and tests)', () => {
+    const config = loadConfig({
+      SINCH_APPLICATION_KEY: 'k',
+      SINCH_APPLICATION_SECRET: SECRET,
+      SINCH_API_BASE_URL: 'http://sinch-mock.internal:4010',
+    });
+
+    expect(config.sinch.baseUrl).toBe('http://sinch-mock.internal:4010');
+  });
+
+  test('When NODE_ENV=production and TRUST_PROXY=true, then it is refused, naming the alternatives', () => {
+    const problems = problemsOf({ ...PRODUCTION, TRUST_PROXY: 'true' });
+
+    expect(problems).toEqual([expect.stringMatching(/^TRUST_PROXY=true \(trust every hop\) is refused/)]);
+    for (const alternative of ['hop count', 'loopback', 'subnet list', 'named range'])
+      expect(problems[0]).toContain(alternative);
+  });
+
+  test.each(['1', 'loopback', '10.0.0.0/8,fd00::/8', 'uniquelocal'])(
+    'When NODE_ENV=production and TRUST_PROXY=%s, then it loads',
+    (value) => {
+      expect(() => loadConfig({ ...PRODUCTION, TRUST_PROXY: value })).not.toThrow();
+    },
+  );
+
+  test.each([
+    ['production, nothing set', { ...PRODUCTION }, { token: undefined, public: false, enabled: false }],
+    ['production, METRICS_PUBLIC=true', { ...PRODUCTION, METRICS_PUBLIC: 'true' }, { public: true, enabled: true }],
+    [
+      'production, METRICS_TOKEN',
+      { ...PRODUCTION, METRICS_TOKEN: 'tok-123' },
+      { token: 'tok-123', public: false, enabled: true },
+    ],
+    [
+      'production, METRICS_TOKEN and METRICS_PUBLIC=true (the token wins)',
+      { ...PRODUCTION, METRICS_TOKEN: 'tok-123', METRICS_PUBLIC: 'true' },
+      { token: 'tok-123', public: false, enabled: true },
+    ],
+    ['development, nothing set', {}, { public: true, enabled: true }],
+    ['test, nothing set', { NODE_ENV: 'test' }, { public: true, enabled: true }],
+    ['development, METRICS_PUBLIC=false', { METRICS_PUBLIC: 'false' }, { public: false, enabled: false }],
+    ['development, METRICS_PUBLIC empty', { METRICS_PUBLIC: '' }, { public: true, enabled: true }],
+  ])('When %s, then /metrics is %j', (_what, env, expected) => {
+    expect(loadConfig(env).metrics).toEqual(expect.objectContaining(expected));
+  });
+
+  test('When NODE_ENV=production and ALLOWED_COUNTRIES is empty, then exactly one warning names ALLOWED_COUNTRIES', () => {
+    expect(loadConfig({ ...PRODUCTION }).warnings).toEqual([
+      expect.stringMatching(/^ALLOWED_COUNTRIES is empty: codes can be sent by SMS to every country/),
+    ]);
+  });
+
+  test.each([
+    ['production with ALLOWED_COUNTRIES', { ...PRODUCTION, ALLOWED_COUNTRIES: 'SE,NO' }],
+    ['development without ALLOWED_COUNTRIES', { NODE_ENV: 'development' }],
+  ])('When %s, then no warning', (_what, env) => {
+    expect(loadConfig(env).warnings).toEqual([]);
+  });
+
+  test('When several guard rails are crossed at once, then every problem is reported in one go', () => {
+    const problems = problemsOf({
+      ...PRODUCTION,
+      SINCH_API_BASE_URL: 'http://sinch.example.com',
+      TRUST_PROXY: 'true',
+      SINCH_EMULATOR: 'true',
+      PORT: 'eighty',
+    });
+
+    expect(problems).toHaveLength(4);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        expect.stringMatching(/^SINCH_API_BASE_URL must be https/),
+        expect.stringMatching(/^TRUST_PROXY=true/),
+        expect.stringMatching(/^SINCH_EMULATOR=true is refused/),
+      ]),
+    );
+  });
+});
+
+describe("loadConfig: the seed's variable names", () => {
+  test('When a .env from the original guide (DB_* and SINCH_KEY_ID/SINCH_KEY_SECRET) is loaded, then Sinch uses those credentials', () => {
+    const config = loadConfig({
+      PORT: '3000',
+      DB_HOST: 'localhost',
+      DB_PORT: '5432',
+      DB_USER: 'postgres',
+      DB_PASSWORD: 'postgres-pw',
+      DB_NAME: 'otp_service',
+      SINCH_KEY_ID: 'seed-key-id',
+      SINCH_KEY_SECRET: 'seed-key-secret',
+    });
+
+    expect(config).toMatchObject({
+      database: { mode: 'external', host: 'localhost', name: 'otp_service' },
+      sinch: {
+        mode: 'remote',
+        applicationKey: 'seed-key-id',
+        applicationSecret: 'seed-key-secret',
+        authScheme: 'basic',
+      },
+    });
+    expect(secretValues(config)).toContain('seed-key-secret');
+  });
+
+  test('When both spellings are set to the same values, then they load', () => {
+    const config = loadConfig({
+      ...PRODUCTION,
+      SINCH_KEY_ID: PRODUCTION.SINCH_APPLICATION_KEY,
+      SINCH_KEY_SECRET: PRODUCTION.SINCH_APPLICATION_SECRET,
+    });
+
+    expect(config.sinch).toMatchObject({ applicationKey: 'key', applicationSecret: SECRET });
+  });
+
+  test('When both spellings are set to different values, then each conflict is refused by name', () => {
+    const problems = problemsOf({ ...PRODUCTION, SINCH_KEY_ID: 'other-key', SINCH_KEY_SECRET: 'b3RoZXI=' });
+
+    expect(problems).toEqual([
+      expect.stringMatching(/^SINCH_APPLICATION_KEY and SINCH_KEY_ID are both set, to different values/),
+      expect.stringMatching(/^SINCH_APPLICATION_SECRET and SINCH_KEY_SECRET are both set, to different values/),
+    ]);
+  });
+
+  test('When one value comes under each spelling (key as SINCH_KEY_ID, secret as SINCH_APPLICATION_SECRET), then they pair up', () => {
+    const config = loadConfig({ ...PRODUCTION, SINCH_APPLICATION_KEY: undefined, SINCH_KEY_ID: 'id-1' });
+
+    expect(config.sinch).toMatchObject({ applicationKey: 'id-1', applicationSecret: SECRET });
+  });
+
+  test('When only SINCH_KEY_ID is set, then the missing secret is named with both spellings', () => {
+    expect(problemsOf({ SINCH_KEY_ID: 'id-1' })).toEqual([
+      'SINCH_APPLICATION_SECRET is missing (also accepted as SINCH_KEY_SECRET): set both the application key and its secret',
+    ]);
   });
 });

@@ -6,8 +6,8 @@ import type { CodeType, Config, OtpMethod } from '../../config';
 import type { Logger } from '../../config/logger';
 import { AppError, retryAfterSeconds } from '../../utils/app-error';
 import { canonicalLocale } from '../../utils/locale';
-import { currentContext } from '../../utils/request-context';
 import { leanHttpAdapter } from './http-adapter';
+import { verdictOf, type SinchVerdict } from './status';
 import { applicationAuthorization } from './sinch.signer';
 
 /** Sinch's own path prefix; it is part of the signed path whatever the base URL is. */
@@ -16,20 +16,8 @@ const API_PREFIX = '/verification/v1';
 export type SinchOperation = 'start' | 'report' | 'status';
 
 /** How Sinch judged a reported code. */
-export type ReportOutcome =
-  | { result: 'SUCCESSFUL' }
-  | { result: 'INVALID_CODE' }
-  | { result: 'EXPIRED' }
-  | { result: 'ABORTED' }
-  | { result: 'NOT_FOUND' }
-  /** DENIED, ERROR or a FAIL for another reason: the verification cannot succeed any more. */
-  | { result: 'REJECTED'; status: string; reason?: string };
-
-export interface SinchStatus {
-  id: string;
-  status: string;
-  reason?: string;
-}
+/** How Sinch judged a reported code: a final verdict, or NOT_FOUND when Sinch no longer knows the verification. */
+export type ReportOutcome = Exclude<SinchVerdict, { result: 'PENDING' }> | { result: 'NOT_FOUND' };
 
 export interface CircuitInfo {
   state: 'closed' | 'open' | 'half-open';
@@ -70,8 +58,6 @@ export interface SinchClient {
   startSms(phoneNumber: string, options: { reference: string; expirySeconds: number }): Promise<{ id: string }>;
   /** @deprecated Use report(sinchId, 'sms', code). */
   reportSmsCode(sinchId: string, code: string): Promise<ReportOutcome>;
-  /** Reads a verification's status by Sinch's id. */
-  getStatus(sinchId: string): Promise<SinchStatus>;
   /** False only when the error proves Sinch did not act (it answered with an error, or was never reached). */
   mayHaveActed(error: unknown): boolean;
   circuit(): CircuitInfo;
@@ -249,10 +235,7 @@ export function createSinchClient(
           : 'network_error';
       throw transportError(operation, error);
     } finally {
-      const durationMs = performance.now() - started;
-      const ctx = currentContext();
-      if (ctx) ctx.sinchMs += durationMs;
-      observe({ operation, outcome, durationMs });
+      observe({ operation, outcome, durationMs: performance.now() - started });
     }
   }
 
@@ -263,7 +246,7 @@ export function createSinchClient(
     logger.warn('Sinch request failed', { operation, error: timedOut ? 'timeout' : (code ?? 'unknown') });
     return new AppError('SMS_PROVIDER_UNAVAILABLE', {
       message: timedOut ? 'The SMS provider did not answer in time. Try again shortly.' : ERROR_UNREACHABLE,
-      headers: { 'Retry-After': '5' },
+      retryAfterSeconds: 5,
       // Refused or unresolvable connections never reached Sinch; anything else may have.
       cause: new SinchTransportError(
         `sinch ${operation}: ${timedOut ? 'timeout' : (code ?? 'network error')}`,
@@ -316,7 +299,7 @@ export function createSinchClient(
       const seconds = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : 60;
       return new AppError('RATE_LIMITED', {
         message: 'Too many codes were requested for this number. Wait before trying again.',
-        headers: { 'Retry-After': String(seconds) },
+        retryAfterSeconds: seconds,
         cause: new Error(`sinch ${operation}: 429 ${errorCode ?? ''}`),
       });
     }
@@ -324,7 +307,7 @@ export function createSinchClient(
       logger.warn('Sinch answered with a server error', { operation, httpStatus: status, errorCode });
       return new AppError('SMS_PROVIDER_UNAVAILABLE', {
         message: ERROR_UNREACHABLE,
-        headers: { 'Retry-After': '5' },
+        retryAfterSeconds: 5,
         cause: new Error(`sinch ${operation}: ${status} ${errorCode ?? ''}`),
       });
     }
@@ -340,7 +323,7 @@ export function createSinchClient(
         const waitMs = Math.max(0, openedAt + sinch.circuitCooldownSeconds * 1000 - Date.now());
         throw new AppError('SMS_PROVIDER_UNAVAILABLE', {
           message: 'The SMS provider is failing; requests are paused briefly. Try again shortly.',
-          headers: { 'Retry-After': String(retryAfterSeconds(waitMs)) },
+          retryAfterSeconds: retryAfterSeconds(waitMs),
           cause: error,
         });
       }
@@ -408,23 +391,6 @@ export function createSinchClient(
       return report(sinchId, 'sms', code);
     },
 
-    getStatus(sinchId) {
-      return guarded(async () => {
-        const response = await send('status', 'GET', `/verifications/id/${encodeURIComponent(sinchId)}`);
-        const body = parse<{ id?: unknown; status?: unknown; reason?: unknown }>('status', response);
-        if (response.status >= 200 && response.status < 300 && typeof body.status === 'string') {
-          return {
-            id: sinchId,
-            status: body.status,
-            reason: typeof body.reason === 'string' ? body.reason : undefined,
-          };
-        }
-        if (response.status >= 200 && response.status < 300)
-          throw providerError('status', 'answer without status', response.status);
-        throw failure('status', response, body);
-      });
-    },
-
     mayHaveActed: sinchMayHaveActed,
 
     circuit() {
@@ -444,28 +410,14 @@ export function createSinchClient(
   };
 
   function reportOutcome(status: unknown, reason: unknown, httpStatus: number): ReportOutcome {
-    const why = typeof reason === 'string' ? reason : undefined;
-    switch (typeof status === 'string' ? status.toUpperCase() : undefined) {
-      case 'SUCCESSFUL':
-        return { result: 'SUCCESSFUL' };
-      case 'FAIL':
-        if (why?.toLowerCase() === 'invalid code') return { result: 'INVALID_CODE' };
-        if (why?.toLowerCase() === 'expired') return { result: 'EXPIRED' };
-        return { result: 'REJECTED', status: 'FAIL', reason: why };
-      case 'ABORTED':
-        return { result: 'ABORTED' };
-      case 'DENIED':
-      case 'ERROR':
-        return { result: 'REJECTED', status: String(status), reason: why };
-      case 'PENDING':
-        // Sinch kept it pending: the code did not complete the verification.
-        return { result: 'INVALID_CODE' };
-      default:
-        logger.error('Sinch report answer has no known status', {
-          status: typeof status === 'string' ? status.slice(0, 32) : typeof status,
-        });
-        throw providerError('report', 'answer without a known status', httpStatus);
-    }
+    const verdict = verdictOf(status, reason);
+    // Sinch kept it pending: the code did not complete the verification.
+    if (verdict?.result === 'PENDING') return { result: 'INVALID_CODE' };
+    if (verdict) return verdict;
+    logger.error('Sinch report answer has no known status', {
+      status: typeof status === 'string' ? status.slice(0, 32) : typeof status,
+    });
+    throw providerError('report', 'answer without a known status', httpStatus);
   }
 }
 

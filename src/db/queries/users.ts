@@ -1,4 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { literal, Op } from 'sequelize';
+import type { Models } from '../../models';
 import type { Statement, Statements } from '../statements';
 import { countSend, releaseCountedSend, SEND_SHARDS, minuteOf } from './send-windows';
 
@@ -93,25 +95,46 @@ const REFUND_FAILURE: Statement = {
 };
 
 /**
- * Stale numbers for the retention purge: no send reserved and no success since the
- * cutoff (both set Users.updatedAt), no send or failure time after it, and no verification created
- * or changed after it. Rows a request holds are skipped (SKIP LOCKED); a row a request changed since
- * this statement's snapshot is re-checked against its new version before the lock is taken, so a
- * number in use is never deleted. A request that finds its row deleted under it inserts a fresh one
- * (the upsert retries). A CTE fragment returning the numbers deleted; the caller deletes their
- * remaining verifications in the same statement, so nothing of a number is left.
+ * One batch of the retention purge of numbers unused since `cutoff`: no send reserved and no success
+ * since then (both set updatedAt), no send or failure time after it, and no verification created or
+ * changed after it. Off the hot path, so through the models: the rows are locked with SKIP LOCKED
+ * (a row a request holds is left for the next run; one a request changed meanwhile is re-checked
+ * against its new version), then the numbers' remaining verifications and the users go in the same
+ * transaction. A request that finds its row deleted under it inserts a fresh one (the upsert retries).
  */
-export function deleteStaleUsers(cutoff: string, batchSize: string): string {
-  return `DELETE FROM "Users" WHERE "id" IN (
-       SELECT u."id" FROM "Users" u
-       WHERE u."updatedAt" < ${cutoff}
-         AND NOT EXISTS (SELECT 1 FROM unnest(u."otpSendTimes" || u."otpFailureTimes") AS t WHERE t >= ${cutoff})
-         AND NOT EXISTS (
-           SELECT 1 FROM "Verifications" v
-           WHERE v."phoneNumber" = u."phoneNumber" AND (v."createdAt" >= ${cutoff} OR v."updatedAt" >= ${cutoff}))
-       LIMIT ${batchSize} FOR UPDATE OF u SKIP LOCKED
-     ) AND "updatedAt" < ${cutoff}
-     RETURNING "phoneNumber"`;
+export async function purgeStaleUsers(
+  models: Pick<Models, 'User' | 'Verification'>,
+  cutoff: Date,
+  batchSize: number,
+): Promise<{ users: number; verifications: number }> {
+  const { User, Verification } = models;
+  return User.sequelize!.transaction(async (transaction) => {
+    const stale = await User.findAll({
+      attributes: ['id', 'phoneNumber'],
+      where: {
+        updatedAt: { [Op.lt]: cutoff },
+        [Op.and]: [
+          literal(
+            `NOT EXISTS (SELECT 1 FROM unnest("User"."otpSendTimes" || "User"."otpFailureTimes") AS t WHERE t >= ${User.sequelize!.escape(cutoff)})`,
+          ),
+          literal(`NOT EXISTS (SELECT 1 FROM "Verifications" v WHERE v."phoneNumber" = "User"."phoneNumber"
+             AND (v."createdAt" >= ${User.sequelize!.escape(cutoff)} OR v."updatedAt" >= ${User.sequelize!.escape(cutoff)}))`),
+        ],
+      },
+      limit: batchSize,
+      lock: transaction.LOCK.UPDATE,
+      skipLocked: true,
+      transaction,
+    });
+    if (stale.length === 0) return { users: 0, verifications: 0 };
+    const phoneNumbers = stale.map((u) => u.phoneNumber);
+    const verifications = await Verification.destroy({
+      where: { phoneNumber: phoneNumbers, createdAt: { [Op.lt]: cutoff } },
+      transaction,
+    });
+    const users = await User.destroy({ where: { id: stale.map((u) => u.id) }, transaction });
+    return { users, verifications };
+  });
 }
 
 export interface UserQueries {

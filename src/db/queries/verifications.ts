@@ -241,12 +241,6 @@ export const PURGE_OLD_VERIFICATIONS = `DELETE FROM "Verifications" WHERE "id" I
      SELECT "id" FROM "Verifications" WHERE "createdAt" < $1 ORDER BY "createdAt" LIMIT $2 FOR UPDATE SKIP LOCKED
    ) RETURNING 1`;
 
-/** A CTE fragment: deletes the verifications created before `cutoff` of the numbers in CTE `gone`. */
-export function deleteHistoryOf(gone: string, cutoff: string): string {
-  return `DELETE FROM "Verifications" WHERE "phoneNumber" IN (SELECT "phoneNumber" FROM ${gone}) AND "createdAt" < ${cutoff}
-     RETURNING 1`;
-}
-
 export interface NewVerification {
   id: string;
   sinchId: string;
