@@ -126,6 +126,13 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     emulator,
   });
 
+  const webhooks = services.webhookWorker;
+  if (webhooks) {
+    webhooks.start();
+    closers.unshift(() => webhooks.stop());
+    logger.info('webhooks: delivering signed events', { host: new URL(config.webhooks.url).host });
+  }
+
   const stopPurge = schedulePurge(sequelize, {
     retentionDays: config.retention.days,
     userRetentionDays: config.retention.userDays,

@@ -315,6 +315,20 @@ const previousPublicKeys = pem.transform((v, ctx): JsonWebKey[] => {
   return keys.map((k) => k.export({ format: 'jwk' }));
 });
 
+/** Seconds before each retry of a webhook; fractions are allowed (tests run whole schedules in a second). */
+const retryDelays = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const text = v === undefined || v.trim() === '' ? '5,30,120,600,1800,7200,21600,86400' : v;
+    const delays = text.split(',').map((s) => Number(s.trim()));
+    if (delays.length > 50 || delays.some((d) => !Number.isFinite(d) || d < 0 || d > 7 * 86_400)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a comma list of at most 50 delays in seconds, each 0-604800' });
+      return z.NEVER;
+    }
+    return delays;
+  });
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: int(3000, 0, 65535),
@@ -413,6 +427,13 @@ const schema = z.object({
   VERIFICATION_TOKEN_TTL_SECONDS: int(600, 10, 3600),
   SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
   REQUEST_TIMEOUT_MS: int(15_000, 1000, 120_000),
+
+  WEBHOOK_URL: url('WEBHOOK_URL'),
+  WEBHOOK_SECRET: optionalString,
+  WEBHOOK_RETRY_DELAYS_SECONDS: retryDelays,
+  WEBHOOK_TIMEOUT_MS: int(5000, 100, 60_000),
+  WEBHOOK_CONCURRENCY: int(4, 1, 64),
+  WEBHOOK_POLL_INTERVAL_MS: int(1000, 10, 60_000),
 });
 
 export type RawEnv = Record<string, string | undefined>;
@@ -453,6 +474,17 @@ function build(e: Env, problems: string[]) {
   if (production && tokens && tokenKey === undefined) {
     problems.push(
       'VERIFICATION_TOKEN_PRIVATE_KEY (or VERIFICATION_TOKEN_PRIVATE_KEY_FILE) is required when NODE_ENV=production; set VERIFICATION_TOKENS=off to run without verification tokens',
+    );
+  }
+  if ((e.WEBHOOK_URL === undefined) !== (e.WEBHOOK_SECRET === undefined)) {
+    problems.push('WEBHOOK_URL and WEBHOOK_SECRET go together: set both to send webhooks, or neither');
+  }
+  if (e.WEBHOOK_SECRET !== undefined && !isWebhookSecret(e.WEBHOOK_SECRET)) {
+    problems.push('WEBHOOK_SECRET must be whsec_ followed by 24 to 64 random bytes in base64 (Standard Webhooks)');
+  }
+  if (production && e.WEBHOOK_URL !== undefined && !isSecureOrLoopback(e.WEBHOOK_URL)) {
+    problems.push(
+      'WEBHOOK_URL must be https:// when NODE_ENV=production (plain http:// only to a loopback host): webhook bodies carry phone numbers',
     );
   }
   if (e.OTP_MAX_SENDS_PER_NUMBER_DAY < e.OTP_MAX_SENDS_PER_NUMBER_HOUR) {
@@ -560,6 +592,15 @@ function build(e: Env, problems: string[]) {
       issuer: e.VERIFICATION_TOKEN_ISSUER,
       audience: e.VERIFICATION_TOKEN_AUDIENCE,
       ttlSeconds: e.VERIFICATION_TOKEN_TTL_SECONDS,
+    },
+    webhooks: {
+      enabled: e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET !== undefined,
+      url: e.WEBHOOK_URL ?? '',
+      secret: e.WEBHOOK_SECRET ?? '',
+      retryDelaysSeconds: e.WEBHOOK_RETRY_DELAYS_SECONDS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
     },
   };
 }
@@ -733,6 +774,16 @@ function checkSinchTransport(baseUrl: string, problems: string[]): void {
   );
 }
 
+/** https, or http to a loopback host; a malformed URL passes here (the schema reports it). */
+function isSecureOrLoopback(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname));
+  } catch {
+    return true;
+  }
+}
+
 /** 127.0.0.0/8, ::1 or localhost (a URL's hostname may bracket IPv6: [::1]). */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
@@ -742,6 +793,14 @@ export function isLoopbackHost(hostname: string): boolean {
 
 function isBase64(value: string): boolean {
   return value.length > 0 && value.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(value);
+}
+
+/** Standard Webhooks secrets: `whsec_` and base64 of 24 to 64 bytes. */
+function isWebhookSecret(value: string): boolean {
+  const encoded = value.startsWith('whsec_') ? value.slice('whsec_'.length) : '';
+  if (!isBase64(encoded)) return false;
+  const bytes = Buffer.from(encoded, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -780,6 +839,8 @@ export function secretValues(config: Config): string[] {
     config.database.password ?? '',
     config.metrics.token ?? '',
     config.verificationToken.privateKeyPem ?? '',
+    config.webhooks.secret,
+    config.webhooks.secret.replace(/^whsec_/, ''),
     databaseUrlPassword(config.database.url),
   ].filter((s) => s.length >= 4);
 }

@@ -2,6 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Sequelize } from 'sequelize';
 import type { SinchCallObserver } from '../clients/sinch/sinch.client';
 import type { OtpEvents } from '../services/verification.service';
+import type { OutboxStats } from '../db/queries/webhook-outbox';
+import type { WebhookDeliveryObserver } from '../services/webhook-delivery.service';
 
 export interface Metrics {
   registry: Registry;
@@ -9,6 +11,10 @@ export interface Metrics {
   observeRequest: (method: string, route: string, status: number, seconds: number) => void;
   observeSinch: SinchCallObserver;
   otpEvents: OtpEvents;
+  /** Counts webhook delivery attempts by event type and outcome. */
+  observeWebhookDelivery: WebhookDeliveryObserver;
+  /** Adds the outbox depth and oldest-age gauges, read from `stats` on each scrape. */
+  trackWebhookOutbox(stats: () => Promise<OutboxStats>): void;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -78,6 +84,13 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
     registers: [registry],
   });
 
+  const webhookDeliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook delivery attempts by event type and outcome (delivered, retrying, failed: schedule spent)',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [registry],
+  });
+
   if (options.sequelize) {
     const pool = (
       options.sequelize.connectionManager as unknown as {
@@ -98,8 +111,35 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
     });
   }
 
+  let outboxTracked = false;
+  function trackWebhookOutbox(stats: () => Promise<OutboxStats>): void {
+    if (outboxTracked) return;
+    outboxTracked = true;
+    new Gauge({
+      name: 'webhook_outbox_events',
+      help: 'Webhook events waiting in the outbox, by status (PENDING: to deliver; FAILED: schedule spent, replayable)',
+      labelNames: ['status'] as const,
+      registers: [registry],
+      async collect() {
+        const s = await stats();
+        this.set({ status: 'PENDING' }, s.pending);
+        this.set({ status: 'FAILED' }, s.failed);
+      },
+    });
+    new Gauge({
+      name: 'webhook_outbox_oldest_pending_age_seconds',
+      help: 'Age of the oldest webhook event not yet delivered (0 when none)',
+      registers: [registry],
+      async collect() {
+        this.set((await stats()).oldestPendingSeconds);
+      },
+    });
+  }
+
   return {
     registry,
+    observeWebhookDelivery: (type, outcome) => webhookDeliveries.inc({ type, outcome }),
+    trackWebhookOutbox,
     observeRequest: (method, route, status, seconds) => {
       const labels = { method, route, status: String(status) };
       requests.inc(labels);

@@ -23,6 +23,9 @@ import { apiKeyQueries } from '../db/queries/api-keys';
 import { createApiKeyService, type ApiKeyService } from './api-key.service';
 import { createServerVerificationService, type ServerVerificationService } from './server-verification.service';
 import { createVerificationTokenService, type VerificationTokenService } from './verification-token.service';
+import { createWebhookOutbox, type WebhookOutbox } from '../db/queries/webhook-outbox';
+import { createWebhookClient } from '../clients/webhook/webhook.client';
+import { createWebhookWorker, type WebhookWorker } from './webhook-delivery.service';
 
 export interface Services {
   models: Models;
@@ -39,6 +42,10 @@ export interface Services {
   healthChecks: HealthCheck[];
   /** Redis-backed (with in-memory fallback) per-IP limit counters, when Redis is configured. */
   rateLimitStore?: StoreFactory;
+  /** The webhook outbox (docs/webhooks.md); events are recorded only when webhooks are on. */
+  webhookOutbox: WebhookOutbox;
+  /** Delivers the outbox when WEBHOOK_URL/WEBHOOK_SECRET are set; the caller starts and stops it. */
+  webhookWorker?: WebhookWorker;
 }
 
 export interface ServiceOptions {
@@ -87,7 +94,7 @@ export function createServices(options: ServiceOptions): Services {
         clock,
       })
     : undefined;
-  const verificationRows = verificationQueries(statements);
+  const verificationRows = verificationQueries(statements, { webhooks: options.config.webhooks.enabled });
   const verifications = createVerificationService({
     verifications: verificationRows,
     sinch,
@@ -107,6 +114,17 @@ export function createServices(options: ServiceOptions): Services {
     logger,
     clock,
   });
+  const webhookOutbox = createWebhookOutbox(statements);
+  const webhookWorker = options.config.webhooks.enabled
+    ? createWebhookWorker({
+        outbox: webhookOutbox,
+        client: createWebhookClient(options.config.webhooks),
+        config: options.config.webhooks,
+        logger,
+        observe: options.metrics?.observeWebhookDelivery,
+      })
+    : undefined;
+  if (webhookWorker) options.metrics?.trackWebhookOutbox(() => webhookOutbox.stats());
   return {
     models,
     users,
@@ -120,5 +138,7 @@ export function createServices(options: ServiceOptions): Services {
     rateLimitStore: redis
       ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger)
       : undefined,
+    webhookOutbox,
+    webhookWorker,
   };
 }

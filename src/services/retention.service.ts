@@ -6,6 +6,7 @@ import { PURGE_EXPIRED_CALLBACKS } from '../db/queries/processed-callbacks';
 import { PURGE_OLD_SEND_WINDOWS } from '../db/queries/send-windows';
 import { purgeStaleUsers } from '../db/queries/users';
 import { PURGE_OLD_VERIFICATIONS } from '../db/queries/verifications';
+import { PURGE_OLD_WEBHOOK_EVENTS } from '../db/queries/webhook-outbox';
 import { initModels } from '../models';
 
 export interface PurgeResult {
@@ -17,6 +18,8 @@ export interface PurgeResult {
   sendWindows: number;
   /** Memory of processed Sinch callbacks past its window. */
   processedCallbacks: number;
+  /** Delivered and failed webhook events past `retentionDays` (their bodies hold the number). */
+  webhookEvents: number;
 }
 
 export interface PurgeOptions {
@@ -33,7 +36,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * Deletes verifications older than `retentionDays`, numbers unused for `userRetentionDays` (with
- * their history), expired idempotency keys, old send-ceiling windows and expired callback memory.
+ * their history), expired idempotency keys, old send-ceiling windows, expired callback memory, and
+ * delivered or failed webhook events older than `retentionDays` (by the database clock).
  * Deletes in batches of `batchSize` by primary key (SKIP LOCKED), each its own short statement, so
  * a large backlog never holds long locks or a long transaction.
  */
@@ -41,7 +45,14 @@ export async function purgeExpired(sequelize: Sequelize, options: PurgeOptions):
   const now = options.clock.now();
   const batchSize = options.batchSize ?? 5000;
   const cutoff = new Date(now - options.retentionDays * DAY_MS);
-  const result: PurgeResult = { verifications: 0, users: 0, idempotencyKeys: 0, sendWindows: 0, processedCallbacks: 0 };
+  const result: PurgeResult = {
+    verifications: 0,
+    users: 0,
+    idempotencyKeys: 0,
+    sendWindows: 0,
+    processedCallbacks: 0,
+    webhookEvents: 0,
+  };
 
   /** Runs one batch statement until a batch comes back short. */
   const inBatches = async (sql: string, bind: unknown[]): Promise<number> => {
@@ -69,6 +80,7 @@ export async function purgeExpired(sequelize: Sequelize, options: PurgeOptions):
   result.idempotencyKeys = await inBatches(PURGE_EXPIRED_KEYS, [new Date(now)]);
   result.sendWindows = await inBatches(PURGE_OLD_SEND_WINDOWS, [new Date(now - DAY_MS)]);
   result.processedCallbacks = await inBatches(PURGE_EXPIRED_CALLBACKS, [new Date(now)]);
+  result.webhookEvents = await inBatches(PURGE_OLD_WEBHOOK_EVENTS, [options.retentionDays]);
   options.logger?.info('retention purge done', {
     ...result,
     retentionDays: options.retentionDays,

@@ -314,14 +314,17 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     outcome: ReportOutcome,
     now: Date,
   ): Promise<VerifyCodeResult> {
-    const end = (status: VerificationStatus, refund: boolean) =>
-      verifications.settle(target, status, refund ? now : undefined, now);
+    const end = (
+      status: VerificationStatus,
+      refund: boolean,
+      failedBecause?: 'attempts_exhausted' | 'ended_by_provider',
+    ) => verifications.settle(target, status, refund ? now : undefined, now, failedBecause);
     switch (outcome.result) {
       case 'SUCCESSFUL':
         return succeed(target, attempts, now);
       case 'INVALID_CODE': {
         const attemptsRemaining = Math.max(0, otp.maxAttempts - attempts);
-        if (attemptsRemaining === 0) await end('FAILED', false);
+        if (attemptsRemaining === 0) await end('FAILED', false, 'attempts_exhausted');
         throw refuse('invalid_code', wrongCode(attemptsRemaining), target);
       }
       case 'EXPIRED':
@@ -332,7 +335,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         await end('ABORTED', true);
         throw refuse('aborted', superseded(), target);
       case 'REJECTED':
-        await end('FAILED', true);
+        await end('FAILED', true, 'ended_by_provider');
         logger.warn('Sinch ended the verification', {
           verificationId: target.id,
           sinchStatus: outcome.status,

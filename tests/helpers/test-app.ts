@@ -134,6 +134,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       try {
         undocumented = await auditRoutes(app, logs);
       } finally {
+        // Started by the tests that exercise webhooks; stopping an idle worker is a no-op.
+        await services.webhookWorker?.stop();
         services.sinch.close();
         await sequelize.close();
         if (!options.sharedEmulator) await emulator.close();

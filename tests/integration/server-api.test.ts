@@ -8,6 +8,7 @@ import { decodeJwt, SignJWT } from 'jose';
 import { uniquePhone } from '../factories/phone.factory';
 import { audit } from '../helpers/log-audit';
 import { servedSpec } from '../helpers/openapi';
+import { newWebhookSecret } from '../helpers/webhook-receiver';
 import { reportsFor, requestCode, requestOtp, until, verifyOtp } from '../helpers/otp-flow';
 import { createTestApp, type TestApp } from '../helpers/test-app';
 
@@ -384,6 +385,43 @@ describe('server-side API', () => {
 
     expect(answers.map(([res]) => res.status)).toEqual([200, 401, 400, 404, 200, 409, 200, 409, 401, 200, 410]);
     for (const [res, method, path] of answers) spec.expectMatches(res, method, path);
+  });
+
+  test('When webhooks are on and a verification is cancelled, then verification.cancelled is recorded with it, once', async () => {
+    // The worker is not started: this is about what the cancel statement records, not its delivery.
+    const hooked = await createTestApp({
+      env: { WEBHOOK_URL: 'http://127.0.0.1:9/hooks', WEBHOOK_SECRET: newWebhookSecret(), OTP_PURPOSES: 'login' },
+    });
+    try {
+      const hookedKey = await apiKey(hooked);
+      const phone = uniquePhone();
+      const sent = await request(hooked.app).post('/api/request-otp').send({ phoneNumber: phone, purpose: 'login' });
+      const verificationId = sent.body.data.verificationId as string;
+      const cancel = () =>
+        request(hooked.app)
+          .post(`/api/verifications/${verificationId}/cancel`)
+          .set('Authorization', `Bearer ${hookedKey}`);
+
+      expect((await cancel()).status).toBe(200);
+      expect((await cancel()).status).toBe(200);
+
+      const [events] = await hooked.sequelize.query(
+        `SELECT "type", "data" FROM "WebhookEvents" WHERE "data" ->> 'verificationId' = $1 ORDER BY "occurredAt", "type" DESC`,
+        { bind: [verificationId] },
+      );
+      expect(events).toEqual([
+        expect.objectContaining({
+          type: 'verification.requested',
+          data: expect.objectContaining({ purpose: 'login' }),
+        }),
+        {
+          type: 'verification.cancelled',
+          data: { verificationId, phoneNumber: phone, purpose: 'login', method: 'sms', status: 'CANCELLED' },
+        },
+      ]);
+    } finally {
+      await hooked.close();
+    }
   });
 
   test('When verification tokens are off, then redeem answers 404 and the other routes still work', async () => {

@@ -2,6 +2,7 @@ import type { VerificationStatus } from '../../models';
 import { sqlState, type Statement, type Statements } from '../statements';
 import { claimedCte } from './processed-callbacks';
 import { chargeFailure, failureBudgetOpensAt, lockUser, markVerified, markVerifiedIf, refundFailure } from './users';
+import { isoTimestamp, outboxCte } from './webhook-outbox';
 
 /**
  * The only writer of "Verifications". The request and verify paths run prepared SQL through
@@ -53,18 +54,26 @@ export interface AttemptClaim {
 /**
  * Inserts the new PENDING verification and aborts the number's older one (Sinch aborts it too).
  * The partial unique index allows one PENDING row per number, so a racing insert waits and fails.
+ * Records verification.requested when webhooks are on ($7). $8 is the purpose.
  */
 const ACTIVATE: Statement = {
-  name: 'otp_activate_v3',
+  name: 'otp_activate_v4',
   text: `WITH aborted AS (
      UPDATE "Verifications" SET "status" = 'ABORTED', "updatedAt" = $5
      WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
      RETURNING 1
    ), created AS (
      INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt", "purpose")
-     SELECT $1, $2, $3, $6, 'PENDING', 0, $4, $5, $5, $7 FROM (SELECT count(*) FROM aborted) AS after_abort
-     RETURNING "id"
-   )
+     SELECT $1, $2, $3, $6, 'PENDING', 0, $4, $5, $5, $8 FROM (SELECT count(*) FROM aborted) AS after_abort
+     RETURNING *
+   ), ${outboxCte({
+     name: 'requested_event',
+     type: 'verification.requested',
+     source: 'created',
+     occurredAt: '$5',
+     enabled: '$7',
+     extra: { expiresAt: isoTimestamp('s."expiresAt"') },
+   })}
    SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
 };
 
@@ -88,6 +97,8 @@ const LATEST_FOR_NUMBER = `SELECT ${COLUMNS} FROM "Verifications"
  * budget and one attempt to the verification, atomically and before Sinch hears the code: parallel
  * guesses each take a slot or are refused here. Locks Users before Verifications, like every
  * statement here, so they never deadlock. Also says when a closed failure budget opens again.
+ * A verification that could take the code but finds the budget spent gets verification.failed
+ * (once: the outbox keeps one per verification) when webhooks are on ($6).
  */
 function claimStatement(name: string, target: string): Statement {
   const canTakeCode = `"status" = 'PENDING' AND "attempts" < $5 AND "expiresAt" > $3`;
@@ -104,7 +115,17 @@ function claimStatement(name: string, target: string): Statement {
      UPDATE "Verifications" SET "attempts" = "attempts" + 1, "updatedAt" = $3
      WHERE "id" = (SELECT "id" FROM target) AND ${canTakeCode} AND EXISTS (SELECT 1 FROM charge)
      RETURNING "attempts"
-   )
+   ), budget_spent AS (
+     SELECT * FROM "Verifications"
+     WHERE "id" = (SELECT "id" FROM target) AND ${canTakeCode} AND NOT EXISTS (SELECT 1 FROM charge)
+   ), ${outboxCte({
+     name: 'budget_event',
+     type: 'verification.failed',
+     source: 'budget_spent',
+     occurredAt: '$3',
+     enabled: '$6',
+     extra: { reason: `'failure_budget_exhausted'`, attempts: 's."attempts"' },
+   })}
    SELECT target.*, EXISTS (SELECT 1 FROM charge) AS "charged", (SELECT "attempts" FROM attempt) AS "claimedAttempts",
      (SELECT ${failureBudgetOpensAt('"otpFailureTimes"', '$4', '$3')} FROM "Users"
        WHERE "Users"."phoneNumber" = target."phoneNumber") AS "budgetOpensAt"
@@ -112,29 +133,53 @@ function claimStatement(name: string, target: string): Statement {
   };
 }
 
-const CLAIM_BY_ID = claimStatement('otp_claim_by_id_v2', BY_ID);
-const CLAIM_LATEST = claimStatement('otp_claim_latest_v2', LATEST_FOR_NUMBER);
+const CLAIM_BY_ID = claimStatement('otp_claim_by_id_v3', BY_ID);
+const CLAIM_LATEST = claimStatement('otp_claim_latest_v3', LATEST_FOR_NUMBER);
 const FIND_BY_ID: Statement = { name: 'otp_find_by_id_v2', text: BY_ID };
 
-/** Moves a verification out of PENDING, refunding the charged failure ($4) when the code was not judged wrong. */
+/**
+ * Moves a verification out of PENDING, refunding the charged failure ($4) when the code was not judged
+ * wrong. A move to FAILED records verification.failed with reason $6 when webhooks are on ($7).
+ */
 const SETTLE: Statement = {
-  name: 'otp_settle_v2',
-  text: `WITH refunded AS (${refundFailure('$2', '$4')})
-   UPDATE "Verifications" SET "status" = $3::varchar, "updatedAt" = $5
-   WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0`,
+  name: 'otp_settle_v3',
+  text: `WITH refunded AS (${refundFailure('$2', '$4')}), settled AS (
+     UPDATE "Verifications" SET "status" = $3::varchar, "updatedAt" = $5
+     WHERE "id" = $1 AND "status" = 'PENDING' AND (SELECT count(*) FROM refunded) >= 0
+     RETURNING *
+   ), ${outboxCte({
+     name: 'failed_event',
+     type: 'verification.failed',
+     source: 'settled',
+     occurredAt: '$5',
+     enabled: '$7',
+     when: `s."status" = 'FAILED'`,
+     extra: { reason: '$6::text', attempts: 's."attempts"' },
+   })}
+   SELECT count(*)::int AS "settled" FROM settled`,
 };
 
 /**
  * Marks the verification SUCCESSFUL and the user verified; the failure charged at $3 is refunded.
- * A verification the integrator's backend cancelled while Sinch was judging the code stays
- * CANCELLED (no row returned): the backend's decision wins, though the number did prove itself.
+ * Records verification.succeeded when webhooks are on ($4). A verification the integrator's backend
+ * cancelled while Sinch was judging the code stays CANCELLED ("succeeded" 0): the backend's decision
+ * wins, though the number did prove itself.
  */
 const SUCCEED: Statement = {
-  name: 'otp_succeed_v3',
-  text: `WITH verified_user AS (${markVerified('$2', '$3')})
-   UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
-   WHERE "id" = $1 AND "status" <> 'CANCELLED' AND (SELECT count(*) FROM verified_user) >= 0
-   RETURNING 1 AS "succeeded"`,
+  name: 'otp_succeed_v4',
+  text: `WITH verified_user AS (${markVerified('$2', '$3')}), succeeded AS (
+     UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
+     WHERE "id" = $1 AND "status" <> 'CANCELLED' AND (SELECT count(*) FROM verified_user) >= 0
+     RETURNING *
+   ), ${outboxCte({
+     name: 'succeeded_event',
+     type: 'verification.succeeded',
+     source: 'succeeded',
+     occurredAt: '$3',
+     enabled: '$4',
+     extra: { verifiedAt: isoTimestamp('s."verifiedAt"'), attempts: 's."attempts"' },
+   })}
+   SELECT count(*)::int AS "succeeded" FROM succeeded`,
 };
 
 /** Gives an attempt back when Sinch certainly never judged the code. */
@@ -147,11 +192,12 @@ const RETURN_ATTEMPT: Statement = {
  * Claims a callback's memory key ($4, until $5), then moves a PENDING verification to Sinch's final
  * status and, on success, marks the user verified: one statement, so the claim and the change
  * commit together and a replayed callback changes nothing. The user row is locked before the
- * verification row, like every statement that touches both.
+ * verification row, like every statement that touches both. A move to SUCCESSFUL or FAILED
+ * records verification.succeeded or .failed when webhooks are on ($6).
  * $1 Sinch id, $2 our status, $3 now.
  */
 const APPLY_RESULT: Statement = {
-  name: 'otp_apply_result_v2',
+  name: 'otp_apply_result_v3',
   text: `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$3' })},
    target AS (
      SELECT "phoneNumber" FROM "Verifications"
@@ -163,65 +209,52 @@ const APPLY_RESULT: Statement = {
        "verifiedAt" = CASE WHEN $2::varchar = 'SUCCESSFUL' THEN $3::timestamptz ELSE "verifiedAt" END
      WHERE "sinchVerificationId" = $1 AND "status" = 'PENDING' AND EXISTS (SELECT 1 FROM claimed)
        AND (SELECT count(*) FROM locked_user) >= 0
-     RETURNING "phoneNumber"
-   ), verified_user AS (${markVerifiedIf('(SELECT "phoneNumber" FROM moved)', '$3', "$2::varchar = 'SUCCESSFUL'")})
+     RETURNING *
+   ), verified_user AS (${markVerifiedIf('(SELECT "phoneNumber" FROM moved)', '$3', "$2::varchar = 'SUCCESSFUL'")}),
+   ${outboxCte({
+     name: 'succeeded_event',
+     type: 'verification.succeeded',
+     source: 'moved',
+     occurredAt: '$3',
+     enabled: '$6',
+     when: `s."status" = 'SUCCESSFUL'`,
+     extra: { verifiedAt: isoTimestamp('s."verifiedAt"'), attempts: 's."attempts"' },
+   })}, ${outboxCte({
+     name: 'failed_event',
+     type: 'verification.failed',
+     source: 'moved',
+     occurredAt: '$3',
+     enabled: '$6',
+     when: `s."status" = 'FAILED'`,
+     extra: { reason: `'ended_by_provider'`, attempts: 's."attempts"' },
+   })}
    SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM moved) AS "applied"`,
 };
 
 /**
  * Claims the delivery report's memory key ($4, until $5), then records the result unless it is
- * already the recorded one. $1 Sinch id, $2 DELIVERED | FAILED, $3 now.
+ * already the recorded one, with verification.delivery when webhooks are on ($6).
+ * $1 Sinch id, $2 DELIVERED | FAILED, $3 now.
  */
 const RECORD_DELIVERY: Statement = {
-  name: 'otp_record_delivery_v2',
+  name: 'otp_record_delivery_v3',
   text: `WITH ${claimedCte({ key: '$4', expiresAt: '$5', now: '$3' })},
    recorded AS (
      UPDATE "Verifications" SET "smsDeliveryStatus" = $2, "smsDeliveryReportedAt" = $3, "updatedAt" = $3
      WHERE "sinchVerificationId" = $1 AND "smsDeliveryStatus" IS DISTINCT FROM $2 AND EXISTS (SELECT 1 FROM claimed)
-     RETURNING 1
-   )
+     RETURNING *
+   ), ${outboxCte({
+     name: 'delivery_event',
+     type: 'verification.delivery',
+     source: 'recorded',
+     occurredAt: '$3',
+     enabled: '$6',
+     extra: {
+       smsDeliveryStatus: 's."smsDeliveryStatus"',
+       smsDeliveryReportedAt: isoTimestamp('s."smsDeliveryReportedAt"'),
+     },
+   })}
    SELECT EXISTS (SELECT 1 FROM claimed) AS "first", EXISTS (SELECT 1 FROM recorded) AS "applied"`,
-};
-
-const REPORT_COLUMNS = `"id", "phoneNumber", "method", "purpose", "status", "attempts", "createdAt", "expiresAt", "verifiedAt", "smsDeliveryStatus", "tokenRedeemedAt"`;
-
-/** A verification for the server-side API. */
-const REPORT: Statement = {
-  name: 'server_verification_report_v1',
-  text: `SELECT ${REPORT_COLUMNS} FROM "Verifications" WHERE "id" = $1`,
-};
-
-/**
- * Cancels a PENDING verification and returns the row as it now is, in one round trip: the
- * cancelled row, or (nothing to cancel) the row as it was. `cancelled` says which.
- */
-const CANCEL: Statement = {
-  name: 'server_verification_cancel_v1',
-  text: `WITH cancelled AS (
-     UPDATE "Verifications" SET "status" = 'CANCELLED', "updatedAt" = $2
-     WHERE "id" = $1 AND "status" = 'PENDING'
-     RETURNING ${REPORT_COLUMNS}
-   )
-   SELECT *, true AS "cancelled" FROM cancelled
-   UNION ALL
-   SELECT ${REPORT_COLUMNS}, false AS "cancelled" FROM "Verifications"
-   WHERE "id" = $1 AND NOT EXISTS (SELECT 1 FROM cancelled)`,
-};
-
-/**
- * Marks a SUCCESSFUL verification's token redeemed, once. Parallel redeems of one token queue on
- * the row lock; PostgreSQL re-checks "tokenRedeemedAt" IS NULL on the row the winner left, so
- * exactly one UPDATE matches. `found` tells a lost race (409) from a verification that is gone.
- */
-const REDEEM: Statement = {
-  name: 'server_verification_redeem_v1',
-  text: `WITH redeemed AS (
-     UPDATE "Verifications" SET "tokenRedeemedAt" = $3, "updatedAt" = $3
-     WHERE "id" = $1 AND "phoneNumber" = $2 AND "status" = 'SUCCESSFUL' AND "tokenRedeemedAt" IS NULL
-     RETURNING 1
-   )
-   SELECT EXISTS (SELECT 1 FROM redeemed) AS "redeemed",
-     EXISTS (SELECT 1 FROM "Verifications" WHERE "id" = $1 AND "phoneNumber" = $2 AND "status" = 'SUCCESSFUL') AS "found"`,
 };
 
 /** A callback applied at most once: `first` is false for a copy already processed. */
@@ -261,7 +294,14 @@ export interface VerificationQueries {
     limits: { maxFailuresPerHour: number; maxAttempts: number },
   ): Promise<AttemptClaim>;
   findById(verificationId: string): Promise<VerificationRow | undefined>;
-  settle(v: VerificationRow, status: VerificationStatus, refundChargedAt: Date | undefined, at: Date): Promise<void>;
+  /** `failedBecause` is the webhook's reason when `status` is FAILED. */
+  settle(
+    v: VerificationRow,
+    status: VerificationStatus,
+    refundChargedAt: Date | undefined,
+    at: Date,
+    failedBecause?: 'attempts_exhausted' | 'ended_by_provider',
+  ): Promise<void>;
   /** False when the verification was cancelled meanwhile (it then stays CANCELLED). */
   succeed(v: VerificationRow, at: Date): Promise<boolean>;
   returnAttempt(verificationId: string): Promise<void>;
@@ -281,7 +321,52 @@ export interface VerificationQueries {
   ): Promise<'redeemed' | 'already_redeemed' | 'not_found'>;
 }
 
-export function verificationQueries(statements: Statements): VerificationQueries {
+const REPORT_COLUMNS = `"id", "phoneNumber", "method", "purpose", "status", "attempts", "createdAt", "expiresAt", "verifiedAt", "smsDeliveryStatus", "tokenRedeemedAt"`;
+
+/** A verification for the server-side API. */
+const REPORT: Statement = {
+  name: 'server_verification_report_v1',
+  text: `SELECT ${REPORT_COLUMNS} FROM "Verifications" WHERE "id" = $1`,
+};
+
+/**
+ * Cancels a PENDING verification and returns the row as it now is, in one round trip: the
+ * cancelled row, or (nothing to cancel) the row as it was. `cancelled` says which. Records
+ * verification.cancelled when webhooks are on ($3).
+ */
+const CANCEL: Statement = {
+  name: 'server_verification_cancel_v2',
+  text: `WITH cancelled AS (
+     UPDATE "Verifications" SET "status" = 'CANCELLED', "updatedAt" = $2
+     WHERE "id" = $1 AND "status" = 'PENDING'
+     RETURNING ${REPORT_COLUMNS}
+   ), ${outboxCte({ name: 'cancelled_event', type: 'verification.cancelled', source: 'cancelled', occurredAt: '$2', enabled: '$3' })}
+   SELECT *, true AS "cancelled" FROM cancelled
+   UNION ALL
+   SELECT ${REPORT_COLUMNS}, false AS "cancelled" FROM "Verifications"
+   WHERE "id" = $1 AND NOT EXISTS (SELECT 1 FROM cancelled)`,
+};
+
+/**
+ * Marks a SUCCESSFUL verification's token redeemed, once. Parallel redeems of one token queue on
+ * the row lock; PostgreSQL re-checks "tokenRedeemedAt" IS NULL on the row the winner left, so
+ * exactly one UPDATE matches. `found` tells a lost race (409) from a verification that is gone.
+ */
+const REDEEM: Statement = {
+  name: 'server_verification_redeem_v1',
+  text: `WITH redeemed AS (
+     UPDATE "Verifications" SET "tokenRedeemedAt" = $3, "updatedAt" = $3
+     WHERE "id" = $1 AND "phoneNumber" = $2 AND "status" = 'SUCCESSFUL' AND "tokenRedeemedAt" IS NULL
+     RETURNING 1
+   )
+   SELECT EXISTS (SELECT 1 FROM redeemed) AS "redeemed",
+     EXISTS (SELECT 1 FROM "Verifications" WHERE "id" = $1 AND "phoneNumber" = $2 AND "status" = 'SUCCESSFUL') AS "found"`,
+};
+
+/** `webhooks`: record webhook events with the changes that cause them (config.webhooks.enabled). */
+export function verificationQueries(statements: Statements, options: { webhooks?: boolean } = {}): VerificationQueries {
+  const webhooks = options.webhooks === true;
+
   async function activate(v: NewVerification, retries: number): Promise<number> {
     try {
       const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [
@@ -291,6 +376,7 @@ export function verificationQueries(statements: Statements): VerificationQueries
         v.expiresAt,
         v.now,
         v.method,
+        webhooks,
         v.purpose,
       ]);
       return row?.aborted ?? 0;
@@ -316,6 +402,7 @@ export function verificationQueries(statements: Statements): VerificationQueries
         now,
         limits.maxFailuresPerHour,
         limits.maxAttempts,
+        webhooks,
       ]);
       return {
         target: row?.id ? (row as VerificationRow) : undefined,
@@ -330,13 +417,21 @@ export function verificationQueries(statements: Statements): VerificationQueries
       return row;
     },
 
-    async settle(v, status, refundChargedAt, at) {
-      await statements.run(SETTLE, [v.id, v.phoneNumber, status, refundChargedAt ?? null, at]);
+    async settle(v, status, refundChargedAt, at, failedBecause) {
+      await statements.run(SETTLE, [
+        v.id,
+        v.phoneNumber,
+        status,
+        refundChargedAt ?? null,
+        at,
+        failedBecause ?? null,
+        webhooks,
+      ]);
     },
 
     async succeed(v, at) {
-      const [row] = await statements.run(SUCCEED, [v.id, v.phoneNumber, at]);
-      return row !== undefined;
+      const [row] = await statements.run<{ succeeded: number }>(SUCCEED, [v.id, v.phoneNumber, at, webhooks]);
+      return (row?.succeeded ?? 0) > 0;
     },
 
     async returnAttempt(verificationId) {
@@ -350,6 +445,7 @@ export function verificationQueries(statements: Statements): VerificationQueries
         at,
         memory.key,
         memory.expiresAt,
+        webhooks,
       ]);
       return { first: row?.first === true, applied: row?.applied === true };
     },
@@ -361,6 +457,7 @@ export function verificationQueries(statements: Statements): VerificationQueries
         at,
         memory.key,
         memory.expiresAt,
+        webhooks,
       ]);
       return { first: row?.first === true, applied: row?.applied === true };
     },
@@ -371,7 +468,11 @@ export function verificationQueries(statements: Statements): VerificationQueries
     },
 
     async cancel(verificationId, at) {
-      const [row] = await statements.run<VerificationRecord & { cancelled: boolean }>(CANCEL, [verificationId, at]);
+      const [row] = await statements.run<VerificationRecord & { cancelled: boolean }>(CANCEL, [
+        verificationId,
+        at,
+        webhooks,
+      ]);
       if (!row) return undefined;
       const { cancelled, ...record } = row;
       return { record, cancelled };
