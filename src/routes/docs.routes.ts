@@ -65,28 +65,35 @@ const apiDocs: Operation = {
  * (Swagger UI). `files` serves Swagger UI's assets and gives everything under /api/docs its CSP.
  */
 export function docsRoutes(served: readonly Operation[]): { routes: Route[]; files: Router } {
-  const document = openApiDocument([...served, openApiJson, apiDocs]);
   const uiOptions = {
     customSiteTitle: 'OTP verification service: API',
     swaggerOptions: { validatorUrl: null, displayRequestDuration: true },
   };
-  // Swagger UI's page links its assets as "./swagger-ui.css": from /api/docs (no trailing slash) the
-  // browser would look for /api/swagger-ui.css. Pointing them under /api/docs/ serves both spellings
-  // with 200 and no redirect hop.
-  const template = swaggerUi.generateHTML(document, uiOptions);
-  const page: RequestHandler = (_req, res) => {
-    res.type('html').send(template.replace(/(href|src)="\.\//g, '$1="/api/docs/'));
+  // Built on first use, not with the app: generating it is CPU work no start-up needs, and a busy
+  // event loop while the app is assembled delays other start-up I/O (e.g. the Redis limiter scripts).
+  let built: { document: object; page: string; assets: Router } | undefined;
+  const docs = () => {
+    if (built) return built;
+    const document = openApiDocument([...served, openApiJson, apiDocs]);
+    // Swagger UI's page links its assets as "./swagger-ui.css": from /api/docs (no trailing slash) the
+    // browser would look for /api/swagger-ui.css. Pointing them under /api/docs/ serves both spellings
+    // with 200 and no redirect hop.
+    const page = swaggerUi.generateHTML(document, uiOptions).replace(/(href|src)="\.\//g, '$1="/api/docs/');
+    // serveFiles, not the shared `serve`: `serve` answers swagger-ui-init.js from module-global state
+    // that the last setup() call in the process wrote, so two apps in one process (tests) would mix docs.
+    const assets = Router().use(...swaggerUi.serveFiles(document, uiOptions));
+    built = { document, page, assets };
+    return built;
   };
 
   const files = Router();
   files.use('/api/docs', docsCsp);
-  // serveFiles, not the shared `serve`: `serve` answers swagger-ui-init.js from module-global state
-  // that the last setup() call in the process wrote, so two apps in one process (tests) would mix docs.
-  const onlySwaggerAssets: RequestHandler = (req, _res, next) => {
+  const onlySwaggerAssets: RequestHandler = (req, res, next) => {
     // Anything else under /api/docs (the page itself included) leaves this router.
-    next(SWAGGER_ASSET.test(req.path) ? undefined : 'router');
+    if (!SWAGGER_ASSET.test(req.path)) return next('router');
+    docs().assets(req, res, next);
   };
-  files.use('/api/docs', onlySwaggerAssets, ...swaggerUi.serveFiles(document, uiOptions));
+  files.use('/api/docs', onlySwaggerAssets);
 
   return {
     routes: [
@@ -94,11 +101,18 @@ export function docsRoutes(served: readonly Operation[]): { routes: Route[]; fil
         ...openApiJson,
         handlers: [
           (_req, res) => {
-            res.json(document);
+            res.json(docs().document);
           },
         ],
       },
-      { ...apiDocs, handlers: [page] },
+      {
+        ...apiDocs,
+        handlers: [
+          (_req, res) => {
+            res.type('html').send(docs().page);
+          },
+        ],
+      },
     ],
     files,
   };
