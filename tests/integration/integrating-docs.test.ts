@@ -42,6 +42,7 @@ describe('docs/integrating.md', () => {
     const { code, output } = example('// verify-phone.mjs: node verify-phone.mjs <verificationToken>');
     server = await startServerProcess({
       DATABASE_URL: testDatabaseUrl(),
+      SINCH_EMULATOR: 'true',
       DATA_DIR: path.join(dir, 'data'),
       PORT: '0',
       HOST: '127.0.0.1',
