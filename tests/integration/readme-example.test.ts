@@ -1,5 +1,5 @@
 /**
- * docs/integrating.md's Node.js backend example, run exactly as printed against the running
+ * The README's Node.js backend example, run exactly as printed against the running
  * service (a real process): the docs cannot drift from what the service issues.
  */
 import { execFile } from 'node:child_process';
@@ -10,14 +10,14 @@ import { uniquePhone } from '../factories/phone.factory';
 import { testDatabaseUrl } from '../helpers/database';
 import { ROOT, startServerProcess, type ServerProcess } from '../helpers/server-process';
 
-const DOC = fs.readFileSync(path.join(ROOT, 'docs', 'integrating.md'), 'utf8');
+const DOC = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
 /** The fenced block whose first line is `firstLine`, and the plain block printed right after it. */
 function example(firstLine: string): { code: string; output: string } {
   const match = new RegExp(
     '```js\\n(' + firstLine.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '\\n[\\s\\S]*?)```[\\s\\S]*?```\\n([\\s\\S]*?)```',
   ).exec(DOC);
-  if (!match?.[1] || !match[2]) throw new Error(`docs/integrating.md has no example starting with ${firstLine}`);
+  if (!match?.[1] || !match[2]) throw new Error(`README.md has no example starting with ${firstLine}`);
   return { code: match[1], output: match[2] };
 }
 
@@ -30,7 +30,7 @@ async function post(port: number, route: string, body: unknown) {
   return { status: res.status, body: (await res.json()) as { data: Record<string, string> } };
 }
 
-describe('docs/integrating.md', () => {
+describe('README: Integrating with your backend', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otp-integrating-'));
   let server: ServerProcess | undefined;
   afterAll(async () => {
