@@ -7,7 +7,11 @@ const config: Config = {
   transform: {
     // Type checking is `npm run typecheck`'s job; transpiling alone keeps the suite fast.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+    // jose 6 ships only ES modules, which jest's CommonJS runtime cannot require before Node 24.9:
+    // its files alone are transpiled to CommonJS (Node itself and tsx load it as it ships).
+    '/node_modules/jose/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   globalSetup: '<rootDir>/tests/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/tests/helpers/global-teardown.ts',
   testTimeout: 20_000,

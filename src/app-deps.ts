@@ -7,6 +7,9 @@ import type { HealthCheck } from './observability/health';
 import type { Metrics } from './observability/metrics';
 import type { SinchEventsService } from './services/sinch-events.service';
 import type { VerificationService } from './services/verification.service';
+import type { VerificationTokenService } from './services/verification-token.service';
+import type { ApiKeyService } from './services/api-key.service';
+import type { ServerVerificationService } from './services/server-verification.service';
 import type { Clock } from './utils/clock';
 
 /** What createApp receives: built once in server.ts (or by the test app), imported by app.ts and the routes. */
@@ -15,6 +18,11 @@ export interface AppDeps {
   logger: Logger;
   sequelize: Sequelize;
   verifications: VerificationService;
+  /** Signs verification tokens and serves their JWKS; absent when VERIFICATION_TOKENS=off. */
+  verificationTokens?: VerificationTokenService;
+  /** The server-side API (/api/verifications/*) is served when both are given. */
+  apiKeys?: ApiKeyService;
+  serverVerifications?: ServerVerificationService;
   /** Applies Sinch's callbacks (POST /api/sinch/events). */
   sinchEvents: SinchEventsService;
   /** Checks beyond the database shown on /health (Sinch circuit, Redis). */

@@ -17,6 +17,7 @@ import { createMetrics } from './observability/metrics';
 import { connectRedis } from './clients/redis/redis.client';
 import { scheduleFallbackSweep } from './services/fallback-sweep';
 import { schedulePurge } from './services/retention.service';
+import { loadSigningKeys } from './services/signing-keys';
 import { systemClock } from './utils/clock';
 
 /** Credentials of the in-process emulator; they never leave this process. */
@@ -94,9 +95,21 @@ async function start(config: Config, logger: Logger): Promise<Running> {
   if (redis) closers.unshift(() => redis.close());
   else logger.info('redis: not configured (REDIS_URL); per-IP limits are counted per instance');
 
+  const signingKeys = await loadSigningKeys(config.verificationToken, logger);
+  if (signingKeys)
+    logger.info('verification tokens: signing', { alg: signingKeys.current.alg, kid: signingKeys.current.kid });
+  else logger.warn('verification tokens: off (VERIFICATION_TOKENS=off); verify-otp returns no token');
+
   logger.info(`metrics: ${describeMetrics(config.metrics)}`);
   const metrics = createMetrics({ sequelize });
-  const services = createServices({ config: { ...config, sinch: sinchConfig }, logger, sequelize, redis, metrics });
+  const services = createServices({
+    config: { ...config, sinch: sinchConfig },
+    logger,
+    sequelize,
+    redis,
+    metrics,
+    signingKeys,
+  });
   closers.unshift(() => Promise.resolve(services.sinch.close()));
   // The effective Sinch settings (the emulator's, in zero-config mode) also authenticate callbacks.
   const app = createApp({
@@ -104,6 +117,9 @@ async function start(config: Config, logger: Logger): Promise<Running> {
     logger,
     sequelize,
     verifications: services.verifications,
+    verificationTokens: services.verificationTokens,
+    apiKeys: services.apiKeys,
+    serverVerifications: services.serverVerifications,
     sinchEvents: services.sinchEvents,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,

@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
@@ -238,6 +239,82 @@ const trustProxy = z
 const url = (what: string) =>
   optionalString.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), `must be an http(s) URL (${what})`);
 
+const DEFAULT_PURPOSES = 'signup,login,password_reset,phone_change,transaction';
+
+/** Purposes are metric label values and token claims: a short, fixed vocabulary of lowercase words. */
+const purposeList = optionalString
+  .transform((v) => [
+    ...new Set(
+      (v ?? DEFAULT_PURPOSES)
+        .split(',')
+        .map((p) => p.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ])
+  .superRefine((purposes, ctx) => {
+    if (purposes.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 purposes' });
+    for (const p of purposes)
+      if (!/^[a-z][a-z0-9_]{0,31}$/.test(p))
+        ctx.addIssue({ code: 'custom', message: `purpose "${p}" must be 1-32 lowercase letters, digits or _` });
+  });
+
+/**
+ * A PEM as an environment variable: real newlines, or the literal \n sequences many secret stores
+ * and `docker run -e` leave in place of them.
+ */
+const pem = optionalString.transform((v) => v?.replace(/\\n/g, '\n'));
+
+/** The key types verification tokens can be signed with, and the JWS algorithm each one uses. */
+export function signingAlgorithm(key: KeyObject): 'EdDSA' | 'ES256' | undefined {
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  return undefined;
+}
+
+const privateSigningKey = pem.superRefine((v, ctx) => {
+  if (v === undefined) return;
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: v, format: 'pem' });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)' });
+    return;
+  }
+  if (!signingAlgorithm(key)) ctx.addIssue({ code: 'custom', message: 'must be an Ed25519 or P-256 key' });
+});
+
+/**
+ * Public keys that tokens still in circulation may be signed with: PEM blocks
+ * (-----BEGIN PUBLIC KEY-----), or a JWK Set such as the one /.well-known/jwks.json served before
+ * the rotation. Parsed here so a bad entry stops start-up instead of failing every redeem.
+ */
+const previousPublicKeys = pem.transform((v, ctx): JsonWebKey[] => {
+  if (v === undefined) return [];
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  let keys: KeyObject[];
+  try {
+    if (v.startsWith('{') || v.startsWith('[')) {
+      const parsed = JSON.parse(v) as { keys?: unknown } | unknown[];
+      const jwks = Array.isArray(parsed) ? parsed : parsed.keys;
+      if (!Array.isArray(jwks)) return fail('must be PEM public keys or a JWK Set ({"keys": [...]})');
+      keys = jwks.map((jwk) => createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }));
+    } else {
+      const blocks = v.match(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g) ?? [];
+      if (!blocks.length || blocks.some((b) => !b.startsWith('-----BEGIN PUBLIC KEY-----')))
+        return fail('must be PEM public keys (-----BEGIN PUBLIC KEY-----) or a JWK Set; never a private key');
+      keys = blocks.map((block) => createPublicKey({ key: block, format: 'pem' }));
+    }
+  } catch {
+    return fail('holds a key that cannot be read (PEM public keys or a JWK Set)');
+  }
+  if (keys.some((k) => k.type !== 'public' || !signingAlgorithm(k)))
+    return fail('must hold only Ed25519 or P-256 public keys');
+  return keys.map((k) => k.export({ format: 'jwk' }));
+});
+
 /** Seconds before each retry of a webhook; fractions are allowed (tests run whole schedules in a second). */
 const retryDelays = z
   .string()
@@ -295,6 +372,7 @@ const schema = z.object({
   ),
   OTP_TTL_SECONDS: int(600, 30, 600),
   OTP_MAX_ATTEMPTS: int(5, 1, 20),
+  OTP_PURPOSES: purposeList,
   VERIFY_BY_PHONE_NUMBER: bool(false),
   OTP_RESEND_COOLDOWN_SECONDS: int(30, 0, 3600),
   OTP_MAX_SENDS_PER_NUMBER_HOUR: int(5, 1, 1_000_000),
@@ -303,6 +381,7 @@ const schema = z.object({
   OTP_GLOBAL_SENDS_PER_MINUTE: int(100, 1, 100_000_000),
   RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: int(20, 1, 100_000_000),
   RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: int(60, 1, 100_000_000),
+  RATE_LIMIT_SERVER_API_PER_KEY_MINUTE: int(600, 1, 100_000_000),
   IDEMPOTENCY_TTL_SECONDS: int(600, 1, 86_400),
   OTP_METHODS: otpMethods,
   OTP_FALLBACK_METHOD: fallbackMethod,
@@ -338,6 +417,14 @@ const schema = z.object({
   METRICS_TOKEN: optionalString,
   // Unset: open outside production, off in production (unless METRICS_TOKEN is set).
   METRICS_PUBLIC: optionalBool,
+
+  VERIFICATION_TOKENS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
+  VERIFICATION_TOKEN_PRIVATE_KEY: privateSigningKey,
+  VERIFICATION_TOKEN_PRIVATE_KEY_FILE: optionalString,
+  VERIFICATION_TOKEN_PREVIOUS_PUBLIC_KEYS: previousPublicKeys,
+  VERIFICATION_TOKEN_ISSUER: z.string().trim().min(1).max(256).default('otp-verification-service'),
+  VERIFICATION_TOKEN_AUDIENCE: optionalString,
+  VERIFICATION_TOKEN_TTL_SECONDS: int(600, 10, 3600),
   SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
   REQUEST_TIMEOUT_MS: int(15_000, 1000, 120_000),
 
@@ -377,6 +464,16 @@ function build(e: Env, problems: string[]) {
   if (production && e.TRUST_PROXY === true) {
     problems.push(
       'TRUST_PROXY=true (trust every hop) is refused when NODE_ENV=production: any client could then choose its own address through X-Forwarded-For and escape the per-IP limits; use a hop count (e.g. 1), loopback, a subnet list (e.g. 10.0.0.0/8) or a named range (linklocal, uniquelocal)',
+    );
+  }
+  const tokens = e.VERIFICATION_TOKENS === 'on';
+  const tokenKey = e.VERIFICATION_TOKEN_PRIVATE_KEY ?? e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE;
+  if (e.VERIFICATION_TOKEN_PRIVATE_KEY !== undefined && e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE !== undefined) {
+    problems.push('Set VERIFICATION_TOKEN_PRIVATE_KEY or VERIFICATION_TOKEN_PRIVATE_KEY_FILE, not both');
+  }
+  if (production && tokens && tokenKey === undefined) {
+    problems.push(
+      'VERIFICATION_TOKEN_PRIVATE_KEY (or VERIFICATION_TOKEN_PRIVATE_KEY_FILE) is required when NODE_ENV=production; set VERIFICATION_TOKENS=off to run without verification tokens',
     );
   }
   if ((e.WEBHOOK_URL === undefined) !== (e.WEBHOOK_SECRET === undefined)) {
@@ -449,6 +546,7 @@ function build(e: Env, problems: string[]) {
       maxFailuresPerNumberHour: e.OTP_MAX_FAILURES_PER_NUMBER_HOUR,
       globalSendsPerMinute: e.OTP_GLOBAL_SENDS_PER_MINUTE,
       idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+      purposes: e.OTP_PURPOSES,
       /** Methods request-otp and resend-otp accept. */
       methods: e.OTP_METHODS,
       /** The method of a request that names none: sms when on offer, else the first listed. */
@@ -474,6 +572,7 @@ function build(e: Env, problems: string[]) {
     rateLimit: {
       requestOtpPerIpHour: e.RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR,
       verifyOtpPerIpHour: e.RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR,
+      serverApiPerKeyMinute: e.RATE_LIMIT_SERVER_API_PER_KEY_MINUTE,
       redisUrl: e.REDIS_URL,
       redisKeyPrefix: e.REDIS_KEY_PREFIX,
     },
@@ -488,6 +587,17 @@ function build(e: Env, problems: string[]) {
       public: metricsPublic,
       /** Whether /metrics exists at all: with a token or when public; otherwise it answers 404. */
       enabled: e.METRICS_TOKEN !== undefined || metricsPublic,
+    },
+    verificationToken: {
+      enabled: tokens,
+      /** PKCS#8 PEM; or read from privateKeyFile; or, outside production, generated once into the data directory. */
+      privateKeyPem: e.VERIFICATION_TOKEN_PRIVATE_KEY,
+      privateKeyFile: e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE && path.resolve(e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE),
+      generatedKeyFile: path.join(path.resolve(e.DATA_DIR), 'verification-token-key.pem'),
+      previousPublicKeys: e.VERIFICATION_TOKEN_PREVIOUS_PUBLIC_KEYS,
+      issuer: e.VERIFICATION_TOKEN_ISSUER,
+      audience: e.VERIFICATION_TOKEN_AUDIENCE,
+      ttlSeconds: e.VERIFICATION_TOKEN_TTL_SECONDS,
     },
     webhooks: {
       enabled: e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET !== undefined,
@@ -734,6 +844,7 @@ export function secretValues(config: Config): string[] {
     config.sinch.applicationSecret,
     config.database.password ?? '',
     config.metrics.token ?? '',
+    config.verificationToken.privateKeyPem ?? '',
     config.webhooks.secret,
     config.webhooks.secret.replace(/^whsec_/, ''),
     databaseUrlPassword(config.database.url),

@@ -13,65 +13,26 @@ import { emulatorInboxQuery, type EmulatorInbox, type InboxEntry } from '../vali
 export const INBOX_LIMIT = 10;
 
 function isMissingFile(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
-}
-
-function notBuilt(file: string, cause: unknown): AppError {
-  return new AppError('NOT_FOUND', { message: `The demo page asset ${file} is missing: run npm run build.`, cause });
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
 async function readAsset(publicDir: string, file: string): Promise<string> {
   try {
     return await readFile(path.join(publicDir, file), 'utf8');
   } catch (error) {
-    throw isMissingFile(error) ? notBuilt(file, error) : error;
+    if (!isMissingFile(error)) throw error;
+    throw new AppError('NOT_FOUND', {
+      message: `The demo page asset ${file} is missing: run npm run build.`,
+      cause: error,
+    });
   }
 }
 
 /**
- * The page's script as a browser can run it. A build leaves compiled JavaScript next to the page
- * (dist/public/demo.js). Run from sources (ts-node, jest) there is only demo.ts: it is transpiled
- * once, in memory, with the options of src/public/tsconfig.json, by the TypeScript compiler that is
- * a devDependency, so it is only ever loaded where sources are run and never needed in production.
+ * The demo page and its assets, as the build left them in `publicDir` (dist/public): the page, its
+ * stylesheet and its script, compiled from src/public/demo.ts by `npm run build`.
  */
-function scriptLoader(publicDir: string): () => Promise<string> {
-  let cached: Promise<string> | undefined;
-
-  async function load(): Promise<string> {
-    try {
-      return await readFile(path.join(publicDir, 'demo.js'), 'utf8');
-    } catch (error) {
-      if (!isMissingFile(error)) throw error;
-    }
-    let ts: typeof import('typescript');
-    try {
-      ts = await import('typescript');
-    } catch (error) {
-      throw isMissingFile(error) ? notBuilt('demo.js', error) : error;
-    }
-    const source = await readAsset(publicDir, 'demo.ts');
-    const tsconfig = ts.readConfigFile(path.join(publicDir, 'tsconfig.json'), (file) => ts.sys.readFile(file));
-    const { options } = ts.convertCompilerOptionsFromJson(
-      (tsconfig.config as { compilerOptions?: unknown } | undefined)?.compilerOptions ?? {},
-      publicDir,
-    );
-    return ts.transpileModule(source, { compilerOptions: options, fileName: 'demo.ts' }).outputText;
-  }
-
-  return () => {
-    // A failure is not cached: the next request tries again (e.g. after `npm run build`).
-    cached ??= load().catch((error: unknown) => {
-      cached = undefined;
-      throw error;
-    });
-    return cached;
-  };
-}
-
-/** The demo page and its two assets, read from `publicDir` (src/public, or dist/public once built). */
 export function demoPageController(publicDir: string) {
-  const script = scriptLoader(publicDir);
   // The page is a developer tool that changes with the code: browsers revalidate every time.
   const send = (res: Response, type: string, body: string) =>
     res.type(type).set('Cache-Control', 'no-cache').send(body);
@@ -85,7 +46,7 @@ export function demoPageController(publicDir: string) {
     },
 
     script: async (_req: Request, res: Response): Promise<void> => {
-      send(res, 'text/javascript', await script());
+      send(res, 'text/javascript', await readAsset(publicDir, 'demo.js'));
     },
   };
 }

@@ -2,6 +2,16 @@ import fs from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
+/**
+ * Sized for one developer's database rather than PostgreSQL's server defaults (128MB of shared buffers,
+ * 16MB WAL segments). On a fresh data directory PGlite runs initdb, whose backends set up the buffers
+ * again and again, then copies the new directory out as a tar image: with these settings that first
+ * start took a fifth less CPU here (9 s instead of 11 s); a restart costs the same either way. The
+ * server gets the buffer size too, so data directories made before run with the same settings.
+ */
+const SERVER_SETTINGS = ['-c', 'shared_buffers=16MB'];
+const INITDB_SETTINGS = [...SERVER_SETTINGS, '--wal-segsize=1'];
+
 export interface EmbeddedPostgres {
   host: string;
   port: number;
@@ -19,7 +29,10 @@ export async function startEmbeddedPostgres(
   options: { maxConnections?: number; port?: number } = {},
 ): Promise<EmbeddedPostgres> {
   if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  const db = await PGlite.create(dataDir, {
+    startParams: [...PGlite.defaultStartParams, ...SERVER_SETTINGS],
+    initDbStartParams: INITDB_SETTINGS,
+  });
   const server = new PGLiteSocketServer({
     db,
     host: '127.0.0.1',

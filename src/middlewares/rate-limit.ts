@@ -53,3 +53,45 @@ export function ipRateLimiters(
     verifyOtp: [limiter('ip-verify-otp', config.rateLimit.verifyOtpPerIpHour, 'verification attempts')],
   };
 }
+
+/**
+ * The server-side API's limit: requests per API key per minute. Backends call from a few addresses
+ * on behalf of many users, so the per-IP limits of the public routes would be the wrong measure;
+ * runs after requireApiKey, which names the key.
+ */
+export function apiKeyRateLimiter(
+  config: Config,
+  logger: Logger,
+  storeFor: StoreFactory = () => undefined,
+): RequestHandler {
+  const limit = config.rateLimit.serverApiPerKeyMinute;
+  return rateLimit({
+    windowMs: 60_000,
+    limit,
+    identifier: 'api-key',
+    keyGenerator: (_req, res) => String((res.locals.apiKey as { id?: string } | undefined)?.id),
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    store: storeFor('rl:api-key:'),
+    validate: { xForwardedForHeader: false, trustProxy: false, forwardedHeader: false },
+    logger: {
+      error: (error: unknown, message?: string) => logger.error(message ?? 'rate limiter error', { error }),
+      warn: (message: unknown) => logger.warn(String(message)),
+    },
+    handler: (_req, res, next) => {
+      next(
+        new AppError('RATE_LIMITED', {
+          message: `Too many requests with this API key. Try again in ${String(res.getHeader('Retry-After') ?? 'a while')} s.`,
+          details: [
+            {
+              limit: 'api-key',
+              retryAfterSeconds: Number(res.getHeader('Retry-After')) || undefined,
+              quota: limit,
+              windowSeconds: 60,
+            },
+          ],
+        }),
+      );
+    },
+  });
+}

@@ -56,3 +56,16 @@ export function validateHeader(name: string, schema: z.ZodType<string>): Request
     );
   };
 }
+
+/** Validates the path parameters; a malformed one is a VALIDATION_ERROR naming it. */
+export function validateParams(schema: z.ZodType<Record<string, string>>): RequestHandler {
+  return (req, _res, next) => {
+    const result = schema.safeParse(req.params);
+    if (!result.success) {
+      next(new AppError('VALIDATION_ERROR', { details: fieldProblems(result.error) }));
+      return;
+    }
+    Object.assign(req.params, result.data);
+    next();
+  };
+}

@@ -1,13 +1,15 @@
 import type { Sequelize } from 'sequelize';
+import { ApiKey } from './api-key.model';
 import { User } from './user.model';
 import { Verification } from './verification.model';
 
-export { User, Verification };
+export { ApiKey, User, Verification };
 export type { VerificationStatus } from './verification.model';
 
 export interface Models {
   User: typeof User;
   Verification: typeof Verification;
+  ApiKey: typeof ApiKey;
 }
 
 /**
@@ -18,5 +20,10 @@ export interface Models {
 export function initModels(sequelize: Sequelize): Models {
   class BoundUser extends User {}
   class BoundVerification extends Verification {}
-  return { User: BoundUser.initModel(sequelize), Verification: BoundVerification.initModel(sequelize) };
+  class BoundApiKey extends ApiKey {}
+  return {
+    User: BoundUser.initModel(sequelize),
+    Verification: BoundVerification.initModel(sequelize),
+    ApiKey: BoundApiKey.initModel(sequelize),
+  };
 }

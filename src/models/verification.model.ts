@@ -7,7 +7,8 @@ import {
   type Sequelize,
 } from 'sequelize';
 
-export const VERIFICATION_STATUSES = ['PENDING', 'SUCCESSFUL', 'FAILED', 'EXPIRED', 'ABORTED'] as const;
+/** CANCELLED is ours alone: the integrator's backend called the verification off (Sinch has no cancel). */
+export const VERIFICATION_STATUSES = ['PENDING', 'SUCCESSFUL', 'FAILED', 'EXPIRED', 'ABORTED', 'CANCELLED'] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
 /** One code sent to one number: our id, Sinch's id, and how it ended. */
@@ -23,6 +24,10 @@ export class Verification extends Model<InferAttributes<Verification>, InferCrea
   /** From Sinch's SMS-delivered callback: DELIVERED or FAILED; null until it arrives. */
   declare smsDeliveryStatus: CreationOptional<'DELIVERED' | 'FAILED' | null>;
   declare smsDeliveryReportedAt: CreationOptional<Date | null>;
+  /** What the code was requested for (one of OTP_PURPOSES); null when the request named none. */
+  declare purpose: CreationOptional<string | null>;
+  /** When POST /api/verifications/redeem first accepted this verification's token. */
+  declare tokenRedeemedAt: CreationOptional<Date | null>;
   /** The language Sinch said it used (Content-Language), canonical BCP 47; null when it named none. */
   declare locale: CreationOptional<string | null>;
   /** Sinch verifications started for this one (the first send, then each resend or fallback). */
@@ -50,6 +55,8 @@ export class Verification extends Model<InferAttributes<Verification>, InferCrea
         verifiedAt: { type: DataTypes.DATE, allowNull: true },
         smsDeliveryStatus: { type: DataTypes.STRING(16), allowNull: true },
         smsDeliveryReportedAt: { type: DataTypes.DATE, allowNull: true },
+        purpose: { type: DataTypes.STRING(32), allowNull: true },
+        tokenRedeemedAt: { type: DataTypes.DATE, allowNull: true },
         locale: { type: DataTypes.STRING(35), allowNull: true },
         sends: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
         fallbackAt: { type: DataTypes.DATE, allowNull: true },

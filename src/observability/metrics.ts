@@ -21,8 +21,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /**
  * Prometheus metrics on a registry of this app's own (two apps in one process never collide).
- * Every label value comes from a small fixed set: routes, methods, statuses, operations, reasons;
- * never a phone number or an id.
+ * Every label value comes from a small fixed set: routes, methods, statuses, operations, reasons,
+ * purposes (OTP_PURPOSES, or "none"); never a phone number or an id.
  */
 export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
@@ -51,32 +51,32 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
   // test_number="true": OTP_TEST_NUMBERS (app-store reviewers), which never reach Sinch.
   const requested = new Counter({
     name: 'otp_requested_total',
-    help: 'Codes requested (request-otp and resend-otp calls that reached the service logic)',
-    labelNames: ['test_number'] as const,
+    help: 'Codes requested (request-otp and resend-otp calls that reached the service logic), by purpose',
+    labelNames: ['purpose', 'test_number'] as const,
     registers: [registry],
   });
   const sent = new Counter({
     name: 'otp_sent_total',
-    help: 'Codes Sinch accepted to send (for test numbers: codes that would have been sent), by method',
-    labelNames: ['method', 'test_number'] as const,
+    help: 'Codes Sinch accepted to send (for test numbers: codes that would have been sent), by method and purpose',
+    labelNames: ['method', 'purpose', 'test_number'] as const,
     registers: [registry],
   });
   const refused = new Counter({
     name: 'otp_refused_total',
-    help: 'Code requests refused, by reason',
-    labelNames: ['reason', 'test_number'] as const,
+    help: 'Code requests refused, by reason and purpose',
+    labelNames: ['reason', 'purpose', 'test_number'] as const,
     registers: [registry],
   });
   const verified = new Counter({
     name: 'otp_verified_total',
-    help: 'Codes verified successfully',
-    labelNames: ['test_number'] as const,
+    help: 'Codes verified successfully, by purpose',
+    labelNames: ['purpose', 'test_number'] as const,
     registers: [registry],
   });
   const failed = new Counter({
     name: 'otp_verify_failed_total',
-    help: 'Verification attempts that failed, by reason (invalid_code, expired, ...)',
-    labelNames: ['reason', 'test_number'] as const,
+    help: 'Verification attempts that failed, by reason (invalid_code, expired, ...) and purpose',
+    labelNames: ['reason', 'purpose', 'test_number'] as const,
     registers: [registry],
   });
   const expired = new Counter({
@@ -150,19 +150,19 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
       sinch.observe({ operation, outcome }, durationMs / 1000);
     },
     otpEvents: {
-      requested: (labels) => requested.inc(testNumberLabel(labels)),
-      sent: (labels) => sent.inc({ method: labels?.method ?? 'sms', ...testNumberLabel(labels) }),
-      refused: (reason, labels) => refused.inc({ reason, ...testNumberLabel(labels) }),
-      verified: (labels) => verified.inc(testNumberLabel(labels)),
+      requested: (labels) => requested.inc(otpLabels(labels)),
+      sent: (labels) => sent.inc({ method: labels?.method ?? 'sms', ...otpLabels(labels) }),
+      refused: (reason, labels) => refused.inc({ reason, ...otpLabels(labels) }),
+      verified: (labels) => verified.inc(otpLabels(labels)),
       failed: (reason, labels) => {
-        failed.inc({ reason, ...testNumberLabel(labels) });
+        failed.inc({ reason, ...otpLabels(labels) });
         if (reason === 'expired') expired.inc();
       },
     },
   };
 }
 
-/** Two values only: a bounded label. */
-function testNumberLabel(labels: OtpEventLabels | undefined): { test_number: 'true' | 'false' } {
-  return { test_number: labels?.testNumber === true ? 'true' : 'false' };
+/** Bounded labels: a purpose of OTP_PURPOSES (or none), and whether the number is a test number. */
+function otpLabels(labels: OtpEventLabels | undefined): { purpose: string; test_number: 'true' | 'false' } {
+  return { purpose: labels?.purpose ?? 'none', test_number: labels?.testNumber === true ? 'true' : 'false' };
 }

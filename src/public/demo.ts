@@ -41,6 +41,8 @@ interface VerifyOtpData {
   phoneNumber: string;
   verified: true;
   verifiedAt: string;
+  /** Absent when the service runs with VERIFICATION_TOKENS=off. */
+  verificationToken?: string;
 }
 
 interface InboxMessage {
@@ -109,6 +111,9 @@ const ui = {
   inboxEmpty: element('inbox-empty', HTMLParagraphElement),
   inboxMessages: element('inbox-messages', HTMLOListElement),
   inboxProblem: element('inbox-problem', HTMLParagraphElement),
+  token: element('token', HTMLElement),
+  tokenValue: element('token-value', HTMLPreElement),
+  tokenClaims: element('token-claims', HTMLPreElement),
 };
 
 interface Pending {
@@ -484,6 +489,27 @@ function handleError(
   renderButtons();
 }
 
+/** One base64url JWT segment as JSON. Display only: the page trusts nothing in it (the backend verifies). */
+function decodeSegment(segment: string): unknown {
+  const base64 = segment.replace(/-/g, '+').replace(/_/g, '/');
+  const binary = atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '='));
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+}
+
+/** Shows the verification token and its decoded header and claims: what the integrator's backend gets. */
+function renderToken(token: string | undefined): void {
+  ui.token.hidden = token === undefined;
+  if (token === undefined) return;
+  const [header = '', payload = ''] = token.split('.');
+  ui.tokenValue.textContent = token;
+  try {
+    const decoded = { header: decodeSegment(header), claims: decodeSegment(payload) };
+    ui.tokenClaims.textContent = JSON.stringify(decoded, null, 2);
+  } catch {
+    ui.tokenClaims.textContent = 'The token could not be decoded.';
+  }
+}
+
 // ---- Actions -------------------------------------------------------------------------------------
 
 async function sendCode(): Promise<void> {
@@ -516,6 +542,7 @@ async function sendCode(): Promise<void> {
     ...(state.emulator ? ['No real SMS was sent: the code is in the emulated inbox.'] : []),
   ]);
   markInvalid(undefined);
+  renderToken(undefined);
   ui.code.value = '';
   ui.code.focus();
   startTicking();
@@ -599,6 +626,7 @@ async function verifyCode(): Promise<void> {
   showStatus('success', `${outcome.data.phoneNumber} is verified.`, [
     `Verified at ${time(outcome.data.verifiedAt)}. You can close this page.`,
   ]);
+  renderToken(outcome.data.verificationToken);
   renderButtons();
 }
 

@@ -7,8 +7,11 @@ import { EXAMPLE } from '../validations/api.validation';
 import { emulatorInboxQuery, emulatorInboxResponse } from '../validations/demo.validation';
 import { json, PUBLIC, STRAY_BODY_ERRORS, type Route } from './route-table';
 
-/** src/public when run from sources, dist/public once built (the build compiles and copies the page there). */
-const PUBLIC_DIR = path.resolve(__dirname, '../public');
+/**
+ * The page as `npm run build` leaves it (the tests' global setup builds it too). From src/routes
+ * (sources) and from dist/routes (built) alike, the project root is two levels up.
+ */
+const PUBLIC_DIR = path.resolve(__dirname, '..', '..', 'dist', 'public');
 
 /**
  * The demo page at / and, only when the service runs on the in-process emulator, the emulated inbox

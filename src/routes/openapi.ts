@@ -27,6 +27,10 @@ export interface OpenApiDocument {
 
 const TAGS: Record<Tag, string> = {
   Verification: 'Send and check one-time codes: the two routes a frontend needs.',
+  'Verification tokens':
+    "The public keys your backend checks verify-otp's `verificationToken` against (docs/integrating.md): no secret needed.",
+  'Server API':
+    'For your backend, never a browser: read, cancel, and redeem verifications, with an API key (`npm run api-key -- create <name>`).',
   Health: 'For load balancers and orchestrators.',
   Documentation: 'This document and its rendering.',
   Demo: 'A page to try the flow by hand.',
@@ -44,6 +48,12 @@ const SECURITY_SCHEMES: Record<SecurityScheme, JsonObject> = {
     description:
       '`Application {applicationKey}:{signature}`, where the signature is base64(HMAC-SHA256(base64-decoded application secret, "POST\\n" + base64(MD5(raw body)) + "\\n" + Content-Type + "\\nx-timestamp:" + x-timestamp + "\\n" + path)). Sinch computes it; see Sinch\'s "callback signed request" documentation.',
   },
+  apiKey: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'An API key made with `npm run api-key -- create <name>` (`otp_` and 43 characters). A missing, unknown or revoked key gets the same 401 `UNAUTHORIZED` with `WWW-Authenticate: Bearer`. Each key may make RATE_LIMIT_SERVER_API_PER_KEY_MINUTE requests a minute (default 600); the per-IP limits of the public routes do not apply.',
+  },
   metricsBearer: {
     type: 'http',
     scheme: 'bearer',
@@ -56,6 +66,7 @@ const INTRODUCTION = `Phone-number verification by SMS one-time code (through th
 ## The flow
 1. \`POST /api/request-otp\` with \`{"phoneNumber": "+46701234567"}\`: a code is sent. Keep \`data.verificationId\`; start the resend countdown from \`data.resendAvailableAt\`.
 2. \`POST /api/verify-otp\` with \`{"verificationId", "code"}\`: 200 means verified.
+3. Send \`data.verificationToken\` to your backend, which checks it against \`GET /.well-known/jwks.json\` (and its \`purpose\` claim) before it trusts the number; or asks the server API with an API key.
 
 ## Conventions
 - Requests with a body: \`Content-Type: application/json\`, at most 10 kB, no unknown fields.

@@ -69,6 +69,8 @@ export function otpRoutes(
               'Optional: `sms` (default), `callout` (a voice call reads the code) or `whatsapp`; one the server does not offer gets 422 `METHOD_NOT_ENABLED`.',
             locale:
               'Optional: the language of the message, a BCP 47 tag such as `sv-SE` (a malformed one is a 400 `VALIDATION_ERROR`). Without it, the `Accept-Language` header decides, then the server default.',
+            purpose:
+              'Optional: what the code is for, one of OTP_PURPOSES (default `signup`, `login`, `password_reset`, `phone_change`, `transaction`; anything else is a 400 `VALIDATION_ERROR` on field `purpose`). Stored, echoed in `data.purpose`, and put in the verification token, so your backend can refuse a proof made for another action.',
           },
           examples: {
             e164: { summary: 'International format', value: { phoneNumber: EXAMPLE.phoneNumber } },
@@ -76,6 +78,10 @@ export function otpRoutes(
             call: {
               summary: 'A voice call in Swedish',
               value: { phoneNumber: EXAMPLE.phoneNumber, method: 'callout', locale: 'sv-SE' },
+            },
+            withPurpose: {
+              summary: 'For a password reset',
+              value: { phoneNumber: EXAMPLE.phoneNumber, purpose: 'password_reset' },
             },
           },
         }),
@@ -183,6 +189,7 @@ export function otpRoutes(
                   phoneNumber: EXAMPLE.phoneNumber,
                   verified: true,
                   verifiedAt: '2026-11-25T18:01:12.000Z',
+                  verificationToken: EXAMPLE.verificationToken,
                 },
               },
             },
@@ -197,6 +204,7 @@ export function otpRoutes(
         'VERIFICATION_NOT_FOUND',
         'ALREADY_VERIFIED',
         'VERIFICATION_EXPIRED',
+        'VERIFICATION_CANCELLED',
         'PAYLOAD_TOO_LARGE',
         'UNSUPPORTED_MEDIA_TYPE',
         'TOO_MANY_ATTEMPTS',
@@ -223,6 +231,7 @@ const EXAMPLE_SENT: RequestOtpData = {
   locale: 'sv-SE',
   codeType: 'Numeric',
   methods: ['sms', 'callout'],
+  purpose: null,
   expiresAt: '2026-11-25T18:10:00.000Z',
   resendAvailableAt: '2026-11-25T18:00:30.000Z',
 };

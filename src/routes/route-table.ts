@@ -11,10 +11,19 @@ import type { ErrorCode } from '../utils/app-error';
 export type Method = 'get' | 'post';
 
 /** The document's tags (one per operation); their descriptions are in ./openapi.ts. */
-export type Tag = 'Verification' | 'Health' | 'Documentation' | 'Demo' | 'Emulator' | 'Sinch callbacks' | 'Operations';
+export type Tag =
+  | 'Verification'
+  | 'Verification tokens'
+  | 'Server API'
+  | 'Health'
+  | 'Documentation'
+  | 'Demo'
+  | 'Emulator'
+  | 'Sinch callbacks'
+  | 'Operations';
 
 /** The document's security schemes; their descriptions are in ./openapi.ts. */
-export type SecurityScheme = 'sinchApplicationSignature' | 'metricsBearer';
+export type SecurityScheme = 'sinchApplicationSignature' | 'metricsBearer' | 'apiKey';
 export type SecurityRequirement = Partial<Record<SecurityScheme, []>>;
 
 /** For `security`: anyone may call the route. */

@@ -18,6 +18,11 @@ import { createSinchClient, type SinchCallObserver, type SinchClient } from '../
 import { createSinchEventsService, type SinchEventsService } from './sinch-events.service';
 import { createUserService, type UserService } from './user.service';
 import { createVerificationService, type OtpEvents, type VerificationService } from './verification.service';
+import type { SigningKeys } from './signing-keys';
+import { apiKeyQueries } from '../db/queries/api-keys';
+import { createApiKeyService, type ApiKeyService } from './api-key.service';
+import { createServerVerificationService, type ServerVerificationService } from './server-verification.service';
+import { createVerificationTokenService, type VerificationTokenService } from './verification-token.service';
 import { createWebhookOutbox, type WebhookOutbox } from '../db/queries/webhook-outbox';
 import { createWebhookClient } from '../clients/webhook/webhook.client';
 import { createWebhookWorker, type WebhookWorker } from './webhook-delivery.service';
@@ -27,6 +32,11 @@ export interface Services {
   users: UserService;
   sinch: SinchClient;
   verifications: VerificationService;
+  /** Signs and checks verification tokens; absent when VERIFICATION_TOKENS=off. */
+  verificationTokens?: VerificationTokenService;
+  /** The server-side API's keys, and what it does with verifications. */
+  apiKeys: ApiKeyService;
+  serverVerifications: ServerVerificationService;
   sinchEvents: SinchEventsService;
   /** Dependencies /health reports beyond the database. */
   healthChecks: HealthCheck[];
@@ -49,6 +59,8 @@ export interface ServiceOptions {
   redis?: RedisConnection;
   /** Funnel counters and Sinch latency go here when given. */
   metrics?: Metrics;
+  /** From loadSigningKeys (it reads files, so it runs before this synchronous wiring); none: no tokens. */
+  signingKeys?: SigningKeys;
 }
 
 /** Wires models, the Sinch client and the services: the plain objects createApp receives. */
@@ -72,6 +84,16 @@ export function createServices(options: ServiceOptions): Services {
     options.config.otp.idempotencyTtlSeconds,
     2 * options.config.server.requestTimeoutMs,
   );
+  const tokenSettings = options.config.verificationToken;
+  const verificationTokens = options.signingKeys
+    ? createVerificationTokenService({
+        keys: options.signingKeys,
+        issuer: tokenSettings.issuer,
+        audience: tokenSettings.audience,
+        ttlSeconds: tokenSettings.ttlSeconds,
+        clock,
+      })
+    : undefined;
   const verificationRows = verificationQueries(statements, { webhooks: options.config.webhooks.enabled });
   const verifications = createVerificationService({
     verifications: verificationRows,
@@ -82,8 +104,16 @@ export function createServices(options: ServiceOptions): Services {
     clock,
     events: options.events ?? options.metrics?.otpEvents,
     idempotency,
+    tokens: verificationTokens,
   });
   const { redis, logger } = options;
+  const serverVerifications = createServerVerificationService({
+    queries: verificationRows,
+    tokens: verificationTokens,
+    config: options.config,
+    logger,
+    clock,
+  });
   const webhookOutbox = createWebhookOutbox(statements);
   const webhookWorker = options.config.webhooks.enabled
     ? createWebhookWorker({
@@ -100,6 +130,9 @@ export function createServices(options: ServiceOptions): Services {
     users,
     sinch,
     verifications,
+    verificationTokens,
+    apiKeys: createApiKeyService(apiKeyQueries(models), clock),
+    serverVerifications,
     sinchEvents: createSinchEventsService({
       verifications: verificationRows,
       config: options.config,

@@ -12,9 +12,12 @@ import { assertNumberAllowed } from './number-policy';
 import type { ReportOutcome, SinchClient, StartResult } from '../clients/sinch/sinch.client';
 import { createTestNumbers, TEST_VERIFICATION_PREFIX, type TestNumbers } from './test-numbers';
 import type { LimitRefusal, UserService } from './user.service';
+import type { VerificationTokenService } from './verification-token.service';
 
 export interface RequestCodeInput extends ChannelRequest {
   phoneNumber: string;
+  /** What the code is for: one of OTP_PURPOSES; stored, echoed, and put in the verification token. */
+  purpose?: string;
   /** Idempotency-Key header: a repeat within the TTL replays the first result and sends nothing. */
   idempotencyKey?: string;
 }
@@ -36,6 +39,7 @@ export interface RequestCodeResult {
   codeType: CodeType;
   /** The methods on offer (OTP_METHODS), for a resend by another one. */
   methods: OtpMethod[];
+  purpose: string | null;
   expiresAt: string;
   resendAvailableAt: string;
 }
@@ -55,14 +59,19 @@ export interface VerifyCodeResult {
   phoneNumber: string;
   verified: true;
   verifiedAt: string;
+  /** The signed proof for the integrator's backend; absent when VERIFICATION_TOKENS=off. */
+  verificationToken?: string;
 }
 
-/** What an event is about, as bounded metric labels: test numbers are counted apart. */
+/** What an event is about, as bounded metric labels. */
 export interface OtpEventLabels {
-  testNumber: boolean;
+  /** One of OTP_PURPOSES; null or absent: the verification has none, or is not known yet. */
+  purpose?: string | null;
+  /** OTP_TEST_NUMBERS, counted apart. */
+  testNumber?: boolean;
 }
 
-/** What the funnel metrics and logs count; reasons are a small fixed set. Labels absent: a real number. */
+/** What the funnel metrics and logs count; reasons are a small fixed set. Labels absent: a real number, no purpose. */
 export interface OtpEvents {
   requested(labels?: OtpEventLabels): void;
   sent(labels?: OtpEventLabels & { method: OtpMethod }): void;
@@ -100,6 +109,8 @@ export interface VerificationServiceDeps {
   idempotency?: IdempotencyService;
   /** OTP_TEST_NUMBERS; built from config when absent. */
   testNumbers?: TestNumbers;
+  /** Signs the token of a successful verification; none: verify-otp returns no token. */
+  tokens?: VerificationTokenService;
 }
 
 /** The one answer for "no such verification": identical whether the id was never issued, is another number's, or was purged. */
@@ -126,6 +137,8 @@ function failureReason(error: AppError): string {
       return 'expired';
     case 'TOO_MANY_ATTEMPTS':
       return 'too_many_attempts';
+    case 'VERIFICATION_CANCELLED':
+      return 'cancelled';
     default:
       return 'not_found';
   }
@@ -156,21 +169,22 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   const testNumbers = deps.testNumbers ?? createTestNumbers(otp.testNumbers);
   let lastCeilingAlert = -1;
 
-  const labelsOf = (e164: string | undefined): OtpEventLabels => ({
+  const labelsOf = (e164: string | undefined, purpose: string | null = null): OtpEventLabels => ({
+    purpose,
     testNumber: e164 !== undefined && testNumbers.has(e164),
   });
 
   // ---- request: normalise -> policy -> channel -> (idempotency) -> reserve -> send -> activate
 
   /** E.164 of a number the policy allows. */
-  function normaliseAllowed(phoneNumber: string): string {
+  function normaliseAllowed(phoneNumber: string, purpose: string | null): string {
     try {
       const phone = normalizePhone(phoneNumber, otp.defaultCountry);
       assertNumberAllowed(phone, config.numberPolicy);
       return phone.e164;
     } catch (error) {
       const policy = error instanceof AppError && error.code === 'PHONE_NUMBER_NOT_ALLOWED';
-      events.refused(policy ? 'number_policy' : 'invalid_number');
+      events.refused(policy ? 'number_policy' : 'invalid_number', labelsOf(undefined, purpose));
       throw error;
     }
   }
@@ -187,16 +201,33 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   async function requestCode(input: RequestCodeInput): Promise<{ result: RequestCodeResult; replayed: boolean }> {
+    const purpose = knownPurpose(input.purpose);
     // A test number skips the validity and policy checks: it is often fictional, and never sent anything.
     const test = testNumbers.match(input.phoneNumber, otp.defaultCountry);
-    events.requested(labelsOf(test));
-    const e164 = test ?? normaliseAllowed(input.phoneNumber);
-    const channel = channelOf(input, labelsOf(e164));
+    events.requested(labelsOf(test, purpose));
+    const e164 = test ?? normaliseAllowed(input.phoneNumber, purpose);
+    const labels = labelsOf(e164, purpose);
+    const channel = channelOf(input, labels);
     const key = input.idempotencyKey;
-    if (key === undefined || !deps.idempotency) return { result: await send(e164, channel), replayed: false };
-    // The same number by another method or in another language is another request.
-    const fingerprint = fingerprintOf(e164, channel.method, ...(channel.locale === undefined ? [] : [channel.locale]));
-    return once(deps.idempotency, key, fingerprint, () => send(e164, channel));
+    const run = () => send(e164, channel, purpose);
+    if (key === undefined || !deps.idempotency) return { result: await run(), replayed: false };
+    // The same number for another purpose, by another method or in another language is another request.
+    const fingerprint = fingerprintOf(
+      e164,
+      channel.method,
+      ...(purpose === null ? [] : [purpose]),
+      ...(channel.locale === undefined ? [] : [`locale:${channel.locale}`]),
+    );
+    return once(deps.idempotency, key, fingerprint, labels, run);
+  }
+
+  /** The purpose, when it is one of OTP_PURPOSES: the field's VALIDATION_ERROR otherwise. */
+  function knownPurpose(purpose: string | undefined): string | null {
+    if (purpose === undefined) return null;
+    if (otp.purposes.includes(purpose)) return purpose;
+    throw new AppError('VALIDATION_ERROR', {
+      details: [{ field: 'purpose', message: `purpose must be one of: ${otp.purposes.join(', ')}` }],
+    });
   }
 
   /** Runs `fn` once per idempotency key; a repeat replays its result. */
@@ -204,6 +235,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     idempotency: IdempotencyService,
     key: string,
     fingerprint: string,
+    labels: OtpEventLabels,
     fn: () => Promise<RequestCodeResult>,
   ): Promise<{ result: RequestCodeResult; replayed: boolean }> {
     const started = await idempotency.begin<RequestCodeResult>(key, fingerprint);
@@ -211,7 +243,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       case 'replay':
         return { result: started.data, replayed: true };
       case 'mismatch':
-        events.refused('idempotency_key_reused');
+        events.refused('idempotency_key_reused', labels);
         throw new AppError('IDEMPOTENCY_KEY_REUSED', {
           details: [{ field: 'Idempotency-Key', reason: 'different_request' }],
         });
@@ -231,10 +263,10 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   /** Claims a send under the limits, starts it at Sinch, records it. */
-  async function send(e164: string, channel: Channel): Promise<RequestCodeResult> {
-    const reservation = await reserve(e164);
+  async function send(e164: string, channel: Channel, purpose: string | null): Promise<RequestCodeResult> {
+    const reservation = await reserve(e164, purpose);
     const verificationId = randomUUID();
-    const started = await start(e164, channel, verificationId, reservation);
+    const started = await start(e164, channel, verificationId, reservation, purpose);
     const now = reservation.reservedAt;
     const expiresAt = expiryOf(now);
     // Every lost race on the one-PENDING index is another request's committed send, and at most
@@ -246,6 +278,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         phoneNumber: e164,
         method: channel.method,
         locale: started.contentLanguage,
+        purpose,
         expiresAt,
         now,
       },
@@ -257,24 +290,24 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       method: channel.method,
       abortedOlder: aborted,
     });
-    return answer(verificationId, e164, channel.method, started, now);
+    return answer({ id: verificationId, phoneNumber: e164, purpose }, channel.method, started, now);
   }
 
   /** request-otp's and resend-otp's answer for a code that went out at `sentAt`. */
   function answer(
-    verificationId: string,
-    e164: string,
+    v: { id: string; phoneNumber: string; purpose: string | null },
     method: OtpMethod,
     started: StartResult,
     sentAt: Date,
   ): RequestCodeResult {
     return {
-      verificationId,
-      phoneNumber: e164,
+      verificationId: v.id,
+      phoneNumber: v.phoneNumber,
       method,
       locale: started.contentLanguage ?? null,
       codeType: codeTypeOf(method, otp),
       methods: [...otp.methods],
+      purpose: v.purpose,
       expiresAt: expiryOf(sentAt).toISOString(),
       resendAvailableAt: users.resendAvailableAt(sentAt).toISOString(),
     };
@@ -289,8 +322,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     channel: Channel,
     reference: string,
     reservation: { reservedAt: Date; shard: number },
+    purpose: string | null,
   ): Promise<StartResult> {
-    const labels = labelsOf(e164);
+    const labels = labelsOf(e164, purpose);
     const request = {
       phoneNumber: e164,
       ...channel,
@@ -314,10 +348,10 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     return started;
   }
 
-  async function reserve(e164: string): Promise<{ reservedAt: Date; shard: number }> {
+  async function reserve(e164: string, purpose: string | null): Promise<{ reservedAt: Date; shard: number }> {
     const reservation = await users.reserveSend(e164);
     if (reservation.ok) return reservation;
-    events.refused(reservation.refusal.limit, labelsOf(e164));
+    events.refused(reservation.refusal.limit, labelsOf(e164, purpose));
     // Once per minute window and instance: under a pumping attack every request is refused here,
     // and one line per refusal would flood the log (the refusals are counted in the metrics).
     const window = Math.floor(clock.now() / 60_000);
@@ -335,7 +369,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   async function resendCode(input: ResendCodeInput): Promise<RequestCodeResult> {
     const now = new Date(clock.now());
     const { target, send: number } = await verifications.claimResend(input.verificationId, now);
-    const labels = labelsOf(target?.phoneNumber);
+    const labels = labelsOf(target?.phoneNumber, target?.purpose);
     events.requested(labels);
     const problem = cannotResend(target, now.getTime(), otp.maxAttempts);
     if (problem || !target || number === null) {
@@ -344,8 +378,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       throw error;
     }
     const channel = channelOf(input, labels, target);
-    const reservation = await reserve(target.phoneNumber);
-    const started = await start(target.phoneNumber, channel, sendReference(target.id, number), reservation);
+    const reservation = await reserve(target.phoneNumber, target.purpose);
+    const reference = sendReference(target.id, number);
+    const started = await start(target.phoneNumber, channel, reference, reservation, target.purpose);
     await replace({ target, send: number }, channel, started, reservation.reservedAt, 'resend');
     logger.info('verification resent', {
       verificationId: target.id,
@@ -353,7 +388,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       method: channel.method,
       send: number,
     });
-    return answer(target.id, target.phoneNumber, channel.method, started, reservation.reservedAt);
+    return answer(target, channel.method, started, reservation.reservedAt);
   }
 
   /** Sinch wants a unique reference per start: the first send's is our id, later ones are numbered. */
@@ -420,8 +455,9 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const facts = { verificationId: target.id, phoneNumber: target.phoneNumber, method, why };
     const channel: Channel = { method, locale: target.locale ?? otp.defaultLocale };
     try {
-      const reservation = await reserve(target.phoneNumber);
-      const started = await start(target.phoneNumber, channel, sendReference(target.id, number), reservation);
+      const reservation = await reserve(target.phoneNumber, target.purpose);
+      const reference = sendReference(target.id, number);
+      const started = await start(target.phoneNumber, channel, reference, reservation, target.purpose);
       await replace(claim, channel, started, reservation.reservedAt, 'fallback');
       logger.info('fell back to another method', facts);
     } catch (error) {
@@ -451,8 +487,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     return testNumbers.match(phoneNumber, otp.defaultCountry) ?? normalizePhone(phoneNumber, otp.defaultCountry).e164;
   }
 
-  function refuse(reason: string, error: AppError, target?: VerificationRow): AppError {
-    events.failed(reason, labelsOf(target?.phoneNumber));
+  function refuse(reason: string, error: AppError, target: VerificationRow | undefined): AppError {
+    events.failed(reason, labelsOf(target?.phoneNumber, target?.purpose));
     return error;
   }
 
@@ -494,7 +530,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     } catch (error) {
       await users.refundFailure(target.phoneNumber, now);
       if (!sinch.mayHaveActed(error)) await verifications.returnAttempt(target.id);
-      events.failed('provider_error', labelsOf(target.phoneNumber));
+      events.failed('provider_error', labelsOf(target.phoneNumber, target.purpose));
       throw error;
     }
   }
@@ -512,15 +548,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     ) => verifications.settle(target, status, refund ? now : undefined, now, failedBecause);
     switch (outcome.result) {
       case 'SUCCESSFUL':
-        await verifications.succeed(target, now);
-        events.verified(labelsOf(target.phoneNumber));
-        logger.info('verification succeeded', { verificationId: target.id, phoneNumber: target.phoneNumber, attempts });
-        return {
-          verificationId: target.id,
-          phoneNumber: target.phoneNumber,
-          verified: true,
-          verifiedAt: now.toISOString(),
-        };
+        return succeed(target, attempts, now);
       case 'INVALID_CODE': {
         const attemptsRemaining = Math.max(0, otp.maxAttempts - attempts);
         if (attemptsRemaining === 0) await end('FAILED', false, 'attempts_exhausted');
@@ -544,6 +572,27 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     }
   }
 
+  /** Records the success and signs the token; a cancellation that won the race is a 410 instead. */
+  async function succeed(target: VerificationRow, attempts: number, now: Date): Promise<VerifyCodeResult> {
+    if (!(await verifications.succeed(target, now)))
+      throw refuse('cancelled', new AppError('VERIFICATION_CANCELLED'), target);
+    events.verified(labelsOf(target.phoneNumber, target.purpose));
+    logger.info('verification succeeded', { verificationId: target.id, phoneNumber: target.phoneNumber, attempts });
+    const verificationToken = await deps.tokens?.issue({
+      verificationId: target.id,
+      phoneNumber: target.phoneNumber,
+      purpose: target.purpose,
+      method: target.method,
+    });
+    return {
+      verificationId: target.id,
+      phoneNumber: target.phoneNumber,
+      verified: true,
+      verifiedAt: now.toISOString(),
+      verificationToken,
+    };
+  }
+
   /** Why a verification cannot take a code now, as the client's answer; undefined when it can. */
   function unusable(v: VerificationRow | undefined, now: number): AppError | undefined {
     if (!v) return notFound();
@@ -556,6 +605,8 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
         return superseded();
       case 'EXPIRED':
         return new AppError('VERIFICATION_EXPIRED');
+      case 'CANCELLED':
+        return new AppError('VERIFICATION_CANCELLED');
       case 'FAILED':
         return v.attempts >= otp.maxAttempts ? attemptsExhausted(v, now) : endedByProvider();
       case 'PENDING':
@@ -626,6 +677,10 @@ function cannotResend(v: VerificationRow | undefined, now: number, maxAttempts: 
       return ended('superseded');
     case 'EXPIRED':
       return ended('expired');
+    case 'CANCELLED':
+      return new AppError('VERIFICATION_CANCELLED', {
+        message: 'This verification was cancelled and takes no new code. Request a new code for the number.',
+      });
     case 'FAILED':
       return ended(v.attempts >= maxAttempts ? 'attempts_exhausted' : 'ended_by_provider');
     case 'PENDING':

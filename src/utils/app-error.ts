@@ -11,6 +11,10 @@ export const ERROR_CATALOGUE = {
   },
   INVALID_CODE: { status: 400, message: 'The code is not correct.' },
   UNAUTHORIZED: { status: 401, message: 'Authentication is missing or invalid.' },
+  INVALID_TOKEN: {
+    status: 401,
+    message: 'The verification token is not valid: bad signature, expired, or not issued for this service.',
+  },
   NOT_FOUND: { status: 404, message: 'No such route.' },
   VERIFICATION_NOT_FOUND: {
     status: 404,
@@ -18,11 +22,13 @@ export const ERROR_CATALOGUE = {
   },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This route does not accept that HTTP method.' },
   ALREADY_VERIFIED: { status: 409, message: 'This verification has already been completed.' },
+  TOKEN_ALREADY_REDEEMED: { status: 409, message: 'This verification token has already been redeemed.' },
   IDEMPOTENCY_REQUEST_IN_PROGRESS: {
     status: 409,
     message: 'A request with this Idempotency-Key is still being processed; retry shortly.',
   },
   VERIFICATION_EXPIRED: { status: 410, message: 'The code has expired. Request a new code.' },
+  VERIFICATION_CANCELLED: { status: 410, message: 'This verification was cancelled. Request a new code.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than 10 kB.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as JSON with Content-Type: application/json.' },
   PHONE_NUMBER_NOT_ALLOWED: { status: 422, message: 'Codes cannot be sent to this phone number.' },

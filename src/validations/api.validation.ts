@@ -13,6 +13,17 @@ export const EXAMPLE = {
   verificationId: '0b5c2b9e-7c1d-4a8e-9f3a-5d2e6c7b8a91',
   requestId: '3f1c2a9e-8d7b-4c55-9b7e-2a6f1d0c4e88',
   time: '2026-11-25T18:00:00.000Z',
+  /** A real token for the example verification (purpose signup), signed by the example key below. */
+  verificationToken:
+    'eyJhbGciOiJFZERTQSIsImtpZCI6IjEzZUltTmZLTFBCRjZpZXFaOHNMdUdnVDBFV0stb29semhUNHFQbEpSVjAiLCJ0eXAiOiJKV1QifQ.eyJwaG9uZV9udW1iZXIiOiIrNDY3MDEyMzQ1NjciLCJwaG9uZV9udW1iZXJfdmVyaWZpZWQiOnRydWUsInB1cnBvc2UiOiJzaWdudXAiLCJtZXRob2QiOiJzbXMiLCJpc3MiOiJvdHAtdmVyaWZpY2F0aW9uLXNlcnZpY2UiLCJzdWIiOiIrNDY3MDEyMzQ1NjciLCJpYXQiOjE3OTU2Mjk2NzIsImV4cCI6MTc5NTYzMDI3MiwianRpIjoiMGI1YzJiOWUtN2MxZC00YThlLTlmM2EtNWQyZTZjN2I4YTkxIn0.nL5jERXRp2zCZuJp_ar-enXFJCGJjygaTZdUPKi_7vICWj0p9qAY_IqCcPvu_AzmE-wB2vXdirYbIP70VssLCw',
+  signingKey: {
+    kty: 'OKP',
+    crv: 'Ed25519',
+    x: 'ZGmJP7FhMC8vvjUgELgEyRS8ibqYoCA44GpQgYSELEc',
+    kid: '13eImNfKLPBF6ieqZ8sLuGgT0EWK-oolzhT4qPlJRV0',
+    alg: 'EdDSA',
+    use: 'sig',
+  },
 } as const;
 
 export const e164 = z
@@ -206,6 +217,14 @@ export const ERROR_BODIES = {
     when: 'Authentication is missing or wrong.',
     message: 'The callback is not signed by Sinch for this application.',
   }),
+  INVALID_TOKEN: errorBody(
+    'INVALID_TOKEN',
+    {
+      when: 'POST /api/verifications/redeem: the verification token has a bad signature (changed, or signed by another key), is expired or malformed, was issued for another issuer or audience, or names a verification that no longer exists. `details[0].reason` is `signature`, `expired`, `malformed`, `claims`, `claim_<name>` (e.g. `claim_aud`) or `verification_not_found`. Do not trust the number it claims.',
+      details: [{ field: 'token', reason: 'expired' }],
+    },
+    list(reasonDetail),
+  ),
   NOT_FOUND: errorBody('NOT_FOUND', {
     when: 'No route has this path. Check the URL (and the `/api` prefix).',
     message: 'No route for GET /api/request-otpp. See /api/docs for the routes this service offers.',
@@ -225,8 +244,14 @@ export const ERROR_BODIES = {
     when: 'This verification already succeeded (typically a double submit). Treat it as success in the UI, or request a new code to verify again.',
     message: 'This code has already been used to verify the number. Request a new code to verify again.',
   }),
+  TOKEN_ALREADY_REDEEMED: errorBody('TOKEN_ALREADY_REDEEMED', {
+    when: 'POST /api/verifications/redeem: this token was redeemed before (tokens are single-use there). A second use of one proof, e.g. a replayed request: refuse the action.',
+  }),
   IDEMPOTENCY_REQUEST_IN_PROGRESS: errorBody('IDEMPOTENCY_REQUEST_IN_PROGRESS', {
     when: 'A request with the same `Idempotency-Key` is still running (a double click). Retry after `Retry-After` seconds with the same key and body to get its result.',
+  }),
+  VERIFICATION_CANCELLED: errorBody('VERIFICATION_CANCELLED', {
+    when: "The integrator's backend cancelled this verification (POST /api/verifications/{id}/cancel); even the right code is refused. Ask the user to request a new code.",
   }),
   VERIFICATION_EXPIRED: errorBody(
     'VERIFICATION_EXPIRED',

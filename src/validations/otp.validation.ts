@@ -22,6 +22,8 @@ export const requestOtpBody = z.strictObject({
   phoneNumber: requiredString('phoneNumber', 32),
   method,
   locale,
+  /** One of OTP_PURPOSES (default signup, login, password_reset, phone_change, transaction); checked by the service against the configured list. */
+  purpose: requiredString('purpose', 32).optional(),
 });
 export type RequestOtpBody = z.infer<typeof requestOtpBody>;
 
@@ -123,6 +125,10 @@ export const requestOtpData = z
     methods: z.array(z.enum(OTP_METHODS)).meta({
       description: 'The methods this server offers, e.g. for a "call me instead" button (POST /api/resend-otp).',
     }),
+    purpose: z
+      .string()
+      .nullable()
+      .meta({ description: 'The purpose the request named (one of OTP_PURPOSES), or null when it named none.' }),
     expiresAt: dateTime.meta({ description: 'When the code stops working.' }),
     resendAvailableAt: dateTime.meta({
       description: 'When a new code may be requested (the resend cooldown). Drive the resend countdown from this.',
@@ -132,7 +138,20 @@ export const requestOtpData = z
 export type RequestOtpData = z.infer<typeof requestOtpData>;
 
 export const verifyOtpData = z
-  .strictObject({ verificationId: z.uuid(), phoneNumber: e164, verified: z.literal(true), verifiedAt: dateTime })
+  .strictObject({
+    verificationId: z.uuid(),
+    phoneNumber: e164,
+    verified: z.literal(true),
+    verifiedAt: dateTime,
+    verificationToken: z
+      .string()
+      .regex(/^[\w-]+\.[\w-]+\.[\w-]+$/)
+      .optional()
+      .meta({
+        description:
+          'The proof for your backend: a JWT signed by this service (EdDSA or ES256), checked against GET /.well-known/jwks.json. Send it to your backend with the form that needed the verified number; see the VerificationTokenClaims schema and docs/integrating.md. Absent when the server runs with VERIFICATION_TOKENS=off.',
+      }),
+  })
   .meta({ id: 'VerifyOtpData' });
 export type VerifyOtpData = z.infer<typeof verifyOtpData>;
 

@@ -18,6 +18,7 @@
  * postgres://postgres@127.0.0.1:5432/otp_bench; the database is recreated).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -559,6 +560,10 @@ async function main(): Promise<void> {
         OTP_MAX_FAILURES_PER_NUMBER_HOUR: '1000000',
         PURGE_INTERVAL_MINUTES: '0',
         LOG_LEVEL: 'info',
+        // Production needs a token signing key; each successful verify-otp signs one (Ed25519).
+        VERIFICATION_TOKEN_PRIVATE_KEY: generateKeyPairSync('ed25519')
+          .privateKey.export({ format: 'pem', type: 'pkcs8' })
+          .toString(),
       },
       path.join(artifacts, 'service.log'),
     );

@@ -140,6 +140,14 @@ describe('Demo page in headless Chromium (zero-config service, emulated inbox)',
     expect(await status(page, `${phone} is verified`)).toMatch(/Verified at/);
     expect(await page.locator('#status').getAttribute('class')).toContain('is-success');
     expect(await page.locator('#expiry').textContent()).toBe('');
+    const token = page.getByRole('region', { name: 'What your backend receives' });
+    await token.waitFor();
+    expect(await token.getByLabel('Verification token').textContent()).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
+    const decoded = JSON.parse((await token.getByLabel('Decoded claims').textContent()) ?? '') as unknown;
+    expect(decoded).toMatchObject({
+      header: { alg: 'EdDSA', typ: 'JWT' },
+      claims: { sub: phone, phone_number: phone, phone_number_verified: true, method: 'sms' },
+    });
 
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -203,12 +211,12 @@ describe('Demo page in headless Chromium (zero-config service, emulated inbox)',
     );
     await page.locator('#send:disabled', { hasText: /^Send again in \d s$/ }).waitFor();
 
-    // No code pending on this page (the reload forgot it): verify-otp needs the verificationId that
-    // only request-otp hands out, so the page asks for a code first instead of calling the API.
+    // A number that never got a code: the page holds no verificationId for it, so it asks for a code
+    // first instead of sending a check the API could only refuse.
     await phoneInput.fill(typed(newPhone()));
     await page.getByLabel('Verification code').fill('1234');
     await page.getByLabel('Verification code').press('Enter');
-    expect(await status(page, 'Send a code first.')).toContain('Enter your phone number, send a code');
+    expect(await status(page, 'Send a code first.')).toContain('send a code, then enter it here');
 
     // The emulator's sandbox number that answers 503: the service's Retry-After holds every send back.
     await phoneInput.fill('+46 70 174 06 20');

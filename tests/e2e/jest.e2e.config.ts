@@ -12,6 +12,8 @@ const config: Config = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
+  // The service serves the demo page from dist/public: build it first.
+  globalSetup: '<rootDir>/tests/helpers/build-page.ts',
   // Starting the service (PGlite, tsx) and Chromium takes seconds, not milliseconds.
   testTimeout: 60_000,
   // One service and one browser: files run one after the other.

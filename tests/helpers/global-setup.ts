@@ -3,6 +3,7 @@
  * - TEST_DATABASE_URL set: that PostgreSQL database is dropped, recreated and migrated (CI does this).
  * - unset: an embedded PostgreSQL (PGlite, in memory) is started and served on a loopback port,
  *   so `npm test` passes on a machine with no database server at all.
+ * It also builds the demo page, which the service serves from dist/public.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { Sequelize } from 'sequelize';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { migrateUp } from '../../src/db/migrator';
+import buildPage from './build-page';
 import { recreateDatabase } from './database';
 
 declare global {
@@ -17,6 +19,7 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  buildPage();
   process.env.TEST_LOG_AUDIT_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'otp-log-audit-'));
   let url = process.env.TEST_DATABASE_URL;
   if (url) {

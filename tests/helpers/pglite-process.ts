@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const START_TIMEOUT_MS = 20_000;
+const START_TIMEOUT_MS = 45_000;
 
 export interface PgliteProcess {
   readonly url: string;

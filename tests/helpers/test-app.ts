@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import type { Express } from 'express';
 import { Sequelize } from 'sequelize';
 import { createApp } from '../../src/app';
@@ -7,6 +8,7 @@ import { createLogger, type Logger } from '../../src/config/logger';
 import { createSinchEmulator, type EmulatorOptions, type SinchEmulator } from '../../src/emulator/sinch-emulator';
 import type { Models } from '../../src/models';
 import { createServices, type Services } from '../../src/services';
+import { loadSigningKeys } from '../../src/services/signing-keys';
 import { createMetrics, type Metrics } from '../../src/observability/metrics';
 import type { RedisConnection } from '../../src/clients/redis/redis.client';
 import { FakeClock } from './clock';
@@ -43,6 +45,11 @@ export interface TestAppOptions {
   redis?: RedisConnection;
 }
 
+/** The verification-token signing key of this test file's apps (Ed25519, PKCS#8 PEM). */
+export const TEST_SIGNING_KEY = generateKeyPairSync('ed25519')
+  .privateKey.export({ format: 'pem', type: 'pkcs8' })
+  .toString();
+
 /** Generous limits by default so tests about one limit are not tripped by another. */
 const BASE_ENV: RawEnv = {
   NODE_ENV: 'test',
@@ -58,6 +65,7 @@ const BASE_ENV: RawEnv = {
   RATE_LIMIT_REQUEST_OTP_PER_IP_HOUR: '1000000',
   RATE_LIMIT_VERIFY_OTP_PER_IP_HOUR: '1000000',
   SINCH_CIRCUIT_FAILURE_THRESHOLD: '1000',
+  VERIFICATION_TOKEN_PRIVATE_KEY: TEST_SIGNING_KEY,
 };
 
 /**
@@ -92,12 +100,16 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const sequelize = new Sequelize(testDatabaseUrl(), { logging: false, pool: { max: 10, min: 0, acquire: 5000 } });
   // No default (process) metrics: several test apps share a process and only the app's own series matter here.
   const metrics = createMetrics({ sequelize, defaultMetrics: false });
-  const services = createServices({ config, logger, sequelize, clock, redis: options.redis, metrics });
+  const signingKeys = await loadSigningKeys(config.verificationToken, logger);
+  const services = createServices({ config, logger, sequelize, clock, redis: options.redis, metrics, signingKeys });
   const app = createApp({
     config,
     logger,
     sequelize,
     verifications: services.verifications,
+    verificationTokens: services.verificationTokens,
+    apiKeys: services.apiKeys,
+    serverVerifications: services.serverVerifications,
     sinchEvents: services.sinchEvents,
     healthChecks: services.healthChecks,
     rateLimitStore: services.rateLimitStore,

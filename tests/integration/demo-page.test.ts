@@ -44,7 +44,7 @@ describe('GET / (demo page)', () => {
     expect(res.text).toMatch(/\.status/);
   });
 
-  test('When the script is asked for while running from sources, then 200 JavaScript transpiled from demo.ts', async () => {
+  test('When the script is asked for, then 200 JavaScript built from demo.ts', async () => {
     const res = await request(t.app).get('/demo/demo.js');
 
     expect(res.status).toBe(200);

@@ -53,14 +53,14 @@ describe('GET /metrics', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = res.text;
     expect({
-      requested: sample(text, 'otp_requested_total'),
-      sent: sample(text, 'otp_sent_total'),
-      refusedCooldown: sample(text, 'otp_refused_total{reason="number_cooldown"}'),
-      refusedInvalid: sample(text, 'otp_refused_total{reason="invalid_number"}'),
-      refusedPolicy: sample(text, 'otp_refused_total{reason="number_policy"}'),
-      verified: sample(text, 'otp_verified_total'),
-      failedInvalidCode: sample(text, 'otp_verify_failed_total{reason="invalid_code"}'),
-      failedExpired: sample(text, 'otp_verify_failed_total{reason="expired"}'),
+      requested: sample(text, 'otp_requested_total{purpose="none"}'),
+      sent: sample(text, 'otp_sent_total{purpose="none"}'),
+      refusedCooldown: sample(text, 'otp_refused_total{reason="number_cooldown",purpose="none"}'),
+      refusedInvalid: sample(text, 'otp_refused_total{reason="invalid_number",purpose="none"}'),
+      refusedPolicy: sample(text, 'otp_refused_total{reason="number_policy",purpose="none"}'),
+      verified: sample(text, 'otp_verified_total{purpose="none"}'),
+      failedInvalidCode: sample(text, 'otp_verify_failed_total{reason="invalid_code",purpose="none"}'),
+      failedExpired: sample(text, 'otp_verify_failed_total{reason="expired",purpose="none"}'),
       expired: sample(text, 'otp_expired_total'),
     }).toEqual({
       requested: 5,

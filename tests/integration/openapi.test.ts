@@ -45,6 +45,10 @@ const EMULATOR_INSTANCE_PATHS = [
   '/api/sinch/events',
   '/api/openapi.json',
   '/api/docs',
+  '/.well-known/jwks.json',
+  '/api/verifications/redeem',
+  '/api/verifications/{id}',
+  '/api/verifications/{id}/cancel',
 ];
 
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;

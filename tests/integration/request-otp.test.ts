@@ -46,6 +46,7 @@ describe('POST /api/request-otp', () => {
         locale: null,
         codeType: 'Numeric',
         methods: ['sms'],
+        purpose: null,
         expiresAt: new Date(now + 600_000).toISOString(),
         // OTP_RESEND_COOLDOWN_SECONDS=0 in the test app: a new code may be requested at once.
         resendAvailableAt: new Date(now).toISOString(),

@@ -66,6 +66,7 @@ describe('POST /api/resend-otp', () => {
         locale: null,
         codeType: 'Numeric',
         methods: ['sms', 'callout'],
+        purpose: null,
         expiresAt: new Date(now + 600_000).toISOString(),
         resendAvailableAt: new Date(now + COOLDOWN_SECONDS * 1000).toISOString(),
       },
@@ -95,14 +96,14 @@ describe('POST /api/resend-otp', () => {
     expect(right.body.data).toMatchObject({ verificationId, verified: true });
   });
 
-  test('When no method or language is given, then the same method goes out in the language of the code before; Accept-Language changes the language', async () => {
-    const { phone, verificationId } = await sent(t, { locale: 'sv-SE' });
+  test('When no method or language is given, then the same method goes out in the language of the code before, for the same purpose; Accept-Language changes the language', async () => {
+    const { phone, verificationId } = await sent(t, { locale: 'sv-SE', purpose: 'login' });
 
     const same = await resendOtp(t, { verificationId });
     t.clock.advance(COOLDOWN_SECONDS * 1000);
     const french = await resendOtp(t, { verificationId }, { 'Accept-Language': 'fr-FR' });
 
-    expect(same.body.data).toMatchObject({ verificationId, method: 'sms', locale: 'sv-SE' });
+    expect(same.body.data).toMatchObject({ verificationId, method: 'sms', locale: 'sv-SE', purpose: 'login' });
     expect(french.body.data).toMatchObject({ verificationId, method: 'sms', locale: 'fr-FR' });
     const starts = startsFor(t.emulator, phone);
     expect(starts.map((s) => [s.headers['accept-language'], (s.json as { reference: string }).reference])).toEqual([

@@ -16,6 +16,8 @@ const MIGRATIONS = [
   '20261125000005-one-pending-verification-per-number.js',
   '20261125000006-shard-send-windows.js',
   '20261201000100-create-processed-callbacks.js',
+  '20261201000200-create-api-keys.js',
+  '20261201000201-verification-purpose-cancel-redeem.js',
   '20261201000300-create-webhook-events.js',
   '20261201000500-verification-channels.js',
 ];

@@ -5,7 +5,7 @@ import { uniquePhone } from '../factories/phone.factory';
 import { testDatabaseUrl } from '../helpers/database';
 import { tryConnect } from '../helpers/net';
 import { runServerUntilExit, startServerProcess, type ServerProcess } from '../helpers/server-process';
-import { SINCH_SECRET } from '../helpers/test-app';
+import { SINCH_SECRET, TEST_SIGNING_KEY } from '../helpers/test-app';
 
 /**
  * What only a real process shows about start-up: which fallbacks it refuses, which interface it
@@ -37,6 +37,8 @@ function baseEnv(): Record<string, string> {
     PURGE_INTERVAL_MINUTES: '0',
     // The global ceiling is counted in the shared test database, where parallel test files send many.
     OTP_GLOBAL_SENDS_PER_MINUTE: '100000000',
+    // Production needs a token signing key; elsewhere it keeps a development key out of ./data.
+    VERIFICATION_TOKEN_PRIVATE_KEY: TEST_SIGNING_KEY,
   };
 }
 

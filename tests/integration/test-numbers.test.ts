@@ -62,6 +62,7 @@ describe('Test numbers (OTP_TEST_NUMBERS)', () => {
       locale: 'sv-SE',
       codeType: 'Numeric',
       methods: ['sms', 'callout'],
+      purpose: null,
       expiresAt: new Date(now + 600_000).toISOString(),
       resendAvailableAt: new Date(now + COOLDOWN_SECONDS * 1000).toISOString(),
     });
@@ -71,7 +72,13 @@ describe('Test numbers (OTP_TEST_NUMBERS)', () => {
       details: [{ field: 'code', attemptsRemaining: 1, method: 'sms' }],
     });
     expect(right.status).toBe(200);
-    expect(right.body.data).toMatchObject({ verificationId, phoneNumber: phone, verified: true });
+    // The same proof as for a real number: a signed verification token.
+    expect(right.body.data).toMatchObject({
+      verificationId,
+      phoneNumber: phone,
+      verified: true,
+      verificationToken: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+    });
     expect(t.emulator.requests).toHaveLength(before);
     const rows = await rowsFor(t, phone);
     expect(rows.user).toMatchObject({ isVerified: true });
@@ -207,8 +214,16 @@ async function metricsText(t: TestApp): Promise<string> {
   return (await request(t.app).get('/metrics').expect(200)).text;
 }
 
-/** One series' value in Prometheus text; 0 when absent. */
+/** The sum of the series of one metric whose labels include the given ones (Prometheus text); 0 when none. */
 function valueOf(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+  const [, name, wanted] = /^([^{]+)(?:\{(.*)\})?$/.exec(series) ?? [];
+  const want = wanted ? wanted.split(',') : [];
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = (match[2] ?? '').split(',');
+    if (want.every((label) => have.includes(label))) total += Number(match[3]);
+  }
+  return total;
 }

@@ -6,6 +6,7 @@ const PRODUCTION: RawEnv = {
   DATABASE_URL: 'postgres://app:pw@db.internal:5432/otp',
   SINCH_APPLICATION_KEY: 'key',
   SINCH_APPLICATION_SECRET: SECRET,
+  VERIFICATION_TOKEN_PRIVATE_KEY_FILE: '/run/secrets/verification-token-key.pem',
 };
 
 /** The problems a ConfigError lists, or a failure when the config loads. */
@@ -63,12 +64,13 @@ describe('loadConfig', () => {
     });
   });
 
-  test('When NODE_ENV=production lacks the database and Sinch credentials, then each is reported', () => {
+  test('When NODE_ENV=production lacks the database, Sinch credentials and a token key, then each is reported', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
 
     expect(problems).toEqual([
       expect.stringContaining('DATABASE_URL'),
       expect.stringContaining('SINCH_APPLICATION_KEY'),
+      expect.stringContaining('VERIFICATION_TOKEN_PRIVATE_KEY'),
     ]);
   });
 

@@ -60,6 +60,7 @@ describe('loadConfig: webhooks', () => {
       SINCH_APPLICATION_KEY: 'key',
       SINCH_APPLICATION_SECRET: Buffer.from('a-real-looking-secret').toString('base64'),
       WEBHOOK_SECRET: SECRET,
+      VERIFICATION_TOKEN_PRIVATE_KEY_FILE: '/run/secrets/verification-token-key.pem',
     };
 
     expect(problemsOf({ ...production, WEBHOOK_URL: 'http://backend.example.com/hooks' })).toEqual([

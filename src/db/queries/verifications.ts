@@ -20,10 +20,27 @@ export interface VerificationRow {
   /** The language Sinch said it used for the current code; null when it named none. */
   locale: string | null;
   status: VerificationStatus;
+  /** One of OTP_PURPOSES, or null when request-otp named none. */
+  purpose: string | null;
   attempts: number;
   expiresAt: Date;
   verifiedAt: Date | null;
   createdAt: Date;
+}
+
+/** A verification as the server-side API reports it. */
+export interface VerificationRecord {
+  id: string;
+  phoneNumber: string;
+  method: string;
+  purpose: string | null;
+  status: VerificationStatus;
+  attempts: number;
+  createdAt: Date;
+  expiresAt: Date;
+  verifiedAt: Date | null;
+  smsDeliveryStatus: 'DELIVERED' | 'FAILED' | null;
+  tokenRedeemedAt: Date | null;
 }
 
 /** What claiming an attempt found and took. */
@@ -41,7 +58,7 @@ export interface AttemptClaim {
 /**
  * Inserts the new PENDING verification and aborts the number's older one (Sinch aborts it too).
  * The partial unique index allows one PENDING row per number, so a racing insert waits and fails.
- * Records verification.requested when webhooks are on ($7). $8: the language Sinch said it used.
+ * Records verification.requested when webhooks are on ($7). $8 is the purpose, $9 the language Sinch said it used.
  */
 const ACTIVATE: Statement = {
   name: 'otp_activate_v4',
@@ -50,8 +67,8 @@ const ACTIVATE: Statement = {
      WHERE "phoneNumber" = $3 AND "status" = 'PENDING'
      RETURNING 1
    ), created AS (
-     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "locale", "status", "attempts", "expiresAt", "createdAt", "updatedAt")
-     SELECT $1, $2, $3, $6, $8, 'PENDING', 0, $4, $5, $5 FROM (SELECT count(*) FROM aborted) AS after_abort
+     INSERT INTO "Verifications" ("id", "sinchVerificationId", "phoneNumber", "method", "status", "attempts", "expiresAt", "createdAt", "updatedAt", "purpose", "locale")
+     SELECT $1, $2, $3, $6, 'PENDING', 0, $4, $5, $5, $8, $9 FROM (SELECT count(*) FROM aborted) AS after_abort
      RETURNING *
    ), ${outboxCte({
      name: 'requested_event',
@@ -64,7 +81,7 @@ const ACTIVATE: Statement = {
    SELECT (SELECT count(*) FROM aborted)::int AS "aborted", (SELECT count(*) FROM created)::int AS "created"`,
 };
 
-const COLUMNS = `"id", "sinchVerificationId", "phoneNumber", "method", "locale", "status", "attempts", "expiresAt", "verifiedAt", "createdAt"`;
+const COLUMNS = `"id", "sinchVerificationId", "phoneNumber", "method", "locale", "status", "purpose", "attempts", "expiresAt", "verifiedAt", "createdAt"`;
 
 /** By our id; a given number ($2) must match it, so an id cannot be spent with another number. */
 const BY_ID = `SELECT ${COLUMNS} FROM "Verifications"
@@ -120,9 +137,9 @@ function claimStatement(name: string, target: string): Statement {
   };
 }
 
-const CLAIM_BY_ID = claimStatement('otp_claim_by_id_v2', BY_ID);
-const CLAIM_LATEST = claimStatement('otp_claim_latest_v2', LATEST_FOR_NUMBER);
-const FIND_BY_ID: Statement = { name: 'otp_find_by_id_v1', text: BY_ID };
+const CLAIM_BY_ID = claimStatement('otp_claim_by_id_v3', BY_ID);
+const CLAIM_LATEST = claimStatement('otp_claim_latest_v3', LATEST_FOR_NUMBER);
+const FIND_BY_ID: Statement = { name: 'otp_find_by_id_v2', text: BY_ID };
 
 /**
  * Moves a verification out of PENDING, refunding the charged failure ($4) when the code was not judged
@@ -150,13 +167,15 @@ const SETTLE: Statement = {
 
 /**
  * Marks the verification SUCCESSFUL and the user verified; the failure charged at $3 is refunded.
- * Records verification.succeeded when webhooks are on ($4).
+ * Records verification.succeeded when webhooks are on ($4). A verification the integrator's backend
+ * cancelled while Sinch was judging the code stays CANCELLED ("succeeded" 0): the backend's decision
+ * wins, though the number did prove itself.
  */
 const SUCCEED: Statement = {
-  name: 'otp_succeed_v3',
+  name: 'otp_succeed_v4',
   text: `WITH verified_user AS (${markVerified('$2', '$3')}), succeeded AS (
      UPDATE "Verifications" SET "status" = 'SUCCESSFUL', "verifiedAt" = $3, "updatedAt" = $3
-     WHERE "id" = $1 AND (SELECT count(*) FROM verified_user) >= 0
+     WHERE "id" = $1 AND "status" <> 'CANCELLED' AND (SELECT count(*) FROM verified_user) >= 0
      RETURNING *
    ), ${outboxCte({
      name: 'succeeded_event',
@@ -354,6 +373,7 @@ export interface NewVerification {
   method: OtpMethod;
   /** The language Sinch said it used. */
   locale?: string;
+  purpose: string | null;
   expiresAt: Date;
   now: Date;
 }
@@ -376,7 +396,8 @@ export interface VerificationQueries {
     at: Date,
     failedBecause?: 'attempts_exhausted' | 'ended_by_provider',
   ): Promise<void>;
-  succeed(v: VerificationRow, at: Date): Promise<void>;
+  /** False when the verification was cancelled meanwhile (it then stays CANCELLED). */
+  succeed(v: VerificationRow, at: Date): Promise<boolean>;
   returnAttempt(verificationId: string): Promise<void>;
   /** The verification as it was and, when it can still take a code, the next send number. */
   claimResend(verificationId: string, now: Date): Promise<{ target?: VerificationRow; send: number | null }>;
@@ -396,7 +417,59 @@ export interface VerificationQueries {
   applyResult(sinchId: string, status: VerificationStatus, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
   /** Records whether the SMS reached the handset, once per callback memory key. */
   recordDelivery(sinchId: string, delivered: boolean, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
+  /** The server-side API's view of a verification. */
+  findReport(verificationId: string): Promise<VerificationRecord | undefined>;
+  /** Cancels the verification if PENDING; the row as it now is (or undefined), and whether this call cancelled it. */
+  cancel(verificationId: string, at: Date): Promise<{ record: VerificationRecord; cancelled: boolean } | undefined>;
+  /** 'redeemed' the first time; 'already_redeemed' after; 'not_found' when no SUCCESSFUL verification matches. */
+  redeemToken(
+    verificationId: string,
+    phoneNumber: string,
+    at: Date,
+  ): Promise<'redeemed' | 'already_redeemed' | 'not_found'>;
 }
+
+const REPORT_COLUMNS = `"id", "phoneNumber", "method", "purpose", "status", "attempts", "createdAt", "expiresAt", "verifiedAt", "smsDeliveryStatus", "tokenRedeemedAt"`;
+
+/** A verification for the server-side API. */
+const REPORT: Statement = {
+  name: 'server_verification_report_v1',
+  text: `SELECT ${REPORT_COLUMNS} FROM "Verifications" WHERE "id" = $1`,
+};
+
+/**
+ * Cancels a PENDING verification and returns the row as it now is, in one round trip: the
+ * cancelled row, or (nothing to cancel) the row as it was. `cancelled` says which. Records
+ * verification.cancelled when webhooks are on ($3).
+ */
+const CANCEL: Statement = {
+  name: 'server_verification_cancel_v2',
+  text: `WITH cancelled AS (
+     UPDATE "Verifications" SET "status" = 'CANCELLED', "updatedAt" = $2
+     WHERE "id" = $1 AND "status" = 'PENDING'
+     RETURNING ${REPORT_COLUMNS}
+   ), ${outboxCte({ name: 'cancelled_event', type: 'verification.cancelled', source: 'cancelled', occurredAt: '$2', enabled: '$3' })}
+   SELECT *, true AS "cancelled" FROM cancelled
+   UNION ALL
+   SELECT ${REPORT_COLUMNS}, false AS "cancelled" FROM "Verifications"
+   WHERE "id" = $1 AND NOT EXISTS (SELECT 1 FROM cancelled)`,
+};
+
+/**
+ * Marks a SUCCESSFUL verification's token redeemed, once. Parallel redeems of one token queue on
+ * the row lock; PostgreSQL re-checks "tokenRedeemedAt" IS NULL on the row the winner left, so
+ * exactly one UPDATE matches. `found` tells a lost race (409) from a verification that is gone.
+ */
+const REDEEM: Statement = {
+  name: 'server_verification_redeem_v1',
+  text: `WITH redeemed AS (
+     UPDATE "Verifications" SET "tokenRedeemedAt" = $3, "updatedAt" = $3
+     WHERE "id" = $1 AND "phoneNumber" = $2 AND "status" = 'SUCCESSFUL' AND "tokenRedeemedAt" IS NULL
+     RETURNING 1
+   )
+   SELECT EXISTS (SELECT 1 FROM redeemed) AS "redeemed",
+     EXISTS (SELECT 1 FROM "Verifications" WHERE "id" = $1 AND "phoneNumber" = $2 AND "status" = 'SUCCESSFUL') AS "found"`,
+};
 
 /** `webhooks`: record webhook events with the changes that cause them (config.webhooks.enabled). */
 export function verificationQueries(statements: Statements, options: { webhooks?: boolean } = {}): VerificationQueries {
@@ -412,6 +485,7 @@ export function verificationQueries(statements: Statements, options: { webhooks?
         v.now,
         v.method,
         webhooks,
+        v.purpose,
         v.locale ?? null,
       ]);
       return row?.aborted ?? 0;
@@ -466,7 +540,8 @@ export function verificationQueries(statements: Statements, options: { webhooks?
     },
 
     async succeed(v, at) {
-      await statements.run(SUCCEED, [v.id, v.phoneNumber, at, webhooks]);
+      const [row] = await statements.run<{ succeeded: number }>(SUCCEED, [v.id, v.phoneNumber, at, webhooks]);
+      return (row?.succeeded ?? 0) > 0;
     },
 
     async returnAttempt(verificationId) {
@@ -535,6 +610,32 @@ export function verificationQueries(statements: Statements, options: { webhooks?
         webhooks,
       ]);
       return { first: row?.first === true, applied: row?.applied === true };
+    },
+
+    async findReport(verificationId) {
+      const [row] = await statements.run<VerificationRecord>(REPORT, [verificationId]);
+      return row;
+    },
+
+    async cancel(verificationId, at) {
+      const [row] = await statements.run<VerificationRecord & { cancelled: boolean }>(CANCEL, [
+        verificationId,
+        at,
+        webhooks,
+      ]);
+      if (!row) return undefined;
+      const { cancelled, ...record } = row;
+      return { record, cancelled };
+    },
+
+    async redeemToken(verificationId, phoneNumber, at) {
+      const [row] = await statements.run<{ redeemed: boolean; found: boolean }>(REDEEM, [
+        verificationId,
+        phoneNumber,
+        at,
+      ]);
+      if (row?.redeemed) return 'redeemed';
+      return row?.found ? 'already_redeemed' : 'not_found';
     },
   };
 }
