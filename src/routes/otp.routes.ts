@@ -305,6 +305,10 @@ function resendOtpRoute(controller: ReturnType<typeof otpController>, limits: Ot
         code: 'VERIFICATION_EXPIRED',
         when: 'The verification has ended (`details[0].reason`: `expired`, `superseded` by a newer request-otp, `attempts_exhausted` or `ended_by_provider`): request a new code with request-otp.',
       },
+      {
+        code: 'VERIFICATION_CANCELLED',
+        when: "The integrator's backend cancelled the verification: it takes no new code.",
+      },
       'PAYLOAD_TOO_LARGE',
       'UNSUPPORTED_MEDIA_TYPE',
       { code: 'PHONE_NUMBER_NOT_ALLOWED', when: 'The SMS provider refuses this number for the method asked for.' },

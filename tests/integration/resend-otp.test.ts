@@ -211,6 +211,21 @@ describe('POST /api/resend-otp', () => {
     },
   );
 
+  test("When the integrator's backend cancelled the verification, then 410 VERIFICATION_CANCELLED and nothing is sent", async () => {
+    const { phone, verificationId } = await sent(t);
+    const { key } = await t.services.apiKeys.create(`resend-${randomUUID()}`);
+    await request(t.app)
+      .post(`/api/verifications/${verificationId}/cancel`)
+      .set('Authorization', `Bearer ${key}`)
+      .expect(200);
+
+    const res = await resendOtp(t, { verificationId, method: 'callout' });
+
+    expect(res.status).toBe(410);
+    expect(res.body).toMatchObject({ code: 'VERIFICATION_CANCELLED' });
+    expect(startsFor(t.emulator, phone)).toHaveLength(1);
+  });
+
   test('When the method is not on offer, then 422 METHOD_NOT_ENABLED and the verification keeps its code', async () => {
     const { phone, verificationId, code } = await sent(t);
 
