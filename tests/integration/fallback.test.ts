@@ -49,7 +49,10 @@ describe('Fallback when Sinch reports the SMS FAILED (OTP_FALLBACK_METHOD=callou
   let receiver: Awaited<ReturnType<typeof callbackReceiver>>;
   beforeAll(async () => {
     receiver = await callbackReceiver();
-    t = await createTestApp({ env: FALLBACK_ENV, emulator: { callbackUrl: receiver.url, deliveryReportDelayMs: DELIVERY_REPORT_DELAY_MS } });
+    t = await createTestApp({
+      env: FALLBACK_ENV,
+      emulator: { callbackUrl: receiver.url, deliveryReportDelayMs: DELIVERY_REPORT_DELAY_MS },
+    });
     receiver.plug(t.app);
   });
   afterAll(async () => {
