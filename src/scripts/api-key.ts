@@ -4,7 +4,7 @@
  * its SHA-256 hash is stored, so it cannot be shown again (`... | tail -n 1` captures it in scripts).
  */
 import { config as loadDotenv } from 'dotenv';
-import { ConfigError, loadDatabaseConfig } from '../config';
+import { loadDatabaseConfig } from '../config';
 import { createLogger } from '../config/logger';
 import { apiKeyQueries } from '../db/queries/api-keys';
 import { pendingMigrations } from '../db/migrator';
@@ -13,6 +13,7 @@ import { initModels } from '../models';
 import { createApiKeyService, type ApiKeyListing, type ApiKeyService } from '../services/api-key.service';
 import { AppError } from '../utils/app-error';
 import { systemClock } from '../utils/clock';
+import { runScript } from './run-script';
 
 const USAGE = `Usage:
   npm run api-key -- create <name>   make a key; it is printed once, on the last line
@@ -101,10 +102,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runScript(main);

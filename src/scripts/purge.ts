@@ -5,11 +5,12 @@
  * PURGE_INTERVAL_MINUTES; this script is for cron jobs and for services run with the interval off.
  */
 import { config as loadDotenv } from 'dotenv';
-import { ConfigError, loadConfig } from '../config';
+import { loadConfig } from '../config';
 import { createLogger } from '../config/logger';
 import { createSequelize } from '../db/sequelize';
 import { purgeExpired } from '../services/retention.service';
 import { systemClock } from '../utils/clock';
+import { runScript } from './run-script';
 
 async function main(): Promise<number> {
   loadDotenv({ quiet: true });
@@ -35,10 +36,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runScript(main);

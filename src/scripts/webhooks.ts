@@ -8,11 +8,12 @@
  * A replayed event is delivered by the running service's worker, like any other.
  */
 import { config as loadDotenv } from 'dotenv';
-import { ConfigError, loadDatabaseConfig } from '../config';
+import { loadDatabaseConfig } from '../config';
 import { createLogger } from '../config/logger';
 import { createWebhookOutbox, type FailedEvent, type WebhookOutbox } from '../db/queries/webhook-outbox';
 import { createSequelize } from '../db/sequelize';
 import { createStatements } from '../db/statements';
+import { runScript } from './run-script';
 
 const USAGE = `Usage:
   npm run webhooks -- failed               list webhook events whose retries are spent
@@ -83,10 +84,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runScript(main);
