@@ -4,15 +4,17 @@
  * connects, reads process.env or installs process handlers.
  */
 import type { Server } from 'node:http';
+import type { Express } from 'express';
+import type { Sequelize } from 'sequelize';
 import { config as loadDotenv } from 'dotenv';
 import { createApp } from './app';
-import { ConfigError, loadConfig, secretValues, type Config } from './config';
+import { ConfigError, effectiveConfig, loadConfig, secretValues, type Config, type RuntimeEndpoints } from './config';
 import { createLogger, type Logger } from './config/logger';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres';
+import { startEmbeddedPostgres } from './db/embedded-postgres';
 import { migrateUp, pendingMigrations } from './db/migrator';
 import { createSequelize } from './db/sequelize';
 import { createSinchEmulator, type SinchEmulator } from './emulator/sinch-emulator';
-import { createServices } from './services';
+import { createServices, type Services } from './services';
 import { createMetrics } from './observability/metrics';
 import { connectRedis } from './clients/redis/redis.client';
 import { scheduleFallbackSweep } from './services/fallback-sweep';
@@ -37,148 +39,158 @@ interface Running {
   close(): Promise<void>;
 }
 
+/** What start() opened, closed in reverse order of opening on shutdown. */
+type Closers = Array<() => Promise<void> | void>;
+
+/**
+ * database -> Sinch -> one effective config -> services and app -> background work -> listen.
+ * Each step registers how to undo itself, so shutdown closes what was opened, newest first.
+ */
 async function start(config: Config, logger: Logger): Promise<Running> {
-  const closers: Array<() => Promise<void>> = [];
+  const closers: Closers = [];
+  const database = await startEmbeddedDatabase(config.database, logger, closers);
+  const { emulator, endpoint: sinch } = await startSinch(config.sinch, logger, closers);
+  const effective = effectiveConfig(config, { database, sinch });
+  const sequelize = await connectDatabase(effective.database, logger, closers);
 
-  let database = config.database;
-  let embedded: EmbeddedPostgres | undefined;
-  if (database.mode === 'embedded') {
-    embedded = await startEmbeddedPostgres(database.dataDir);
-    closers.unshift(() => embedded!.stop());
-    database = {
-      ...database,
-      url: undefined,
-      host: embedded.host,
-      port: embedded.port,
-      user: 'postgres',
-      password: undefined,
-      name: 'postgres',
-    };
-    logger.info('database: embedded PostgreSQL (PGlite) for development; set DATABASE_URL to use a server', {
-      dataDir: config.database.dataDir,
-    });
-  } else {
-    logger.info('database: PostgreSQL server', {
-      host: database.url ? new URL(database.url).hostname : database.host,
-      database: database.url ? new URL(database.url).pathname.slice(1) : database.name,
-    });
-  }
-
-  const sequelize = createSequelize(database, logger);
-  closers.unshift(() => sequelize.close());
-  await sequelize.authenticate();
-  if (embedded) {
-    const applied = await migrateUp(sequelize, { logger });
-    if (applied.length) logger.info('database: migrations applied', { applied });
-  } else {
-    const pending = await pendingMigrations(sequelize);
-    if (pending.length)
-      throw new Error(
-        `The database schema is behind by ${pending.length} migration(s) (${pending.join(', ')}): run npm run db:migrate`,
-      );
-  }
-
-  let sinchConfig = config.sinch;
-  let emulator: SinchEmulator | undefined;
-  if (config.sinch.mode === 'emulator') {
-    emulator = await createSinchEmulator({ ...EMBEDDED_EMULATOR, printCodes: true });
-    closers.unshift(() => emulator!.close());
-    sinchConfig = { ...config.sinch, baseUrl: emulator.url, ...EMBEDDED_EMULATOR, authScheme: 'signed' };
-    logger.warn(
-      `sinch: using the built-in Sinch EMULATOR (${config.sinch.emulatorReason}): no real SMS is sent; codes are printed to this console and served at GET /api/emulator/inbox`,
-    );
-  } else {
-    logger.info('sinch: Verification API', { baseUrl: sinchConfig.baseUrl, authScheme: sinchConfig.authScheme });
-  }
-
-  const redis = config.rateLimit.redisUrl ? connectRedis(config.rateLimit.redisUrl, logger) : undefined;
+  const redis = effective.rateLimit.redisUrl ? connectRedis(effective.rateLimit.redisUrl, logger) : undefined;
   if (redis) closers.unshift(() => redis.close());
   else logger.info('redis: not configured (REDIS_URL); per-IP limits are counted per instance');
-
-  const signingKeys = await loadSigningKeys(config.verificationToken, logger);
+  const signingKeys = await loadSigningKeys(effective.verificationToken, logger);
   if (signingKeys)
     logger.info('verification tokens: signing', { alg: signingKeys.current.alg, kid: signingKeys.current.kid });
   else logger.warn('verification tokens: off (VERIFICATION_TOKENS=off); verify-otp returns no token');
+  logger.info(`metrics: ${describeMetrics(effective.metrics)}`);
 
-  logger.info(`metrics: ${describeMetrics(config.metrics)}`);
   const metrics = createMetrics({ sequelize });
-  const services = createServices({
-    config: { ...config, sinch: sinchConfig },
-    logger,
-    sequelize,
-    redis,
-    metrics,
-    signingKeys,
-  });
-  closers.unshift(() => Promise.resolve(services.sinch.close()));
-  // The effective Sinch settings (the emulator's, in zero-config mode) also authenticate callbacks.
-  const app = createApp({
-    config: { ...config, sinch: sinchConfig },
-    logger,
-    sequelize,
-    verifications: services.verifications,
-    verificationTokens: services.verificationTokens,
-    apiKeys: services.apiKeys,
-    serverVerifications: services.serverVerifications,
-    sinchEvents: services.sinchEvents,
-    healthChecks: services.healthChecks,
-    rateLimitStore: services.rateLimitStore,
-    metrics,
-    emulator,
-  });
+  const services = createServices({ config: effective, logger, sequelize, redis, metrics, signingKeys });
+  closers.unshift(() => services.sinch.close());
+  const app = createApp({ ...services, config: effective, logger, sequelize, metrics, emulator });
+  startBackgroundWork(effective, services, sequelize, logger, closers);
 
+  const server = await listen(app, effective.server, logger);
+  return { server, close: () => stop(server, closers) };
+}
+
+/** The embedded PostgreSQL, when no server is configured: where it listens. */
+async function startEmbeddedDatabase(
+  settings: Config['database'],
+  logger: Logger,
+  closers: Closers,
+): Promise<RuntimeEndpoints['database']> {
+  if (settings.mode !== 'embedded') {
+    logger.info('database: PostgreSQL server', {
+      host: settings.url ? new URL(settings.url).hostname : settings.host,
+      database: settings.url ? new URL(settings.url).pathname.slice(1) : settings.name,
+    });
+    return undefined;
+  }
+  const embedded = await startEmbeddedPostgres(settings.dataDir);
+  closers.unshift(() => embedded.stop());
+  logger.info('database: embedded PostgreSQL (PGlite) for development; set DATABASE_URL to use a server', {
+    dataDir: settings.dataDir,
+  });
+  return { host: embedded.host, port: embedded.port };
+}
+
+/** Connects; migrates the embedded database, and refuses a server whose schema is behind. */
+async function connectDatabase(settings: Config['database'], logger: Logger, closers: Closers): Promise<Sequelize> {
+  const sequelize = createSequelize(settings, logger);
+  closers.unshift(() => sequelize.close());
+  await sequelize.authenticate();
+  if (settings.mode === 'embedded') {
+    const applied = await migrateUp(sequelize, { logger });
+    if (applied.length) logger.info('database: migrations applied', { applied });
+    return sequelize;
+  }
+  const pending = await pendingMigrations(sequelize);
+  if (pending.length)
+    throw new Error(
+      `The database schema is behind by ${pending.length} migration(s) (${pending.join(', ')}): run npm run db:migrate`,
+    );
+  return sequelize;
+}
+
+/** The in-process emulator, in emulator mode: where it listens and the credentials it checks. */
+async function startSinch(
+  settings: Config['sinch'],
+  logger: Logger,
+  closers: Closers,
+): Promise<{ emulator?: SinchEmulator; endpoint?: RuntimeEndpoints['sinch'] }> {
+  if (settings.mode !== 'emulator') {
+    logger.info('sinch: Verification API', { baseUrl: settings.baseUrl, authScheme: settings.authScheme });
+    return {};
+  }
+  const emulator = await createSinchEmulator({ ...EMBEDDED_EMULATOR, printCodes: true });
+  closers.unshift(() => emulator.close());
+  logger.warn(
+    `sinch: using the built-in Sinch EMULATOR (${settings.emulatorReason}): no real SMS is sent; codes are printed to this console and served at GET /api/emulator/inbox`,
+  );
+  return { emulator, endpoint: { baseUrl: emulator.url, ...EMBEDDED_EMULATOR } };
+}
+
+/** The webhook worker, the retention purge and the fallback sweep: timers that stop on shutdown. */
+function startBackgroundWork(
+  config: Config,
+  services: Services,
+  sequelize: Sequelize,
+  logger: Logger,
+  closers: Closers,
+): void {
   const webhooks = services.webhookWorker;
   if (webhooks) {
     webhooks.start();
     closers.unshift(() => webhooks.stop());
     logger.info('webhooks: delivering signed events', { host: new URL(config.webhooks.url).host });
   }
+  closers.unshift(
+    schedulePurge(sequelize, {
+      retentionDays: config.retention.days,
+      userRetentionDays: config.retention.userDays,
+      intervalMinutes: config.retention.purgeIntervalMinutes,
+      clock: systemClock,
+      logger,
+    }),
+  );
+  closers.unshift(
+    scheduleFallbackSweep(() => services.verifications.fallBackOverdue(), {
+      afterSeconds: config.otp.fallbackAfterSeconds,
+      logger,
+    }),
+  );
+}
 
-  const stopPurge = schedulePurge(sequelize, {
-    retentionDays: config.retention.days,
-    userRetentionDays: config.retention.userDays,
-    intervalMinutes: config.retention.purgeIntervalMinutes,
-    clock: systemClock,
-    logger,
-  });
-  closers.unshift(() => Promise.resolve(stopPurge()));
-  const stopFallbackSweep = scheduleFallbackSweep(() => services.verifications.fallBackOverdue(), {
-    afterSeconds: config.otp.fallbackAfterSeconds,
-    logger,
-  });
-  closers.unshift(stopFallbackSweep);
-
+async function listen(app: Express, settings: Config['server'], logger: Logger): Promise<Server> {
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.server.port, config.server.host, () => resolve(s));
+    const s = app.listen(settings.port, settings.host, () => resolve(s));
     s.once('error', reject);
   });
   // Explicit timeouts: slow or idle clients cannot hold sockets forever.
-  server.requestTimeout = config.server.requestTimeoutMs + 5000;
+  server.requestTimeout = settings.requestTimeoutMs + 5000;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 65_000;
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.server.port;
-  logger.info(`listening on http://${config.server.host === '0.0.0.0' ? 'localhost' : config.server.host}:${port}`, {
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  logger.info(`listening on http://${settings.host === '0.0.0.0' ? 'localhost' : settings.host}:${port}`, {
     port,
-    host: typeof address === 'object' && address ? address.address : config.server.host,
+    host: typeof address === 'object' && address ? address.address : settings.host,
   });
+  return server;
+}
 
-  return {
-    server,
-    async close() {
-      await new Promise<void>((resolve) => {
-        // Keep-alive sockets would hold close() open: idle ones go now, busy ones as soon as their
-        // request finishes (hence the sweep, not a single call).
-        const sweep = setInterval(() => server.closeIdleConnections(), 100);
-        server.close(() => {
-          clearInterval(sweep);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      for (const close of closers) await close();
-    },
-  };
+/** Stops taking requests, lets in-flight ones finish, then closes what start() opened, newest first. */
+async function stop(server: Server, closers: Closers): Promise<void> {
+  await new Promise<void>((resolve) => {
+    // Keep-alive sockets would hold close() open: idle ones go now, busy ones as soon as their
+    // request finishes (hence the sweep, not a single call).
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+  for (const close of closers) await close();
 }
 
 async function main(): Promise<void> {

@@ -450,6 +450,10 @@ export class ConfigError extends Error {
 
 type Env = z.infer<typeof schema>;
 
+/**
+ * The settings as one frozen object, section by section. Each cross-setting rule appends to
+ * `problems` (refused) or to `warnings` (allowed, but said at start-up).
+ */
 function build(e: Env, problems: string[]) {
   const production = e.NODE_ENV === 'production';
   const externalDb = e.DATABASE_URL !== undefined || e.DB_HOST !== undefined;
@@ -461,70 +465,13 @@ function build(e: Env, problems: string[]) {
   const sinch = selectSinch(e, production, externalDb, problems);
   const emulator = sinch.mode === 'emulator';
   if (production && !emulator) checkSinchTransport(sinch.baseUrl, problems);
-  if (production && e.TRUST_PROXY === true) {
-    problems.push(
-      'TRUST_PROXY=true (trust every hop) is refused when NODE_ENV=production: any client could then choose its own address through X-Forwarded-For and escape the per-IP limits; use a hop count (e.g. 1), loopback, a subnet list (e.g. 10.0.0.0/8) or a named range (linklocal, uniquelocal)',
-    );
-  }
-  const tokens = e.VERIFICATION_TOKENS === 'on';
-  const tokenKey = e.VERIFICATION_TOKEN_PRIVATE_KEY ?? e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE;
-  if (e.VERIFICATION_TOKEN_PRIVATE_KEY !== undefined && e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE !== undefined) {
-    problems.push('Set VERIFICATION_TOKEN_PRIVATE_KEY or VERIFICATION_TOKEN_PRIVATE_KEY_FILE, not both');
-  }
-  if (production && tokens && tokenKey === undefined) {
-    problems.push(
-      'VERIFICATION_TOKEN_PRIVATE_KEY (or VERIFICATION_TOKEN_PRIVATE_KEY_FILE) is required when NODE_ENV=production; set VERIFICATION_TOKENS=off to run without verification tokens',
-    );
-  }
-  if ((e.WEBHOOK_URL === undefined) !== (e.WEBHOOK_SECRET === undefined)) {
-    problems.push('WEBHOOK_URL and WEBHOOK_SECRET go together: set both to send webhooks, or neither');
-  }
-  if (e.WEBHOOK_SECRET !== undefined && !isWebhookSecret(e.WEBHOOK_SECRET)) {
-    problems.push('WEBHOOK_SECRET must be whsec_ followed by 24 to 64 random bytes in base64 (Standard Webhooks)');
-  }
-  if (production && e.WEBHOOK_URL !== undefined && !isSecureOrLoopback(e.WEBHOOK_URL)) {
-    problems.push(
-      'WEBHOOK_URL must be https:// when NODE_ENV=production (plain http:// only to a loopback host): webhook bodies carry phone numbers',
-    );
-  }
-  if (e.OTP_MAX_SENDS_PER_NUMBER_DAY < e.OTP_MAX_SENDS_PER_NUMBER_HOUR) {
-    problems.push('OTP_MAX_SENDS_PER_NUMBER_DAY must be at least OTP_MAX_SENDS_PER_NUMBER_HOUR');
-  }
-  checkFallback(e, problems);
-  const testNumberCodes = buildTestNumbers(e.OTP_TEST_NUMBERS, e.OTP_CODE_TYPE, problems);
-
-  // The emulator hands every code to GET /api/emulator/inbox: by default only this machine may ask.
-  const host = e.HOST ?? (emulator ? '127.0.0.1' : '0.0.0.0');
-  const warnings: string[] = [];
-  if (emulator && e.HOST !== undefined && !isLoopbackHost(e.HOST)) {
-    warnings.push(
-      `HOST=${e.HOST} with the built-in Sinch emulator: every code sent is readable at GET /api/emulator/inbox by anyone who can reach port ${e.PORT}; leave HOST unset to listen on 127.0.0.1 only`,
-    );
-  }
-  if (production && e.ALLOWED_COUNTRIES.length === 0) {
-    warnings.push(
-      'ALLOWED_COUNTRIES is empty: codes can be sent by SMS to every country not in BLOCKED_COUNTRIES; list the countries you serve (e.g. ALLOWED_COUNTRIES=SE,NO) to limit SMS pumping',
-    );
-  }
-  const testNumberCount = Object.keys(testNumberCodes).length;
-  if (production && testNumberCount > 0) {
-    warnings.push(
-      `OTP_TEST_NUMBERS: ${testNumberCount} test number(s) accept a fixed code in production and never reach Sinch: anyone who knows one and its code can verify it (docs/channels.md#test-numbers)`,
-    );
-  }
+  const otp = buildOtp(e, problems);
+  const warnings = collectWarnings(e, { production, emulator, testNumberCount: Object.keys(otp.testNumbers).length });
   const metricsPublic = e.METRICS_TOKEN === undefined && (e.METRICS_PUBLIC ?? !production);
-
   return {
     /** Start-up warnings: settings that are allowed but deserve an operator's second look. */
     warnings,
-    server: {
-      port: e.PORT,
-      host,
-      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
-      trustProxy: e.TRUST_PROXY,
-      corsOrigins: e.CORS_ORIGINS,
-    },
+    server: buildServer(e, production, emulator, problems),
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     database: buildDatabase(e),
     sinch: {
@@ -535,32 +482,7 @@ function build(e: Env, problems: string[]) {
       circuitFailureThreshold: e.SINCH_CIRCUIT_FAILURE_THRESHOLD,
       circuitCooldownSeconds: e.SINCH_CIRCUIT_COOLDOWN_SECONDS,
     },
-    otp: {
-      ttlSeconds: e.OTP_TTL_SECONDS,
-      maxAttempts: e.OTP_MAX_ATTEMPTS,
-      verifyByPhoneNumber: e.VERIFY_BY_PHONE_NUMBER,
-      defaultCountry: e.DEFAULT_COUNTRY?.toUpperCase() as CountryCode | undefined,
-      resendCooldownSeconds: e.OTP_RESEND_COOLDOWN_SECONDS,
-      maxSendsPerNumberHour: e.OTP_MAX_SENDS_PER_NUMBER_HOUR,
-      maxSendsPerNumberDay: e.OTP_MAX_SENDS_PER_NUMBER_DAY,
-      maxFailuresPerNumberHour: e.OTP_MAX_FAILURES_PER_NUMBER_HOUR,
-      globalSendsPerMinute: e.OTP_GLOBAL_SENDS_PER_MINUTE,
-      idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
-      purposes: e.OTP_PURPOSES,
-      /** Methods request-otp and resend-otp accept. */
-      methods: e.OTP_METHODS,
-      /** The method of a request that names none: sms when on offer, else the first listed. */
-      defaultMethod: e.OTP_METHODS.includes('sms') ? ('sms' as const) : (e.OTP_METHODS[0] ?? 'sms'),
-      /** Started once for a verification whose SMS failed (or went unreported, see below); undefined = no fallback. */
-      fallbackMethod: e.OTP_FALLBACK_METHOD,
-      /** 0 = fall back only on a FAILED delivery report; else also when no report came within this many seconds. */
-      fallbackAfterSeconds: e.OTP_FALLBACK_AFTER_SECONDS,
-      /** Canonical BCP 47 tag used when neither the body nor Accept-Language names a language; undefined = Sinch's default. */
-      defaultLocale: e.OTP_DEFAULT_LOCALE,
-      codeType: e.OTP_CODE_TYPE,
-      /** Fixed code by E.164 number; these numbers never reach Sinch. Look up with Object.hasOwn. */
-      testNumbers: testNumberCodes,
-    },
+    otp,
     numberPolicy: {
       allowedTypes: (e.ALLOWED_NUMBER_TYPES.length
         ? e.ALLOWED_NUMBER_TYPES.map((t) => t.toUpperCase())
@@ -588,26 +510,128 @@ function build(e: Env, problems: string[]) {
       /** Whether /metrics exists at all: with a token or when public; otherwise it answers 404. */
       enabled: e.METRICS_TOKEN !== undefined || metricsPublic,
     },
-    verificationToken: {
-      enabled: tokens,
-      /** PKCS#8 PEM; or read from privateKeyFile; or, outside production, generated once into the data directory. */
-      privateKeyPem: e.VERIFICATION_TOKEN_PRIVATE_KEY,
-      privateKeyFile: e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE && path.resolve(e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE),
-      generatedKeyFile: path.join(path.resolve(e.DATA_DIR), 'verification-token-key.pem'),
-      previousPublicKeys: e.VERIFICATION_TOKEN_PREVIOUS_PUBLIC_KEYS,
-      issuer: e.VERIFICATION_TOKEN_ISSUER,
-      audience: e.VERIFICATION_TOKEN_AUDIENCE,
-      ttlSeconds: e.VERIFICATION_TOKEN_TTL_SECONDS,
-    },
-    webhooks: {
-      enabled: e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET !== undefined,
-      url: e.WEBHOOK_URL ?? '',
-      secret: e.WEBHOOK_SECRET ?? '',
-      retryDelaysSeconds: e.WEBHOOK_RETRY_DELAYS_SECONDS,
-      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
-      concurrency: e.WEBHOOK_CONCURRENCY,
-      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
-    },
+    verificationToken: buildVerificationToken(e, production, problems),
+    webhooks: buildWebhooks(e, production, problems),
+  };
+}
+
+function buildServer(e: Env, production: boolean, emulator: boolean, problems: string[]) {
+  if (production && e.TRUST_PROXY === true) {
+    problems.push(
+      'TRUST_PROXY=true (trust every hop) is refused when NODE_ENV=production: any client could then choose its own address through X-Forwarded-For and escape the per-IP limits; use a hop count (e.g. 1), loopback, a subnet list (e.g. 10.0.0.0/8) or a named range (linklocal, uniquelocal)',
+    );
+  }
+  return {
+    port: e.PORT,
+    // The emulator hands every code to GET /api/emulator/inbox: by default only this machine may ask.
+    host: e.HOST ?? (emulator ? '127.0.0.1' : '0.0.0.0'),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    trustProxy: e.TRUST_PROXY,
+    corsOrigins: e.CORS_ORIGINS,
+  };
+}
+
+function buildOtp(e: Env, problems: string[]) {
+  if (e.OTP_MAX_SENDS_PER_NUMBER_DAY < e.OTP_MAX_SENDS_PER_NUMBER_HOUR) {
+    problems.push('OTP_MAX_SENDS_PER_NUMBER_DAY must be at least OTP_MAX_SENDS_PER_NUMBER_HOUR');
+  }
+  checkFallback(e, problems);
+  return {
+    ttlSeconds: e.OTP_TTL_SECONDS,
+    maxAttempts: e.OTP_MAX_ATTEMPTS,
+    verifyByPhoneNumber: e.VERIFY_BY_PHONE_NUMBER,
+    defaultCountry: e.DEFAULT_COUNTRY?.toUpperCase() as CountryCode | undefined,
+    resendCooldownSeconds: e.OTP_RESEND_COOLDOWN_SECONDS,
+    maxSendsPerNumberHour: e.OTP_MAX_SENDS_PER_NUMBER_HOUR,
+    maxSendsPerNumberDay: e.OTP_MAX_SENDS_PER_NUMBER_DAY,
+    maxFailuresPerNumberHour: e.OTP_MAX_FAILURES_PER_NUMBER_HOUR,
+    globalSendsPerMinute: e.OTP_GLOBAL_SENDS_PER_MINUTE,
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    purposes: e.OTP_PURPOSES,
+    /** Methods request-otp and resend-otp accept. */
+    methods: e.OTP_METHODS,
+    /** The method of a request that names none: sms when on offer, else the first listed. */
+    defaultMethod: e.OTP_METHODS.includes('sms') ? ('sms' as const) : (e.OTP_METHODS[0] ?? 'sms'),
+    /** Started once for a verification whose SMS failed (or went unreported, see below); undefined = no fallback. */
+    fallbackMethod: e.OTP_FALLBACK_METHOD,
+    /** 0 = fall back only on a FAILED delivery report; else also when no report came within this many seconds. */
+    fallbackAfterSeconds: e.OTP_FALLBACK_AFTER_SECONDS,
+    /** Canonical BCP 47 tag used when neither the body nor Accept-Language names a language; undefined = Sinch's default. */
+    defaultLocale: e.OTP_DEFAULT_LOCALE,
+    codeType: e.OTP_CODE_TYPE,
+    /** Fixed code by E.164 number; these numbers never reach Sinch. Look up with Object.hasOwn. */
+    testNumbers: buildTestNumbers(e.OTP_TEST_NUMBERS, e.OTP_CODE_TYPE, problems),
+  };
+}
+
+function collectWarnings(
+  e: Env,
+  { production, emulator, testNumberCount }: { production: boolean; emulator: boolean; testNumberCount: number },
+): string[] {
+  const warnings: string[] = [];
+  if (emulator && e.HOST !== undefined && !isLoopbackHost(e.HOST)) {
+    warnings.push(
+      `HOST=${e.HOST} with the built-in Sinch emulator: every code sent is readable at GET /api/emulator/inbox by anyone who can reach port ${e.PORT}; leave HOST unset to listen on 127.0.0.1 only`,
+    );
+  }
+  if (production && e.ALLOWED_COUNTRIES.length === 0) {
+    warnings.push(
+      'ALLOWED_COUNTRIES is empty: codes can be sent by SMS to every country not in BLOCKED_COUNTRIES; list the countries you serve (e.g. ALLOWED_COUNTRIES=SE,NO) to limit SMS pumping',
+    );
+  }
+  if (production && testNumberCount > 0) {
+    warnings.push(
+      `OTP_TEST_NUMBERS: ${testNumberCount} test number(s) accept a fixed code in production and never reach Sinch: anyone who knows one and its code can verify it (docs/channels.md#test-numbers)`,
+    );
+  }
+  return warnings;
+}
+
+function buildVerificationToken(e: Env, production: boolean, problems: string[]) {
+  const enabled = e.VERIFICATION_TOKENS === 'on';
+  if (e.VERIFICATION_TOKEN_PRIVATE_KEY !== undefined && e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE !== undefined) {
+    problems.push('Set VERIFICATION_TOKEN_PRIVATE_KEY or VERIFICATION_TOKEN_PRIVATE_KEY_FILE, not both');
+  }
+  const key = e.VERIFICATION_TOKEN_PRIVATE_KEY ?? e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE;
+  if (production && enabled && key === undefined) {
+    problems.push(
+      'VERIFICATION_TOKEN_PRIVATE_KEY (or VERIFICATION_TOKEN_PRIVATE_KEY_FILE) is required when NODE_ENV=production; set VERIFICATION_TOKENS=off to run without verification tokens',
+    );
+  }
+  return {
+    enabled,
+    /** PKCS#8 PEM; or read from privateKeyFile; or, outside production, generated once into the data directory. */
+    privateKeyPem: e.VERIFICATION_TOKEN_PRIVATE_KEY,
+    privateKeyFile: e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE && path.resolve(e.VERIFICATION_TOKEN_PRIVATE_KEY_FILE),
+    generatedKeyFile: path.join(path.resolve(e.DATA_DIR), 'verification-token-key.pem'),
+    previousPublicKeys: e.VERIFICATION_TOKEN_PREVIOUS_PUBLIC_KEYS,
+    issuer: e.VERIFICATION_TOKEN_ISSUER,
+    audience: e.VERIFICATION_TOKEN_AUDIENCE,
+    ttlSeconds: e.VERIFICATION_TOKEN_TTL_SECONDS,
+  };
+}
+
+function buildWebhooks(e: Env, production: boolean, problems: string[]) {
+  if ((e.WEBHOOK_URL === undefined) !== (e.WEBHOOK_SECRET === undefined)) {
+    problems.push('WEBHOOK_URL and WEBHOOK_SECRET go together: set both to send webhooks, or neither');
+  }
+  if (e.WEBHOOK_SECRET !== undefined && !isWebhookSecret(e.WEBHOOK_SECRET)) {
+    problems.push('WEBHOOK_SECRET must be whsec_ followed by 24 to 64 random bytes in base64 (Standard Webhooks)');
+  }
+  if (production && e.WEBHOOK_URL !== undefined && !isSecureOrLoopback(e.WEBHOOK_URL)) {
+    problems.push(
+      'WEBHOOK_URL must be https:// when NODE_ENV=production (plain http:// only to a loopback host): webhook bodies carry phone numbers',
+    );
+  }
+  return {
+    enabled: e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET !== undefined,
+    url: e.WEBHOOK_URL ?? '',
+    secret: e.WEBHOOK_SECRET ?? '',
+    retryDelaysSeconds: e.WEBHOOK_RETRY_DELAYS_SECONDS,
+    timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    concurrency: e.WEBHOOK_CONCURRENCY,
+    pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
   };
 }
 
@@ -836,6 +860,36 @@ export function loadConfig(env: RawEnv = process.env): Config {
   const config = build(parsed.data, problems);
   if (problems.length) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** Where the embedded database and the built-in emulator listen: known only once they have started. */
+export interface RuntimeEndpoints {
+  /** The embedded PostgreSQL's loopback address (database mode 'embedded'). */
+  database?: { host: string; port: number };
+  /** The in-process emulator's URL and the credentials it was started with (Sinch mode 'emulator'). */
+  sinch?: { baseUrl: string; applicationKey: string; applicationSecret: string };
+}
+
+/**
+ * The configuration the running service uses: `config` with the embedded database and the emulator
+ * filled in where they run. Built once by the composition root, frozen, and the only config handed
+ * to the services and the app (the emulator's credentials also authenticate its callbacks).
+ */
+export function effectiveConfig(config: Config, runtime: RuntimeEndpoints): Config {
+  const database: DatabaseConfig = runtime.database
+    ? {
+        ...config.database,
+        url: undefined,
+        host: runtime.database.host,
+        port: runtime.database.port,
+        user: 'postgres',
+        password: undefined,
+        name: 'postgres',
+      }
+    : config.database;
+  // The emulator checks Sinch's signed scheme, the stricter of the two, on every call.
+  const sinch = runtime.sinch ? { ...config.sinch, ...runtime.sinch, authScheme: 'signed' as const } : config.sinch;
+  return deepFreeze({ ...config, database, sinch });
 }
 
 /** The secret values the logger must scrub wherever they appear. */

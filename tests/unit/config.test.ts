@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, secretValues, type RawEnv } from '../../src/config';
+import { ConfigError, effectiveConfig, loadConfig, secretValues, type RawEnv } from '../../src/config';
 
 const SECRET = Buffer.from('a-real-looking-secret').toString('base64');
 const PRODUCTION: RawEnv = {
@@ -667,5 +667,55 @@ describe("loadConfig: the seed's variable names", () => {
     expect(problemsOf({ SINCH_KEY_ID: 'id-1' })).toEqual([
       'SINCH_APPLICATION_SECRET is missing (also accepted as SINCH_KEY_SECRET): set both the application key and its secret',
     ]);
+  });
+});
+
+describe('effectiveConfig', () => {
+  const runtime = {
+    database: { host: '127.0.0.1', port: 54_321 },
+    sinch: { baseUrl: 'http://127.0.0.1:40_000', applicationKey: 'emulator-key', applicationSecret: SECRET },
+  };
+
+  test('When the embedded database and the emulator have started, then the config points at them, frozen, and the rest is unchanged', () => {
+    const config = loadConfig({});
+
+    const effective = effectiveConfig(config, runtime);
+
+    expect(effective.database).toMatchObject({
+      mode: 'embedded',
+      url: undefined,
+      host: '127.0.0.1',
+      port: 54_321,
+      user: 'postgres',
+      password: undefined,
+      name: 'postgres',
+      preparedStatements: false,
+    });
+    expect(effective.sinch).toMatchObject({
+      mode: 'emulator',
+      baseUrl: 'http://127.0.0.1:40_000',
+      applicationKey: 'emulator-key',
+      applicationSecret: SECRET,
+      authScheme: 'signed',
+      timeoutMs: config.sinch.timeoutMs,
+    });
+    expect(effective.otp).toBe(config.otp);
+    expect(effective.server).toBe(config.server);
+    expect(Object.isFrozen(effective)).toBe(true);
+    expect(Object.isFrozen(effective.database)).toBe(true);
+    expect(Object.isFrozen(effective.sinch)).toBe(true);
+    // The loaded config itself is left as it was.
+    expect(config.sinch.baseUrl).toBe('https://verification.api.sinch.com');
+    expect(config.database.port).toBe(5432);
+  });
+
+  test('When a server and real Sinch are configured (nothing started), then the effective config is the loaded one', () => {
+    const config = loadConfig(PRODUCTION);
+
+    const effective = effectiveConfig(config, {});
+
+    expect(effective.database).toBe(config.database);
+    expect(effective.sinch).toBe(config.sinch);
+    expect(Object.isFrozen(effective)).toBe(true);
   });
 });
