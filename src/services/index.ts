@@ -65,66 +65,33 @@ export interface ServiceOptions {
 
 /** Wires models, the Sinch client and the services: the plain objects createApp receives. */
 export function createServices(options: ServiceOptions): Services {
+  const { config, logger, redis } = options;
   const clock = options.clock ?? systemClock;
   const models = initModels(options.sequelize);
-  // The client reports each call; here its duration reaches the metrics and the request's log line.
-  const observeSinch = options.observeSinch ?? options.metrics?.observeSinch;
-  const sinch =
-    options.sinch ??
-    createSinchClient(options.config.sinch, options.logger, (call) => {
-      addSinchTime(call.durationMs);
-      observeSinch?.(call);
-    });
-  const statements = createStatements(options.sequelize, { prepared: options.config.database.preparedStatements });
-  const users = createUserService(userQueries(statements), options.config.otp, clock);
+  const sinch = options.sinch ?? sinchClientFor(options);
+  const statements = createStatements(options.sequelize, { prepared: config.database.preparedStatements });
+  const users = createUserService(userQueries(statements), config.otp, clock);
   // Twice the request timeout: by then the request holding an in-progress key has surely ended.
   const idempotency = createIdempotencyService(
     idempotencyQueries(statements),
     clock,
-    options.config.otp.idempotencyTtlSeconds,
-    2 * options.config.server.requestTimeoutMs,
+    config.otp.idempotencyTtlSeconds,
+    2 * config.server.requestTimeoutMs,
   );
-  const tokenSettings = options.config.verificationToken;
-  const verificationTokens = options.signingKeys
-    ? createVerificationTokenService({
-        keys: options.signingKeys,
-        issuer: tokenSettings.issuer,
-        audience: tokenSettings.audience,
-        ttlSeconds: tokenSettings.ttlSeconds,
-        clock,
-      })
-    : undefined;
-  const verificationRows = verificationQueries(statements, { webhooks: options.config.webhooks.enabled });
+  const verificationTokens = options.signingKeys && tokenServiceFor(options.signingKeys, config, clock);
+  const verificationRows = verificationQueries(statements, { webhooks: config.webhooks.enabled });
   const verifications = createVerificationService({
     verifications: verificationRows,
     sinch,
     users,
-    config: options.config,
-    logger: options.logger,
+    config,
+    logger,
     clock,
     events: options.events ?? options.metrics?.otpEvents,
     idempotency,
     tokens: verificationTokens,
   });
-  const { redis, logger } = options;
-  const serverVerifications = createServerVerificationService({
-    queries: verificationRows,
-    tokens: verificationTokens,
-    config: options.config,
-    logger,
-    clock,
-  });
   const webhookOutbox = createWebhookOutbox(statements);
-  const webhookWorker = options.config.webhooks.enabled
-    ? createWebhookWorker({
-        outbox: webhookOutbox,
-        client: createWebhookClient(options.config.webhooks),
-        config: options.config.webhooks,
-        logger,
-        observe: options.metrics?.observeWebhookDelivery,
-      })
-    : undefined;
-  if (webhookWorker) options.metrics?.trackWebhookOutbox(() => webhookOutbox.stats());
   return {
     models,
     users,
@@ -132,19 +99,58 @@ export function createServices(options: ServiceOptions): Services {
     verifications,
     verificationTokens,
     apiKeys: createApiKeyService(apiKeyQueries(models), clock),
-    serverVerifications,
+    serverVerifications: createServerVerificationService({
+      queries: verificationRows,
+      tokens: verificationTokens,
+      config,
+      logger,
+      clock,
+    }),
     sinchEvents: createSinchEventsService({
       verifications: verificationRows,
-      config: options.config,
+      config,
       logger,
       clock,
       fallBack: (sinchId) => verifications.fallBackAfterFailedSms(sinchId),
     }),
     healthChecks: [sinchCheck(sinch), ...(redis ? [redisCheck(redis)] : [])],
     rateLimitStore: redis
-      ? (prefix) => new FallbackStore(redis, `${options.config.rateLimit.redisKeyPrefix}${prefix}`, logger)
+      ? (prefix) => new FallbackStore(redis, `${config.rateLimit.redisKeyPrefix}${prefix}`, logger)
       : undefined,
     webhookOutbox,
-    webhookWorker,
+    webhookWorker: config.webhooks.enabled ? webhookWorkerFor(webhookOutbox, options) : undefined,
   };
+}
+
+/** The client reports each call; here its duration reaches the metrics and the request's log line. */
+function sinchClientFor(options: ServiceOptions): SinchClient {
+  const observeSinch = options.observeSinch ?? options.metrics?.observeSinch;
+  return createSinchClient(options.config.sinch, options.logger, (call) => {
+    addSinchTime(call.durationMs);
+    observeSinch?.(call);
+  });
+}
+
+function tokenServiceFor(keys: SigningKeys, config: Config, clock: Clock): VerificationTokenService {
+  const settings = config.verificationToken;
+  return createVerificationTokenService({
+    keys,
+    issuer: settings.issuer,
+    audience: settings.audience,
+    ttlSeconds: settings.ttlSeconds,
+    clock,
+  });
+}
+
+/** Delivers the outbox; the outbox's backlog becomes a metric. */
+function webhookWorkerFor(outbox: WebhookOutbox, options: ServiceOptions): WebhookWorker {
+  const { config, logger, metrics } = options;
+  metrics?.trackWebhookOutbox(() => outbox.stats());
+  return createWebhookWorker({
+    outbox,
+    client: createWebhookClient(config.webhooks),
+    config: config.webhooks,
+    logger,
+    observe: metrics?.observeWebhookDelivery,
+  });
 }

@@ -378,9 +378,28 @@ export interface NewVerification {
   now: Date;
 }
 
-export interface VerificationQueries {
+/** Starting a verification and its later sends (resend, fallback): the request side. */
+export interface SendQueries {
   /** Inserts the new PENDING verification, aborting the number's older one; resolves how many were aborted. */
   activate(v: NewVerification, retries: number): Promise<number>;
+  /** The verification as it was and, when it can still take a code, the next send number. */
+  claimResend(verificationId: string, now: Date): Promise<{ target?: VerificationRow; send: number | null }>;
+  /** Claims the one fallback of the verification whose SMS (Sinch's id) failed; undefined when it has none left. */
+  claimFallback(sinchId: string, now: Date): Promise<SendClaim | undefined>;
+  /** Claims up to `limit` fallbacks of SMS sent before `sentBefore` that have no delivery report. */
+  claimOverdueFallbacks(
+    now: Date,
+    sentBefore: Date,
+    ttlSeconds: number,
+    excluded: readonly string[],
+    limit: number,
+  ): Promise<SendClaim[]>;
+  /** Records a resend's or fallback's Sinch verification; false when a later send or the end of the verification came first. */
+  replaceSend(send: ReplacedSend): Promise<boolean>;
+}
+
+/** Checking a code: claim an attempt, then settle it. */
+export interface AttemptQueries {
   /** By `verificationId` (and the number, when given), or the number's latest when no id is given. */
   claimAttempt(
     key: { verificationId?: string; phoneNumber?: string },
@@ -399,24 +418,18 @@ export interface VerificationQueries {
   /** False when the verification was cancelled meanwhile (it then stays CANCELLED). */
   succeed(v: VerificationRow, at: Date): Promise<boolean>;
   returnAttempt(verificationId: string): Promise<void>;
-  /** The verification as it was and, when it can still take a code, the next send number. */
-  claimResend(verificationId: string, now: Date): Promise<{ target?: VerificationRow; send: number | null }>;
-  /** Claims the one fallback of the verification whose SMS (Sinch's id) failed; undefined when it has none left. */
-  claimFallback(sinchId: string, now: Date): Promise<SendClaim | undefined>;
-  /** Claims up to `limit` fallbacks of SMS sent before `sentBefore` that have no delivery report. */
-  claimOverdueFallbacks(
-    now: Date,
-    sentBefore: Date,
-    ttlSeconds: number,
-    excluded: readonly string[],
-    limit: number,
-  ): Promise<SendClaim[]>;
-  /** Records a resend's or fallback's Sinch verification; false when a later send or the end of the verification came first. */
-  replaceSend(send: ReplacedSend): Promise<boolean>;
+}
+
+/** Sinch's callbacks, each applied once. */
+export interface CallbackQueries {
   /** Applies Sinch's final status to a PENDING verification, once per callback memory key. */
   applyResult(sinchId: string, status: VerificationStatus, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
   /** Records whether the SMS reached the handset, once per callback memory key. */
   recordDelivery(sinchId: string, delivered: boolean, at: Date, memory: CallbackMemory): Promise<CallbackOutcome>;
+}
+
+/** What the server-side API reads and changes. */
+export interface ReportQueries {
   /** The server-side API's view of a verification. */
   findReport(verificationId: string): Promise<VerificationRecord | undefined>;
   /** Cancels the verification if PENDING; the row as it now is (or undefined), and whether this call cancelled it. */
@@ -428,6 +441,9 @@ export interface VerificationQueries {
     at: Date,
   ): Promise<'redeemed' | 'already_redeemed' | 'not_found'>;
 }
+
+/** Every statement on "Verifications", in the four groups above. */
+export type VerificationQueries = SendQueries & AttemptQueries & CallbackQueries & ReportQueries;
 
 const REPORT_COLUMNS = `"id", "phoneNumber", "method", "purpose", "status", "attempts", "createdAt", "expiresAt", "verifiedAt", "smsDeliveryStatus", "tokenRedeemedAt"`;
 
@@ -474,34 +490,62 @@ const REDEEM: Statement = {
 /** `webhooks`: record webhook events with the changes that cause them (config.webhooks.enabled). */
 export function verificationQueries(statements: Statements, options: { webhooks?: boolean } = {}): VerificationQueries {
   const webhooks = options.webhooks === true;
-
-  async function activate(v: NewVerification, retries: number): Promise<number> {
-    try {
-      const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [
-        v.id,
-        v.sinchId,
-        v.phoneNumber,
-        v.expiresAt,
-        v.now,
-        v.method,
-        webhooks,
-        v.purpose,
-        v.locale ?? null,
-      ]);
-      return row?.aborted ?? 0;
-    } catch (error) {
-      // Each lost race on the one-PENDING index means another request's row was committed meanwhile.
-      const { code, constraint } = sqlState(error);
-      if (retries > 0 && code === '23505' && constraint === 'Verifications_one_pending_per_number') {
-        return activate(v, retries - 1);
-      }
-      throw error;
-    }
-  }
-
   return {
-    activate,
+    ...sendQueries(statements, webhooks),
+    ...attemptQueries(statements, webhooks),
+    ...callbackQueries(statements, webhooks),
+    ...reportQueries(statements, webhooks),
+  };
+}
 
+function sendQueries(statements: Statements, webhooks: boolean): SendQueries {
+  return {
+    activate: (v, retries) => activate(statements, webhooks, v, retries),
+
+    async claimResend(verificationId, now) {
+      const [row] = await statements.run<VerificationRow & { claimedSend: number | null }>(CLAIM_RESEND, [
+        verificationId,
+        now,
+      ]);
+      if (!row) return { send: null };
+      const { claimedSend, ...target } = row;
+      return { target, send: claimedSend };
+    },
+
+    async claimFallback(sinchId, now) {
+      const [row] = await statements.run<VerificationRow & { claimedSend: number }>(CLAIM_FALLBACK, [now, sinchId]);
+      return row && sendClaim(row);
+    },
+
+    async claimOverdueFallbacks(now, sentBefore, ttlSeconds, excluded, limit) {
+      const rows = await statements.run<VerificationRow & { claimedSend: number }>(CLAIM_OVERDUE_FALLBACKS, [
+        now,
+        new Date(sentBefore.getTime() + ttlSeconds * 1000),
+        [...excluded],
+        limit,
+      ]);
+      return rows.map(sendClaim);
+    },
+
+    async replaceSend(send) {
+      const [row] = await statements.run<{ replaced: number }>(REPLACE_SEND, [
+        send.id,
+        send.send,
+        send.sinchId,
+        send.method,
+        send.locale ?? null,
+        send.expiresAt,
+        send.now,
+        send.why,
+        webhooks,
+      ]);
+      return (row?.replaced ?? 0) > 0;
+    },
+  };
+}
+
+function attemptQueries(statements: Statements, webhooks: boolean): AttemptQueries {
+  return {
     async claimAttempt(key, now, limits) {
       const [row] = await statements.run<
         Partial<VerificationRow> & { charged: boolean; claimedAttempts: number | null; budgetOpensAt: Date | null }
@@ -547,47 +591,11 @@ export function verificationQueries(statements: Statements, options: { webhooks?
     async returnAttempt(verificationId) {
       await statements.run(RETURN_ATTEMPT, [verificationId]);
     },
+  };
+}
 
-    async claimResend(verificationId, now) {
-      const [row] = await statements.run<VerificationRow & { claimedSend: number | null }>(CLAIM_RESEND, [
-        verificationId,
-        now,
-      ]);
-      if (!row) return { send: null };
-      const { claimedSend, ...target } = row;
-      return { target, send: claimedSend };
-    },
-
-    async claimFallback(sinchId, now) {
-      const [row] = await statements.run<VerificationRow & { claimedSend: number }>(CLAIM_FALLBACK, [now, sinchId]);
-      return row && sendClaim(row);
-    },
-
-    async claimOverdueFallbacks(now, sentBefore, ttlSeconds, excluded, limit) {
-      const rows = await statements.run<VerificationRow & { claimedSend: number }>(CLAIM_OVERDUE_FALLBACKS, [
-        now,
-        new Date(sentBefore.getTime() + ttlSeconds * 1000),
-        [...excluded],
-        limit,
-      ]);
-      return rows.map(sendClaim);
-    },
-
-    async replaceSend(send) {
-      const [row] = await statements.run<{ replaced: number }>(REPLACE_SEND, [
-        send.id,
-        send.send,
-        send.sinchId,
-        send.method,
-        send.locale ?? null,
-        send.expiresAt,
-        send.now,
-        send.why,
-        webhooks,
-      ]);
-      return (row?.replaced ?? 0) > 0;
-    },
-
+function callbackQueries(statements: Statements, webhooks: boolean): CallbackQueries {
+  return {
     async applyResult(sinchId, status, at, memory) {
       const [row] = await statements.run<CallbackOutcome>(APPLY_RESULT, [
         sinchId,
@@ -611,7 +619,11 @@ export function verificationQueries(statements: Statements, options: { webhooks?
       ]);
       return { first: row?.first === true, applied: row?.applied === true };
     },
+  };
+}
 
+function reportQueries(statements: Statements, webhooks: boolean): ReportQueries {
+  return {
     async findReport(verificationId) {
       const [row] = await statements.run<VerificationRecord>(REPORT, [verificationId]);
       return row;
@@ -638,6 +650,36 @@ export function verificationQueries(statements: Statements, options: { webhooks?
       return row?.found ? 'already_redeemed' : 'not_found';
     },
   };
+}
+
+/** SendQueries.activate; a lost race on the one-PENDING index is retried up to `retries` times. */
+async function activate(
+  statements: Statements,
+  webhooks: boolean,
+  v: NewVerification,
+  retries: number,
+): Promise<number> {
+  try {
+    const [row] = await statements.run<{ aborted: number }>(ACTIVATE, [
+      v.id,
+      v.sinchId,
+      v.phoneNumber,
+      v.expiresAt,
+      v.now,
+      v.method,
+      webhooks,
+      v.purpose,
+      v.locale ?? null,
+    ]);
+    return row?.aborted ?? 0;
+  } catch (error) {
+    // Each lost race on the one-PENDING index means another request's row was committed meanwhile.
+    const { code, constraint } = sqlState(error);
+    if (retries > 0 && code === '23505' && constraint === 'Verifications_one_pending_per_number') {
+      return activate(statements, webhooks, v, retries - 1);
+    }
+    throw error;
+  }
 }
 
 function sendClaim({ claimedSend, ...target }: VerificationRow & { claimedSend: number }): SendClaim {
