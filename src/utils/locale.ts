@@ -30,10 +30,6 @@ export function canonicalLocale(tag: string): string | undefined {
   return canonical;
 }
 
-export function isLocale(tag: string): boolean {
-  return canonicalLocale(tag) !== undefined;
-}
-
 /**
  * The languages an `Accept-Language` header asks for, most wanted first (q-values honoured,
  * ties keep header order), canonical and without duplicates. `*`, `q=0`, and entries that are not

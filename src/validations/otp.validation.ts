@@ -92,10 +92,8 @@ export function verifyOtpByPhoneBodyFor(codeType: Parameters<typeof codeSchema>[
     });
 }
 
-/** The verify-otp bodies of the default settings (Numeric codes, SMS); the route builds the configured ones (…For). */
-export const verifyOtpBody = verifyOtpBodyFor({ codeType: 'Numeric', methods: ['sms'] });
-export const verifyOtpByPhoneBody = verifyOtpByPhoneBodyFor({ codeType: 'Numeric', methods: ['sms'] });
-export type VerifyOtpBody = z.infer<typeof verifyOtpByPhoneBody>;
+/** A verify-otp body as the controller receives it (the phone-only form's type covers both forms). */
+export type VerifyOtpBody = z.infer<ReturnType<typeof verifyOtpByPhoneBodyFor>>;
 
 /** Idempotency-Key: what clients commonly send (UUIDs, ULIDs, random tokens): printable ASCII, 1-255 chars. */
 export const idempotencyKeyHeader = z

@@ -49,7 +49,6 @@ export const sinchEvent = z.discriminatedUnion('event', [
 export type VerificationRequestEvent = z.infer<typeof verificationRequestEvent>;
 export type VerificationResultEvent = z.infer<typeof verificationResultEvent>;
 export type VerificationSmsDeliveredEvent = z.infer<typeof verificationSmsDeliveredEvent>;
-export type SinchEvent = z.infer<typeof sinchEvent>;
 export const KNOWN_EVENTS = [
   'VerificationRequestEvent',
   'VerificationResultEvent',

@@ -18,12 +18,15 @@ import {
   idempotencyKeyHeader,
   requestOtpBody,
   resendOtpBody,
-  verifyOtpBody,
+  verifyOtpBodyFor,
 } from '../../src/validations/otp.validation';
 import { uniquePhone } from '../factories/phone.factory';
 import { HTTP_METHODS, servedDocument, servedSpec, type SpecValidator } from '../helpers/openapi';
 import { answeredRoutes, undocumentedRoutes } from '../helpers/route-audit';
 import { createTestApp, SINCH_KEY, SINCH_SECRET, type TestApp } from '../helpers/test-app';
+
+/** The verify-otp body of the default settings (Numeric codes, SMS). */
+const verifyOtpBody = verifyOtpBodyFor({ codeType: 'Numeric', methods: ['sms'] });
 
 /**
  * Documented routes whose implementation is still being written (e.g. 'GET /metrics'). While one is
