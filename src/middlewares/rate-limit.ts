@@ -1,12 +1,57 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit, type Store } from 'express-rate-limit';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import { AppError } from '../utils/app-error';
 
-const HOUR_MS = 3_600_000;
-
 export type StoreFactory = (prefix: string) => Store | undefined;
+
+/** One fixed-window limit, refused with RATE_LIMITED naming the limit, its quota and when to retry. */
+function windowLimiter(
+  logger: Logger,
+  options: {
+    name: string;
+    windowSeconds: number;
+    limit: number;
+    store: Store | undefined;
+    /** The message's subject: "Too many <what>. Try again in N s." */
+    what: string;
+    keyGenerator?: (req: Request, res: Response) => string;
+  },
+): RequestHandler {
+  const { name, windowSeconds, limit } = options;
+  return rateLimit({
+    windowMs: windowSeconds * 1000,
+    limit,
+    identifier: name,
+    ...(options.keyGenerator && { keyGenerator: options.keyGenerator }),
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    store: options.store,
+    // We decide deliberately whether X-Forwarded-For is believed (TRUST_PROXY); the library's
+    // console warnings about it would only repeat that decision.
+    validate: { xForwardedForHeader: false, trustProxy: false, forwardedHeader: false },
+    logger: {
+      error: (error: unknown, message?: string) => logger.error(message ?? 'rate limiter error', { error }),
+      warn: (message: unknown) => logger.warn(String(message)),
+    },
+    handler: (_req, res, next) => {
+      next(
+        new AppError('RATE_LIMITED', {
+          message: `Too many ${options.what}. Try again in ${String(res.getHeader('Retry-After') ?? 'a while')} s.`,
+          details: [
+            {
+              limit: name,
+              retryAfterSeconds: Number(res.getHeader('Retry-After')) || undefined,
+              quota: limit,
+              windowSeconds,
+            },
+          ],
+        }),
+      );
+    },
+  });
+}
 
 /**
  * Per-client-IP limits on both endpoints (express-rate-limit). The client IP is the socket address
@@ -17,40 +62,13 @@ export function ipRateLimiters(
   logger: Logger,
   storeFor: StoreFactory = () => undefined,
 ): { requestOtp: RequestHandler[]; verifyOtp: RequestHandler[] } {
-  const limiter = (name: string, limit: number, what: string): RequestHandler =>
-    rateLimit({
-      windowMs: HOUR_MS,
-      limit,
-      identifier: name,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-      store: storeFor(`rl:${name}:`),
-      // We decide deliberately whether X-Forwarded-For is believed (TRUST_PROXY); the library's
-      // console warnings about it would only repeat that decision.
-      validate: { xForwardedForHeader: false, trustProxy: false, forwardedHeader: false },
-      logger: {
-        error: (error: unknown, message?: string) => logger.error(message ?? 'rate limiter error', { error }),
-        warn: (message: unknown) => logger.warn(String(message)),
-      },
-      handler: (_req, res, next) => {
-        next(
-          new AppError('RATE_LIMITED', {
-            message: `Too many ${what} from this network. Try again in ${String(res.getHeader('Retry-After') ?? 'a while')} s.`,
-            details: [
-              {
-                limit: name,
-                retryAfterSeconds: Number(res.getHeader('Retry-After')) || undefined,
-                quota: limit,
-                windowSeconds: 3600,
-              },
-            ],
-          }),
-        );
-      },
-    });
+  const perHour = (name: string, limit: number, what: string): RequestHandler =>
+    windowLimiter(logger, { name, windowSeconds: 3600, limit, store: storeFor(`rl:${name}:`), what });
   return {
-    requestOtp: [limiter('ip-request-otp', config.rateLimit.requestOtpPerIpHour, 'code requests')],
-    verifyOtp: [limiter('ip-verify-otp', config.rateLimit.verifyOtpPerIpHour, 'verification attempts')],
+    requestOtp: [perHour('ip-request-otp', config.rateLimit.requestOtpPerIpHour, 'code requests from this network')],
+    verifyOtp: [
+      perHour('ip-verify-otp', config.rateLimit.verifyOtpPerIpHour, 'verification attempts from this network'),
+    ],
   };
 }
 
@@ -64,34 +82,12 @@ export function apiKeyRateLimiter(
   logger: Logger,
   storeFor: StoreFactory = () => undefined,
 ): RequestHandler {
-  const limit = config.rateLimit.serverApiPerKeyMinute;
-  return rateLimit({
-    windowMs: 60_000,
-    limit,
-    identifier: 'api-key',
-    keyGenerator: (_req, res) => String((res.locals.apiKey as { id?: string } | undefined)?.id),
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
+  return windowLimiter(logger, {
+    name: 'api-key',
+    windowSeconds: 60,
+    limit: config.rateLimit.serverApiPerKeyMinute,
     store: storeFor('rl:api-key:'),
-    validate: { xForwardedForHeader: false, trustProxy: false, forwardedHeader: false },
-    logger: {
-      error: (error: unknown, message?: string) => logger.error(message ?? 'rate limiter error', { error }),
-      warn: (message: unknown) => logger.warn(String(message)),
-    },
-    handler: (_req, res, next) => {
-      next(
-        new AppError('RATE_LIMITED', {
-          message: `Too many requests with this API key. Try again in ${String(res.getHeader('Retry-After') ?? 'a while')} s.`,
-          details: [
-            {
-              limit: 'api-key',
-              retryAfterSeconds: Number(res.getHeader('Retry-After')) || undefined,
-              quota: limit,
-              windowSeconds: 60,
-            },
-          ],
-        }),
-      );
-    },
+    what: 'requests with this API key',
+    keyGenerator: (_req, res) => String((res.locals.apiKey as { id?: string } | undefined)?.id),
   });
 }
