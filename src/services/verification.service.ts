@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { CodeType, Config, FallbackMethod, OtpMethod } from '../config';
+import type { Config, FallbackMethod, OtpMethod } from '../config';
 import type { Logger } from '../config/logger';
 import type { AttemptClaim, SendClaim, VerificationQueries, VerificationRow } from '../db/queries/verifications';
 import type { VerificationStatus } from '../models';
-import { AppError, retryAfterSeconds } from '../utils/app-error';
+import { AppError } from '../utils/app-error';
 import type { Clock } from '../utils/clock';
 import { normalizePhone } from '../utils/phone';
 import { chooseLocale, chooseMethod, codeTypeOf, type Channel, type ChannelRequest } from './channels';
@@ -11,74 +11,40 @@ import { fingerprintOf, type IdempotencyService } from './idempotency.service';
 import { assertNumberAllowed } from './number-policy';
 import type { ReportOutcome, SinchClient, StartResult } from '../clients/sinch/sinch.client';
 import { createTestNumbers, TEST_VERIFICATION_PREFIX, type TestNumbers } from './test-numbers';
-import type { LimitRefusal, UserService } from './user.service';
+import type { UserService } from './user.service';
 import type { VerificationTokenService } from './verification-token.service';
+import {
+  budgetExhausted,
+  cannotResend,
+  endedByProvider,
+  expiryOf,
+  failureReason,
+  notFound,
+  refusalError,
+  sendReference,
+  superseded,
+  unusable,
+  wrongCode,
+} from './verification.rules';
+import type {
+  OtpEventLabels,
+  OtpEvents,
+  RequestCodeInput,
+  RequestCodeResult,
+  ResendCodeInput,
+  VerifyCodeInput,
+  VerifyCodeResult,
+} from './verification.types';
 
-export interface RequestCodeInput extends ChannelRequest {
-  phoneNumber: string;
-  /** What the code is for: one of OTP_PURPOSES; stored, echoed, and put in the verification token. */
-  purpose?: string;
-  /** Idempotency-Key header: a repeat within the TTL replays the first result and sends nothing. */
-  idempotencyKey?: string;
-}
-
-/** A new code for an existing verification, by the same method or another one on offer. */
-export interface ResendCodeInput extends ChannelRequest {
-  verificationId: string;
-}
-
-/** The answer of request-otp and resend-otp. */
-export interface RequestCodeResult {
-  verificationId: string;
-  phoneNumber: string;
-  /** How this code goes out, so a page can say "we are calling you". */
-  method: OtpMethod;
-  /** The language Sinch said it used (canonical BCP 47); null when it named none. */
-  locale: string | null;
-  /** The code's alphabet: OTP_CODE_TYPE, or Numeric for a call (a voice reads digits). */
-  codeType: CodeType;
-  /** The methods on offer (OTP_METHODS), for a resend by another one. */
-  methods: OtpMethod[];
-  purpose: string | null;
-  expiresAt: string;
-  resendAvailableAt: string;
-}
-
-/**
- * `verificationId` binds the attempt to whoever requested the code. Without it (only when
- * VERIFY_BY_PHONE_NUMBER=true) the number's latest verification is checked.
- */
-export interface VerifyCodeInput {
-  verificationId?: string;
-  phoneNumber?: string;
-  code: string;
-}
-
-export interface VerifyCodeResult {
-  verificationId: string;
-  phoneNumber: string;
-  verified: true;
-  verifiedAt: string;
-  /** The signed proof for the integrator's backend; absent when VERIFICATION_TOKENS=off. */
-  verificationToken?: string;
-}
-
-/** What an event is about, as bounded metric labels. */
-export interface OtpEventLabels {
-  /** One of OTP_PURPOSES; null or absent: the verification has none, or is not known yet. */
-  purpose?: string | null;
-  /** OTP_TEST_NUMBERS, counted apart. */
-  testNumber?: boolean;
-}
-
-/** What the funnel metrics and logs count; reasons are a small fixed set. Labels absent: a real number, no purpose. */
-export interface OtpEvents {
-  requested(labels?: OtpEventLabels): void;
-  sent(labels?: OtpEventLabels & { method: OtpMethod }): void;
-  refused(reason: string, labels?: OtpEventLabels): void;
-  verified(labels?: OtpEventLabels): void;
-  failed(reason: string, labels?: OtpEventLabels): void;
-}
+export type {
+  OtpEventLabels,
+  OtpEvents,
+  RequestCodeInput,
+  RequestCodeResult,
+  ResendCodeInput,
+  VerifyCodeInput,
+  VerifyCodeResult,
+} from './verification.types';
 
 const noEvents: OtpEvents = { requested() {}, sent() {}, refused() {}, verified() {}, failed() {} };
 
@@ -111,55 +77,6 @@ export interface VerificationServiceDeps {
   testNumbers?: TestNumbers;
   /** Signs the token of a successful verification; none: verify-otp returns no token. */
   tokens?: VerificationTokenService;
-}
-
-/** The one answer for "no such verification": identical whether the id was never issued, is another number's, or was purged. */
-const notFound = () => new AppError('VERIFICATION_NOT_FOUND');
-
-const superseded = () =>
-  new AppError('VERIFICATION_NOT_FOUND', {
-    message: 'This code was replaced by a newer one. Use the most recent code sent to this number.',
-    details: [{ reason: 'superseded' }],
-  });
-
-const endedByProvider = () =>
-  new AppError('VERIFICATION_EXPIRED', {
-    message: 'This code can no longer be used. Request a new code.',
-    details: [{ reason: 'ended_by_provider' }],
-  });
-
-/** Metric reasons for verifications that could not take a code: a fixed, small set. */
-function failureReason(error: AppError): string {
-  switch (error.code) {
-    case 'ALREADY_VERIFIED':
-      return 'already_verified';
-    case 'VERIFICATION_EXPIRED':
-      return 'expired';
-    case 'TOO_MANY_ATTEMPTS':
-      return 'too_many_attempts';
-    case 'VERIFICATION_CANCELLED':
-      return 'cancelled';
-    default:
-      return 'not_found';
-  }
-}
-
-function refusalError(refusal: LimitRefusal): AppError {
-  const retry = retryAfterSeconds(refusal.retryAfterMs);
-  const facts = {
-    retryAfterSeconds: retry,
-    limit: { name: refusal.limit.replace('_', '-'), quota: refusal.quota, windowSeconds: refusal.windowSeconds },
-    details: [
-      { limit: refusal.limit, retryAfterSeconds: retry, quota: refusal.quota, windowSeconds: refusal.windowSeconds },
-    ],
-  };
-  if (refusal.limit === 'global_minute') return new AppError('SEND_CAPACITY_EXCEEDED', facts);
-  const messages: Record<Exclude<LimitRefusal['limit'], 'global_minute'>, string> = {
-    number_cooldown: `A code was just sent to this number. You can request a new one in ${retry} s.`,
-    number_hour: `Too many codes were sent to this number in the last hour. Try again in ${retry} s.`,
-    number_day: `Too many codes were sent to this number today. Try again in ${retry} s.`,
-  };
-  return new AppError('RATE_LIMITED', { ...facts, message: messages[refusal.limit] });
 }
 
 export function createVerificationService(deps: VerificationServiceDeps): VerificationService {
@@ -268,7 +185,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     const verificationId = randomUUID();
     const started = await start(e164, channel, verificationId, reservation, purpose);
     const now = reservation.reservedAt;
-    const expiresAt = expiryOf(now);
+    const expiresAt = expiryOf(now, otp);
     // Every lost race on the one-PENDING index is another request's committed send, and at most
     // maxSendsPerNumberHour pass reserveSend per number, so that many retries always suffice.
     const aborted = await verifications.activate(
@@ -308,7 +225,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       codeType: codeTypeOf(method, otp),
       methods: [...otp.methods],
       purpose: v.purpose,
-      expiresAt: expiryOf(sentAt).toISOString(),
+      expiresAt: expiryOf(sentAt, otp).toISOString(),
       resendAvailableAt: users.resendAvailableAt(sentAt).toISOString(),
     };
   }
@@ -392,13 +309,6 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   }
 
   /** Sinch wants a unique reference per start: the first send's is our id, later ones are numbered. */
-  function sendReference(verificationId: string, send: number): string {
-    return send <= 1 ? verificationId : `${verificationId}.${send}`;
-  }
-
-  function expiryOf(sentAt: Date): Date {
-    return new Date(sentAt.getTime() + otp.ttlSeconds * 1000);
-  }
 
   /** Points the verification at the new Sinch verification; its old code stops being accepted. */
   async function replace(
@@ -416,7 +326,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
       sinchId: started.id,
       method: channel.method,
       locale: started.contentLanguage,
-      expiresAt: expiryOf(sentAt),
+      expiresAt: expiryOf(sentAt, otp),
       now: sentAt,
     });
     if (replaced) return;
@@ -495,7 +405,7 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
   /** Whether the claimed verification may take this code; throws the client's answer when not. */
   async function judge(claim: AttemptClaim, now: Date): Promise<{ target: VerificationRow; attempts: number }> {
     const { target } = claim;
-    const problem = unusable(target, now.getTime());
+    const problem = unusable(target, now.getTime(), otp);
     if (problem || !target) {
       if (target?.status === 'PENDING' && problem?.code === 'VERIFICATION_EXPIRED') {
         await verifications.settle(target, 'EXPIRED', undefined, now);
@@ -505,12 +415,12 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     }
     if (!claim.charged) {
       logger.warn('failure budget exhausted for number', { phoneNumber: target.phoneNumber });
-      throw refuse('failure_budget', budgetExhausted(claim.budgetOpensAt, now), target);
+      throw refuse('failure_budget', budgetExhausted(claim.budgetOpensAt, now, otp), target);
     }
     if (claim.attempts === null) {
       // A parallel request changed the verification between the statement's read and its update.
       await users.refundFailure(target.phoneNumber, now);
-      const lost = unusable(await verifications.findById(target.id), now.getTime()) ?? notFound();
+      const lost = unusable(await verifications.findById(target.id), now.getTime(), otp) ?? notFound();
       throw refuse(failureReason(lost), lost, target);
     }
     return { target, attempts: claim.attempts };
@@ -593,97 +503,5 @@ export function createVerificationService(deps: VerificationServiceDeps): Verifi
     };
   }
 
-  /** Why a verification cannot take a code now, as the client's answer; undefined when it can. */
-  function unusable(v: VerificationRow | undefined, now: number): AppError | undefined {
-    if (!v) return notFound();
-    switch (v.status) {
-      case 'SUCCESSFUL':
-        return new AppError('ALREADY_VERIFIED', {
-          message: 'This code has already been used to verify the number. Request a new code to verify again.',
-        });
-      case 'ABORTED':
-        return superseded();
-      case 'EXPIRED':
-        return new AppError('VERIFICATION_EXPIRED');
-      case 'CANCELLED':
-        return new AppError('VERIFICATION_CANCELLED');
-      case 'FAILED':
-        return v.attempts >= otp.maxAttempts ? attemptsExhausted(v, now) : endedByProvider();
-      case 'PENDING':
-        if (new Date(v.expiresAt).getTime() <= now) return new AppError('VERIFICATION_EXPIRED');
-        if (v.attempts >= otp.maxAttempts) return attemptsExhausted(v, now);
-        return undefined;
-    }
-  }
-
-  function attemptsExhausted(v: VerificationRow, now: number): AppError {
-    // The way forward is a new code, so Retry-After says when one can be requested: a cooldown after
-    // the latest send, which expires OTP_TTL_SECONDS after it went out.
-    const sentAt = new Date(v.expiresAt).getTime() - otp.ttlSeconds * 1000;
-    const waitMs = sentAt + otp.resendCooldownSeconds * 1000 - now;
-    return new AppError('TOO_MANY_ATTEMPTS', {
-      message: `Too many wrong codes for this verification (${otp.maxAttempts} allowed). Request a new code.`,
-      retryAfterSeconds: retryAfterSeconds(waitMs),
-      limit: { name: 'verification-attempts', quota: otp.maxAttempts, windowSeconds: otp.ttlSeconds },
-      details: [
-        {
-          reason: 'verification_attempts_exhausted',
-          maxAttempts: otp.maxAttempts,
-          attemptsRemaining: 0,
-          method: v.method,
-        },
-      ],
-    });
-  }
-
-  function budgetExhausted(opensAt: Date | undefined, now: Date): AppError {
-    const retry = retryAfterSeconds((opensAt?.getTime() ?? now.getTime() + 3_600_000) - now.getTime());
-    return new AppError('TOO_MANY_ATTEMPTS', {
-      message: `Too many wrong codes for this number in the last hour. Try again in ${retry} s.`,
-      retryAfterSeconds: retry,
-      limit: { name: 'number-failures', quota: otp.maxFailuresPerNumberHour, windowSeconds: 3600 },
-      details: [{ reason: 'failure_budget_exhausted', retryAfterSeconds: retry }],
-    });
-  }
-
   return { requestCode, verifyCode, resendCode, fallBackAfterFailedSms, fallBackOverdue };
-}
-
-/** `method`: how the code now in force went out (a fallback may have changed it), so a page can say so. */
-function wrongCode(attemptsRemaining: number, method: OtpMethod): AppError {
-  return new AppError('INVALID_CODE', {
-    message:
-      attemptsRemaining > 0
-        ? `The code is not correct. ${attemptsRemaining} attempt${attemptsRemaining === 1 ? '' : 's'} left.`
-        : 'The code is not correct and no attempts are left. Request a new code.',
-    details: [{ field: 'code', attemptsRemaining, method }],
-  });
-}
-
-/** Why a verification can take no new code, as resend-otp's answer; undefined when it can. */
-function cannotResend(v: VerificationRow | undefined, now: number, maxAttempts: number): AppError | undefined {
-  if (!v) return notFound();
-  const ended = (reason: string) =>
-    new AppError('VERIFICATION_EXPIRED', {
-      message: 'This verification has ended and takes no new code. Request a new code for the number.',
-      details: [{ reason }],
-    });
-  switch (v.status) {
-    case 'SUCCESSFUL':
-      return new AppError('ALREADY_VERIFIED', {
-        message: 'This verification is already complete: there is no code to resend.',
-      });
-    case 'ABORTED':
-      return ended('superseded');
-    case 'EXPIRED':
-      return ended('expired');
-    case 'CANCELLED':
-      return new AppError('VERIFICATION_CANCELLED', {
-        message: 'This verification was cancelled and takes no new code. Request a new code for the number.',
-      });
-    case 'FAILED':
-      return ended(v.attempts >= maxAttempts ? 'attempts_exhausted' : 'ended_by_provider');
-    case 'PENDING':
-      return new Date(v.expiresAt).getTime() <= now ? ended('expired') : undefined;
-  }
 }
