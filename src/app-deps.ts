@@ -6,7 +6,7 @@ import type { StoreFactory } from './middlewares/rate-limit';
 import type { HealthCheck } from './observability/health';
 import type { Metrics } from './observability/metrics';
 import type { SinchEventsService } from './services/sinch-events.service';
-import type { VerificationService } from './services/verification.service';
+import type { VerificationService } from './services/verification/verification.service';
 import type { VerificationTokenService } from './services/verification-token.service';
 import type { ApiKeyService } from './services/api-key.service';
 import type { ServerVerificationService } from './services/server-verification.service';

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { VerificationService } from '../services/verification.service';
+import type { VerificationService } from '../services/verification/verification.service';
 import type {
   RequestOtpBody,
   RequestOtpData,

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Sequelize } from 'sequelize';
 import type { SinchCallObserver } from '../clients/sinch/sinch.client';
-import type { OtpEventLabels, OtpEvents } from '../services/verification.service';
+import type { OtpEventLabels, OtpEvents } from '../services/verification/verification.service';
 import type { OutboxStats } from '../db/queries/webhook-outbox';
 import type { WebhookDeliveryObserver } from '../services/webhook-delivery.service';
 

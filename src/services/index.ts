@@ -17,7 +17,11 @@ import type { RedisConnection } from '../clients/redis/redis.client';
 import { createSinchClient, type SinchCallObserver, type SinchClient } from '../clients/sinch/sinch.client';
 import { createSinchEventsService, type SinchEventsService } from './sinch-events.service';
 import { createUserService, type UserService } from './user.service';
-import { createVerificationService, type OtpEvents, type VerificationService } from './verification.service';
+import {
+  createVerificationService,
+  type OtpEvents,
+  type VerificationService,
+} from './verification/verification.service';
 import type { SigningKeys } from './signing-keys';
 import { apiKeyQueries } from '../db/queries/api-keys';
 import { createApiKeyService, type ApiKeyService } from './api-key.service';

@@ -2,7 +2,7 @@ import { Sequelize } from 'sequelize';
 import request, { type Response } from 'supertest';
 import { sandboxNumber } from '../../src/emulator/sinch-emulator';
 import { createServices } from '../../src/services';
-import type { VerificationService } from '../../src/services/verification.service';
+import type { VerificationService } from '../../src/services/verification/verification.service';
 import { ERROR_CATALOGUE } from '../../src/utils/app-error';
 import { uniquePhone } from '../factories/phone.factory';
 import { closedPort } from '../helpers/net';

@@ -1,5 +1,5 @@
-import type { CodeType, OtpMethod } from '../config';
-import type { ChannelRequest } from './channels';
+import type { CodeType, OtpMethod } from '../../config';
+import type { ChannelRequest } from '../channels';
 
 // What the verification flows take and answer, and the funnel events they count: the shapes the flow
 // modules share. verification.service.ts re-exports them; code outside the service imports them from there.

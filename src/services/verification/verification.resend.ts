@@ -1,8 +1,8 @@
-import type { FallbackMethod } from '../config';
-import type { SendClaim } from '../db/queries/verifications';
-import type { StartResult } from '../clients/sinch/sinch.client';
-import { AppError } from '../utils/app-error';
-import type { Channel } from './channels';
+import type { FallbackMethod } from '../../config';
+import type { SendClaim } from '../../db/queries/verifications';
+import type { StartResult } from '../../clients/sinch/sinch.client';
+import { AppError } from '../../utils/app-error';
+import type { Channel } from '../channels';
 import { labelsOf, type VerificationContext } from './verification.context';
 import { cannotResend, expiryOf, failureReason, notFound, sendReference, superseded } from './verification.rules';
 import { answer, channelOf, reserve, start } from './verification.send';

@@ -1,7 +1,7 @@
-import type { Config, OtpMethod } from '../config';
-import type { VerificationRow } from '../db/queries/verifications';
-import { AppError, retryAfterSeconds } from '../utils/app-error';
-import type { LimitRefusal } from './user.service';
+import type { Config, OtpMethod } from '../../config';
+import type { VerificationRow } from '../../db/queries/verifications';
+import { AppError, retryAfterSeconds } from '../../utils/app-error';
+import type { LimitRefusal } from '../user.service';
 
 // The verification flows' decisions that need no I/O: which answer a verification's state gets,
 // the metric reason for it, the limits' refusals, and the arithmetic of expiries and references.

@@ -1,8 +1,8 @@
-import type { OtpMethod } from '../config';
-import type { VerificationRow } from '../db/queries/verifications';
-import type { StartResult } from '../clients/sinch/sinch.client';
-import { AppError } from '../utils/app-error';
-import { chooseLocale, chooseMethod, codeTypeOf, type Channel, type ChannelRequest } from './channels';
+import type { OtpMethod } from '../../config';
+import type { VerificationRow } from '../../db/queries/verifications';
+import type { StartResult } from '../../clients/sinch/sinch.client';
+import { AppError } from '../../utils/app-error';
+import { chooseLocale, chooseMethod, codeTypeOf, type Channel, type ChannelRequest } from '../channels';
 import { labelsOf, type VerificationContext } from './verification.context';
 import { expiryOf, refusalError } from './verification.rules';
 import type { OtpEventLabels, RequestCodeResult } from './verification.types';

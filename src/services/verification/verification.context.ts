@@ -1,12 +1,12 @@
-import type { Config } from '../config';
-import type { Logger } from '../config/logger';
-import type { VerificationQueries } from '../db/queries/verifications';
-import type { SinchClient } from '../clients/sinch/sinch.client';
-import type { Clock } from '../utils/clock';
-import type { IdempotencyService } from './idempotency.service';
-import { createTestNumbers, type TestNumbers } from './test-numbers';
-import type { UserService } from './user.service';
-import type { VerificationTokenService } from './verification-token.service';
+import type { Config } from '../../config';
+import type { Logger } from '../../config/logger';
+import type { VerificationQueries } from '../../db/queries/verifications';
+import type { SinchClient } from '../../clients/sinch/sinch.client';
+import type { Clock } from '../../utils/clock';
+import type { IdempotencyService } from '../idempotency.service';
+import { createTestNumbers, type TestNumbers } from '../test-numbers';
+import type { UserService } from '../user.service';
+import type { VerificationTokenService } from '../verification-token.service';
 import type { OtpEventLabels, OtpEvents } from './verification.types';
 
 export interface VerificationServiceDeps {

@@ -1,9 +1,9 @@
-import type { AttemptClaim, VerificationRow } from '../db/queries/verifications';
-import type { VerificationStatus } from '../models';
-import type { ReportOutcome } from '../clients/sinch/sinch.client';
-import { AppError } from '../utils/app-error';
-import { normalizePhone } from '../utils/phone';
-import { TEST_VERIFICATION_PREFIX } from './test-numbers';
+import type { AttemptClaim, VerificationRow } from '../../db/queries/verifications';
+import type { VerificationStatus } from '../../models';
+import type { ReportOutcome } from '../../clients/sinch/sinch.client';
+import { AppError } from '../../utils/app-error';
+import { normalizePhone } from '../../utils/phone';
+import { TEST_VERIFICATION_PREFIX } from '../test-numbers';
 import { labelsOf, type VerificationContext } from './verification.context';
 import {
   budgetExhausted,

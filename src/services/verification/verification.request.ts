@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { NewVerification } from '../db/queries/verifications';
-import { AppError } from '../utils/app-error';
-import { normalizePhone } from '../utils/phone';
-import type { Channel } from './channels';
-import { fingerprintOf, type IdempotencyService } from './idempotency.service';
-import { assertNumberAllowed } from './number-policy';
+import type { NewVerification } from '../../db/queries/verifications';
+import { AppError } from '../../utils/app-error';
+import { normalizePhone } from '../../utils/phone';
+import type { Channel } from '../channels';
+import { fingerprintOf, type IdempotencyService } from '../idempotency.service';
+import { assertNumberAllowed } from '../number-policy';
 import { labelsOf, type VerificationContext } from './verification.context';
 import { expiryOf } from './verification.rules';
 import { answer, channelOf, reserve, start } from './verification.send';
