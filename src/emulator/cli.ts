@@ -18,6 +18,44 @@ export type EnvParseResult = { ok: true; options: EmulatorOptions } | { ok: fals
  * reporting every problem at once instead of stopping at the first.
  */
 export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EnvParseResult {
+  const read = envReader(env);
+  const port = read.integer('SINCH_EMULATOR_PORT', CLI_DEFAULTS.port, 0, 65535);
+  const codeLength = read.integer('SINCH_EMULATOR_CODE_LENGTH', 4, 1, 12);
+  const secret = readSecret(read);
+  const wrongCode = readWrongCode(read);
+  const callbackUrl = readCallbackUrl(read);
+  const printCodes = read.flag('SINCH_EMULATOR_PRINT_CODES', true);
+  const sandbox = read.flag('SINCH_EMULATOR_SANDBOX', true);
+  const undeliveredNumbers = readUndeliveredNumbers(read);
+  if (read.errors.length > 0) return { ok: false, errors: read.errors };
+
+  return {
+    ok: true,
+    options: {
+      applicationKey: read.value('SINCH_EMULATOR_KEY') ?? CLI_DEFAULTS.applicationKey,
+      applicationSecret: secret,
+      host: read.value('SINCH_EMULATOR_HOST') ?? CLI_DEFAULTS.host,
+      port,
+      codeLength,
+      wrongCodeById: wrongCode === '40003' ? '40003' : 'fail',
+      printCodes,
+      sandbox,
+      ...(undeliveredNumbers.length > 0 ? { undeliveredNumbers } : {}),
+      ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+    },
+  };
+}
+
+/** Reads variables one by one, collecting each problem in `errors` and going on with a fallback. */
+interface EnvReader {
+  readonly errors: string[];
+  /** The trimmed value; an empty one counts as unset. */
+  value(name: string): string | undefined;
+  integer(name: string, fallback: number, min: number, max: number): number;
+  flag(name: string, fallback: boolean): boolean;
+}
+
+function envReader(env: NodeJS.ProcessEnv): EnvReader {
   const errors: string[] = [];
   const value = (name: string): string | undefined => {
     const raw = env[name]?.trim();
@@ -39,47 +77,42 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EnvParseResult {
     errors.push(`${name} must be true or false, got "${raw}"`);
     return fallback;
   };
+  return { errors, value, integer, flag };
+}
 
-  const port = integer('SINCH_EMULATOR_PORT', CLI_DEFAULTS.port, 0, 65535);
-  const codeLength = integer('SINCH_EMULATOR_CODE_LENGTH', 4, 1, 12);
-  const secret = value('SINCH_EMULATOR_SECRET') ?? CLI_DEFAULTS.applicationSecret;
+function readSecret(read: EnvReader): string {
+  const secret = read.value('SINCH_EMULATOR_SECRET') ?? CLI_DEFAULTS.applicationSecret;
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(secret) || secret.length % 4 !== 0) {
-    errors.push('SINCH_EMULATOR_SECRET must be base64, as Sinch issues application secrets');
+    read.errors.push('SINCH_EMULATOR_SECRET must be base64, as Sinch issues application secrets');
   }
-  const wrongCode = value('SINCH_EMULATOR_WRONG_CODE') ?? 'fail';
+  return secret;
+}
+
+function readWrongCode(read: EnvReader): string {
+  const wrongCode = read.value('SINCH_EMULATOR_WRONG_CODE') ?? 'fail';
   if (wrongCode !== 'fail' && wrongCode !== '40003')
-    errors.push(`SINCH_EMULATOR_WRONG_CODE must be "fail" or "40003", got "${wrongCode}"`);
-  const callbackUrl = value('SINCH_EMULATOR_CALLBACK_URL');
+    read.errors.push(`SINCH_EMULATOR_WRONG_CODE must be "fail" or "40003", got "${wrongCode}"`);
+  return wrongCode;
+}
+
+function readCallbackUrl(read: EnvReader): string | undefined {
+  const callbackUrl = read.value('SINCH_EMULATOR_CALLBACK_URL');
   if (callbackUrl !== undefined && !/^https?:\/\//.test(callbackUrl)) {
-    errors.push('SINCH_EMULATOR_CALLBACK_URL must be an http(s) URL');
+    read.errors.push('SINCH_EMULATOR_CALLBACK_URL must be an http(s) URL');
   }
-  const printCodes = flag('SINCH_EMULATOR_PRINT_CODES', true);
-  const sandbox = flag('SINCH_EMULATOR_SANDBOX', true);
-  const undeliveredNumbers = (value('SINCH_EMULATOR_UNDELIVERED_NUMBERS') ?? '')
+  return callbackUrl;
+}
+
+function readUndeliveredNumbers(read: EnvReader): string[] {
+  const undeliveredNumbers = (read.value('SINCH_EMULATOR_UNDELIVERED_NUMBERS') ?? '')
     .split(',')
     .map((n) => n.trim())
     .filter(Boolean);
   for (const number of undeliveredNumbers) {
     if (!/^\+\d{1,15}$/.test(number))
-      errors.push(`SINCH_EMULATOR_UNDELIVERED_NUMBERS: "${number}" is not an E.164 number such as +46701234567`);
+      read.errors.push(`SINCH_EMULATOR_UNDELIVERED_NUMBERS: "${number}" is not an E.164 number such as +46701234567`);
   }
-  if (errors.length > 0) return { ok: false, errors };
-
-  return {
-    ok: true,
-    options: {
-      applicationKey: value('SINCH_EMULATOR_KEY') ?? CLI_DEFAULTS.applicationKey,
-      applicationSecret: secret,
-      host: value('SINCH_EMULATOR_HOST') ?? CLI_DEFAULTS.host,
-      port,
-      codeLength,
-      wrongCodeById: wrongCode === '40003' ? '40003' : 'fail',
-      printCodes,
-      sandbox,
-      ...(undeliveredNumbers.length > 0 ? { undeliveredNumbers } : {}),
-      ...(callbackUrl !== undefined ? { callbackUrl } : {}),
-    },
-  };
+  return undeliveredNumbers;
 }
 
 async function main(): Promise<void> {

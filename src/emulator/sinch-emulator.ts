@@ -504,61 +504,37 @@ class Emulator implements SinchEmulator {
   // Sinch operations
 
   private async start(ex: Exchange): Promise<void> {
-    const body = requireObject(ex);
-    const identity = body.identity;
-    if (!isRecord(identity)) throw new SinchApiError(400, 40002, 'Identity parameter is missing.');
-    if (
-      identity.type !== undefined &&
-      (typeof identity.type !== 'string' || identity.type.toLowerCase() !== 'number')
-    ) {
-      throw new SinchApiError(400, 40001, `Identity type ${describeValue(identity.type)} is not supported.`);
-    }
-    const endpoint = identity.endpoint;
-    if (typeof endpoint !== 'string' || endpoint === '')
-      throw new SinchApiError(400, 40002, 'Endpoint parameter is missing.');
-    if (body.method === undefined) throw new SinchApiError(400, 40002, 'Method parameter is missing.');
-    const method = parseMethod(body.method);
-    if (method === undefined)
-      throw new SinchApiError(400, 40001, `Method ${describeValue(body.method)} is not supported.`);
-    const countryId = validateEndpoint(endpoint);
-    const reference = optionalString(body, 'reference');
-    const custom = optionalString(body, 'custom');
-    const optionsKey = OPTIONS_KEYS[method];
-    const methodOptions = optionsKey === undefined ? undefined : findKey(body, optionsKey);
-    if (methodOptions !== undefined && !isRecord(methodOptions))
-      throw new SinchApiError(400, 40001, `${optionsKey} must be an object.`);
-    let expirySeconds = this.settings.defaultExpirySeconds;
-    if (method === 'sms' && methodOptions?.expiry !== undefined) {
-      const parsed = parseExpiry(methodOptions.expiry);
-      if (parsed === undefined) throw new SinchApiError(400, 40001, 'smsOptions.expiry must be HH:MM:SS.');
-      expirySeconds = parsed;
-    }
-    // A call reads digits aloud: its code is always numeric, whatever the body says.
-    const codeType =
-      method === 'callout' || methodOptions?.codeType === undefined ? 'Numeric' : parseCodeType(methodOptions.codeType);
-    if (codeType === undefined) throw new SinchApiError(400, 40001, 'codeType must be Numeric, Alpha or Alphanumeric.');
-    const speechLocale = method === 'callout' ? readSpeechLocale(methodOptions) : undefined;
-    if (reference !== undefined && this.store.byReferenceOf(reference) !== undefined)
+    const request = readStart(requireObject(ex), this.settings.defaultExpirySeconds);
+    if (request.reference !== undefined && this.store.byReferenceOf(request.reference) !== undefined)
       throw new SinchApiError(409, 40900);
+    const sandbox = this.settings.sandbox ? sandboxRangeOf(request.endpoint) : undefined;
+    // A 'timeout' number's start is never answered: the client's timeout (or close()) ends the exchange.
+    if (sandboxRefusal(sandbox) === 'hang') return;
 
-    const sandbox = this.settings.sandbox ? sandboxRangeOf(endpoint) : undefined;
-    switch (sandbox?.behaviour) {
-      case 'timeout':
-        return; // never answered: the client's timeout (or close()) ends the exchange
-      case 'unavailable':
-      case 'blacklisted':
-      case 'tooQuickly':
-      case 'noRoute':
-        throw new SinchApiError(sandbox.status ?? 500, sandbox.errorCode ?? 50000);
-      default:
-        break;
+    const verification = this.newVerification(ex, request, sandbox);
+    const previous = this.store.latestFor(verification.endpoint);
+    if (previous !== undefined && !this.expireIfDue(previous) && previous.status === 'PENDING') {
+      previous.status = 'ABORTED';
     }
+    // Stored before the callback is awaited, so a concurrent start with the same reference conflicts.
+    this.store.add(verification);
 
+    if (this.callbacks !== undefined) await this.askCallback(verification);
+    if (verification.status === 'PENDING' && verification.method !== 'seamless') this.send(verification, ex.res);
+
+    // Sinch names the language it used (reference §2.3); the emulator "uses" the one asked for.
+    if (verification.locale !== undefined) ex.res.setHeader('content-language', verification.locale);
+    this.answer(ex, 200, this.startAnswer(ex, verification, request.expirySeconds));
+  }
+
+  /** The new PENDING verification a start creates, with its code and its language. */
+  private newVerification(ex: Exchange, request: StartRequest, sandbox: SandboxRange | undefined): VerificationRecord {
+    const { method, endpoint, reference, custom, countryId, codeType } = request;
     const now = this.now();
     // fetch-based clients send `*` by default, which names no language; a bad header names none either.
     const acceptLanguage = parseAcceptLanguage(ex.req.headers['accept-language']);
-    const locale = MESSAGE_METHODS.has(method) ? (speechLocale ?? acceptLanguage[0]) : undefined;
-    const verification: VerificationRecord = {
+    const locale = MESSAGE_METHODS.has(method) ? (request.speechLocale ?? acceptLanguage[0]) : undefined;
+    return {
       id: randomUUID(),
       method,
       endpoint,
@@ -573,21 +549,8 @@ class Emulator implements SinchEmulator {
       status: 'PENDING',
       wrongReports: 0,
       createdAt: now,
-      expiresAt: now + expirySeconds * 1000,
+      expiresAt: now + request.expirySeconds * 1000,
     };
-    const previous = this.store.latestFor(endpoint);
-    if (previous !== undefined && !this.expireIfDue(previous) && previous.status === 'PENDING') {
-      previous.status = 'ABORTED';
-    }
-    // Stored before the callback is awaited, so a concurrent start with the same reference conflicts.
-    this.store.add(verification);
-
-    if (this.callbacks !== undefined) await this.askCallback(verification);
-    if (verification.status === 'PENDING' && method !== 'seamless') this.send(verification, ex.res);
-
-    // Sinch names the language it used (reference §2.3); the emulator "uses" the one asked for.
-    if (locale !== undefined) ex.res.setHeader('content-language', locale);
-    this.answer(ex, 200, this.startAnswer(ex, verification, expirySeconds));
   }
 
   private async askCallback(verification: VerificationRecord): Promise<void> {
@@ -1071,6 +1034,74 @@ function pickDefined<T extends object, K extends keyof T>(source: T, keys: reado
   const picked: Partial<Pick<T, K>> = {};
   for (const key of keys) if (source[key] !== undefined) picked[key] = source[key];
   return picked;
+}
+
+/** What a start asks for. */
+interface StartRequest {
+  endpoint: string;
+  method: VerificationMethod;
+  countryId: string | undefined;
+  reference: string | undefined;
+  custom: string | undefined;
+  expirySeconds: number;
+  codeType: VerificationRecord['codeType'];
+  speechLocale: string | undefined;
+}
+
+/** Reads a start body, refusing what Sinch refuses with its error (the first problem found). */
+function readStart(body: Record<string, unknown>, defaultExpirySeconds: number): StartRequest {
+  const endpoint = readEndpoint(body);
+  if (body.method === undefined) throw new SinchApiError(400, 40002, 'Method parameter is missing.');
+  const method = parseMethod(body.method);
+  if (method === undefined)
+    throw new SinchApiError(400, 40001, `Method ${describeValue(body.method)} is not supported.`);
+  const countryId = validateEndpoint(endpoint);
+  const reference = optionalString(body, 'reference');
+  const custom = optionalString(body, 'custom');
+  const optionsKey = OPTIONS_KEYS[method];
+  const methodOptions = optionsKey === undefined ? undefined : findKey(body, optionsKey);
+  if (methodOptions !== undefined && !isRecord(methodOptions))
+    throw new SinchApiError(400, 40001, `${optionsKey} must be an object.`);
+  let expirySeconds = defaultExpirySeconds;
+  if (method === 'sms' && methodOptions?.expiry !== undefined) {
+    const parsed = parseExpiry(methodOptions.expiry);
+    if (parsed === undefined) throw new SinchApiError(400, 40001, 'smsOptions.expiry must be HH:MM:SS.');
+    expirySeconds = parsed;
+  }
+  // A call reads digits aloud: its code is always numeric, whatever the body says.
+  const codeType =
+    method === 'callout' || methodOptions?.codeType === undefined ? 'Numeric' : parseCodeType(methodOptions.codeType);
+  if (codeType === undefined) throw new SinchApiError(400, 40001, 'codeType must be Numeric, Alpha or Alphanumeric.');
+  const speechLocale = method === 'callout' ? readSpeechLocale(methodOptions) : undefined;
+  return { endpoint, method, countryId, reference, custom, expirySeconds, codeType, speechLocale };
+}
+
+/** `identity.endpoint` of a start: the number (only `number` identities are supported). */
+function readEndpoint(body: Record<string, unknown>): string {
+  const identity = body.identity;
+  if (!isRecord(identity)) throw new SinchApiError(400, 40002, 'Identity parameter is missing.');
+  if (identity.type !== undefined && (typeof identity.type !== 'string' || identity.type.toLowerCase() !== 'number')) {
+    throw new SinchApiError(400, 40001, `Identity type ${describeValue(identity.type)} is not supported.`);
+  }
+  const endpoint = identity.endpoint;
+  if (typeof endpoint !== 'string' || endpoint === '')
+    throw new SinchApiError(400, 40002, 'Endpoint parameter is missing.');
+  return endpoint;
+}
+
+/** A sandbox number's scripted answer to a start: its error is thrown; 'hang' means never answered. */
+function sandboxRefusal(sandbox: SandboxRange | undefined): 'hang' | undefined {
+  switch (sandbox?.behaviour) {
+    case 'timeout':
+      return 'hang';
+    case 'unavailable':
+    case 'blacklisted':
+    case 'tooQuickly':
+    case 'noRoute':
+      throw new SinchApiError(sandbox.status ?? 500, sandbox.errorCode ?? 50000);
+    default:
+      return undefined;
+  }
 }
 
 /** Reads a report body in any of the shapes Sinch clients send (reference doc §3.1). */
