@@ -28,6 +28,23 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
 
+  const observeRequest = httpMetrics(registry);
+  const observeSinch = sinchMetrics(registry);
+  const otpEvents: OtpEvents = { ...otpRequestMetrics(registry), ...otpVerifyMetrics(registry) };
+  const webhooks = webhookMetrics(registry);
+  if (options.sequelize) databaseMetrics(registry, options.sequelize);
+
+  return {
+    registry,
+    observeWebhookDelivery: webhooks.observeWebhookDelivery,
+    trackWebhookOutbox: webhooks.trackWebhookOutbox,
+    observeRequest,
+    observeSinch,
+    otpEvents,
+  };
+}
+
+function httpMetrics(registry: Registry): Metrics['observeRequest'] {
   const requests = new Counter({
     name: 'http_requests_total',
     help: 'HTTP requests by route and status',
@@ -41,6 +58,14 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  return (method, route, status, seconds) => {
+    const labels = { method, route, status: String(status) };
+    requests.inc(labels);
+    duration.observe(labels, seconds);
+  };
+}
+
+function sinchMetrics(registry: Registry): SinchCallObserver {
   const sinch = new Histogram({
     name: 'sinch_request_duration_seconds',
     help: 'Sinch Verification API call latency by operation and outcome (HTTP status, timeout, network_error)',
@@ -48,6 +73,13 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  return ({ operation, outcome, durationMs }) => {
+    sinch.observe({ operation, outcome }, durationMs / 1000);
+  };
+}
+
+/** The OTP funnel, first half: codes requested, sent and refused. */
+function otpRequestMetrics(registry: Registry): Pick<OtpEvents, 'requested' | 'sent' | 'refused'> {
   // test_number="true": OTP_TEST_NUMBERS (app-store reviewers), which never reach Sinch.
   const requested = new Counter({
     name: 'otp_requested_total',
@@ -67,6 +99,15 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
     labelNames: ['reason', 'purpose', 'test_number'] as const,
     registers: [registry],
   });
+  return {
+    requested: (labels) => requested.inc(otpLabels(labels)),
+    sent: (labels) => sent.inc({ method: labels?.method ?? 'sms', ...otpLabels(labels) }),
+    refused: (reason, labels) => refused.inc({ reason, ...otpLabels(labels) }),
+  };
+}
+
+/** The OTP funnel, second half: codes verified, failed attempts, and expiry found at the check. */
+function otpVerifyMetrics(registry: Registry): Pick<OtpEvents, 'verified' | 'failed'> {
   const verified = new Counter({
     name: 'otp_verified_total',
     help: 'Codes verified successfully, by purpose',
@@ -84,33 +125,22 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
     help: 'Verifications found expired when a code was checked',
     registers: [registry],
   });
+  return {
+    verified: (labels) => verified.inc(otpLabels(labels)),
+    failed: (reason, labels) => {
+      failed.inc({ reason, ...otpLabels(labels) });
+      if (reason === 'expired') expired.inc();
+    },
+  };
+}
 
+function webhookMetrics(registry: Registry): Pick<Metrics, 'observeWebhookDelivery' | 'trackWebhookOutbox'> {
   const webhookDeliveries = new Counter({
     name: 'webhook_deliveries_total',
     help: 'Webhook delivery attempts by event type and outcome (delivered, retrying, failed: schedule spent)',
     labelNames: ['type', 'outcome'] as const,
     registers: [registry],
   });
-
-  if (options.sequelize) {
-    const pool = (
-      options.sequelize.connectionManager as unknown as {
-        pool?: { size?: number; available?: number; using?: number; waiting?: number };
-      }
-    ).pool;
-    new Gauge({
-      name: 'db_pool_connections',
-      help: 'Database pool connections by state',
-      labelNames: ['state'] as const,
-      registers: [registry],
-      collect() {
-        this.set({ state: 'used' }, pool?.using ?? 0);
-        this.set({ state: 'idle' }, pool?.available ?? 0);
-        this.set({ state: 'waiting' }, pool?.waiting ?? 0);
-        this.set({ state: 'total' }, pool?.size ?? 0);
-      },
-    });
-  }
 
   let outboxTracked = false;
   function trackWebhookOutbox(stats: () => Promise<OutboxStats>): void {
@@ -138,28 +168,29 @@ export function createMetrics(options: { sequelize?: Sequelize; defaultMetrics?:
   }
 
   return {
-    registry,
     observeWebhookDelivery: (type, outcome) => webhookDeliveries.inc({ type, outcome }),
     trackWebhookOutbox,
-    observeRequest: (method, route, status, seconds) => {
-      const labels = { method, route, status: String(status) };
-      requests.inc(labels);
-      duration.observe(labels, seconds);
-    },
-    observeSinch: ({ operation, outcome, durationMs }) => {
-      sinch.observe({ operation, outcome }, durationMs / 1000);
-    },
-    otpEvents: {
-      requested: (labels) => requested.inc(otpLabels(labels)),
-      sent: (labels) => sent.inc({ method: labels?.method ?? 'sms', ...otpLabels(labels) }),
-      refused: (reason, labels) => refused.inc({ reason, ...otpLabels(labels) }),
-      verified: (labels) => verified.inc(otpLabels(labels)),
-      failed: (reason, labels) => {
-        failed.inc({ reason, ...otpLabels(labels) });
-        if (reason === 'expired') expired.inc();
-      },
-    },
   };
+}
+
+function databaseMetrics(registry: Registry, sequelize: Sequelize): void {
+  const pool = (
+    sequelize.connectionManager as unknown as {
+      pool?: { size?: number; available?: number; using?: number; waiting?: number };
+    }
+  ).pool;
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Database pool connections by state',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ state: 'used' }, pool?.using ?? 0);
+      this.set({ state: 'idle' }, pool?.available ?? 0);
+      this.set({ state: 'waiting' }, pool?.waiting ?? 0);
+      this.set({ state: 'total' }, pool?.size ?? 0);
+    },
+  });
 }
 
 /** Bounded labels: a purpose of OTP_PURPOSES (or none), and whether the number is a test number. */

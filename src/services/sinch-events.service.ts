@@ -54,6 +54,21 @@ function finalStatus(status: string, reason?: string): VerificationStatus | unde
   }
 }
 
+/** A method on offer (OTP_METHODS), to a number our policy allows; an unreadable number is denied. */
+function decideRequest(event: VerificationRequestEvent, config: Config, logger: Logger): 'allow' | 'deny' {
+  const method = event.method.toLowerCase();
+  if (!(config.otp.methods as readonly string[]).includes(method)) return 'deny';
+  try {
+    const phone = normalizePhone(event.identity.endpoint);
+    const refusal = checkNumberPolicy(phone, config.numberPolicy);
+    if (refusal) logger.warn('Sinch asked about a number our policy refuses: deny', { reason: refusal });
+    return refusal ? 'deny' : 'allow';
+  } catch (error) {
+    if (error instanceof AppError) return 'deny';
+    throw error;
+  }
+}
+
 export function createSinchEventsService(deps: {
   verifications: VerificationQueries;
   config: Config;
@@ -80,19 +95,7 @@ export function createSinchEventsService(deps: {
   }
 
   return {
-    decide(event) {
-      const method = event.method.toLowerCase();
-      if (!(config.otp.methods as readonly string[]).includes(method)) return 'deny';
-      try {
-        const phone = normalizePhone(event.identity.endpoint);
-        const refusal = checkNumberPolicy(phone, config.numberPolicy);
-        if (refusal) logger.warn('Sinch asked about a number our policy refuses: deny', { reason: refusal });
-        return refusal ? 'deny' : 'allow';
-      } catch (error) {
-        if (error instanceof AppError) return 'deny';
-        throw error;
-      }
-    },
+    decide: (event) => decideRequest(event, config, logger),
 
     async applyResult(event) {
       const status = finalStatus(event.status, event.reason);

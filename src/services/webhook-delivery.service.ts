@@ -37,16 +37,14 @@ const LEASE_MARGIN_MS = 10_000;
  * or dead receiver costs the API nothing but the few outbox statements.
  */
 export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
-  const { outbox, client, config, logger } = deps;
-  const observe = deps.observe ?? (() => undefined);
-  const leaseMs = config.timeoutMs + LEASE_MARGIN_MS;
+  const { client, config } = deps;
+  const claim = outboxClaimer(deps.outbox, config.timeoutMs + LEASE_MARGIN_MS, deps.logger);
   const inFlight = new Set<Promise<void>>();
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
   /** The last claim filled every free slot: more may be due, so claim again as soon as one frees. */
   let backlog = false;
-  let outboxDown = false;
 
   function schedule(ms: number): void {
     if (!running) return;
@@ -66,17 +64,10 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
   async function claimAndSend(): Promise<void> {
     const free = config.concurrency - inFlight.size;
     if (!running || free <= 0) return;
-    try {
-      const claimed = await outbox.claimDue(free, leaseMs);
-      backlog = claimed.length === free;
-      if (outboxDown) logger.info('webhook worker: outbox reachable again');
-      outboxDown = false;
-      for (const event of claimed) track(attempt(event));
-    } catch (error) {
-      // The loop is the handler here: it tries again at the next poll. One line per outage, not per poll.
-      if (!outboxDown) logger.error('webhook worker: cannot read the outbox; retrying every poll', { error });
-      outboxDown = true;
-    }
+    const claimed = await claim(free);
+    if (!claimed) return;
+    backlog = claimed.length === free;
+    for (const event of claimed) track(attemptDelivery(deps, event));
   }
 
   function track(delivery: Promise<void>): void {
@@ -85,44 +76,6 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
       inFlight.delete(delivery);
       if (backlog && !polling) schedule(0);
     });
-  }
-
-  async function attempt(event: ClaimedEvent): Promise<void> {
-    const meta = { eventId: event.id, type: event.type, attempt: event.attempts };
-    try {
-      const outcome = await client.send({
-        id: event.id,
-        type: event.type,
-        occurredAt: event.occurredAt,
-        data: event.data,
-      });
-      if (outcome.ok) {
-        await outbox.markDelivered(event.id, event.attempts);
-        observe(event.type, 'delivered');
-        logger.info('webhook delivered', { ...meta, httpStatus: outcome.status });
-        return;
-      }
-      // After attempt k comes the k-th delay; past the end of the schedule the event has failed.
-      const delay = config.retryDelaysSeconds[event.attempts - 1];
-      const state = await outbox.markAttemptFailed(event.id, event.attempts, outcome.error, delay);
-      if (state === 'FAILED') {
-        observe(event.type, 'failed');
-        logger.error('webhook failed after its last retry; replay it with npm run webhooks', {
-          ...meta,
-          error: outcome.error,
-        });
-      } else {
-        observe(event.type, 'retrying');
-        logger.warn('webhook attempt failed; will retry', { ...meta, error: outcome.error, retryInSeconds: delay });
-      }
-    } catch (error) {
-      // The outcome could not be recorded: the lease runs out and the event is attempted again
-      // (at least once), so this is only reported.
-      logger.error('webhook attempt could not be recorded; it will be retried when its lease ends', {
-        ...meta,
-        error,
-      });
-    }
   }
 
   return {
@@ -139,4 +92,67 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
       client.close();
     },
   };
+}
+
+/** Claims up to `free` due events under a lease; undefined while the outbox cannot be read. */
+function outboxClaimer(
+  outbox: WebhookOutbox,
+  leaseMs: number,
+  logger: Logger,
+): (free: number) => Promise<ClaimedEvent[] | undefined> {
+  let outboxDown = false;
+  return async (free) => {
+    try {
+      const claimed = await outbox.claimDue(free, leaseMs);
+      if (outboxDown) logger.info('webhook worker: outbox reachable again');
+      outboxDown = false;
+      return claimed;
+    } catch (error) {
+      // The loop is the handler here: it tries again at the next poll. One line per outage, not per poll.
+      if (!outboxDown) logger.error('webhook worker: cannot read the outbox; retrying every poll', { error });
+      outboxDown = true;
+      return undefined;
+    }
+  };
+}
+
+/** Sends one claimed event and settles the attempt: delivered, retrying, or failed once the schedule is spent. */
+async function attemptDelivery(deps: WebhookWorkerDeps, event: ClaimedEvent): Promise<void> {
+  const { outbox, client, config, logger } = deps;
+  const observe = deps.observe ?? (() => undefined);
+  const meta = { eventId: event.id, type: event.type, attempt: event.attempts };
+  try {
+    const outcome = await client.send({
+      id: event.id,
+      type: event.type,
+      occurredAt: event.occurredAt,
+      data: event.data,
+    });
+    if (outcome.ok) {
+      await outbox.markDelivered(event.id, event.attempts);
+      observe(event.type, 'delivered');
+      logger.info('webhook delivered', { ...meta, httpStatus: outcome.status });
+      return;
+    }
+    // After attempt k comes the k-th delay; past the end of the schedule the event has failed.
+    const delay = config.retryDelaysSeconds[event.attempts - 1];
+    const state = await outbox.markAttemptFailed(event.id, event.attempts, outcome.error, delay);
+    if (state === 'FAILED') {
+      observe(event.type, 'failed');
+      logger.error('webhook failed after its last retry; replay it with npm run webhooks', {
+        ...meta,
+        error: outcome.error,
+      });
+    } else {
+      observe(event.type, 'retrying');
+      logger.warn('webhook attempt failed; will retry', { ...meta, error: outcome.error, retryInSeconds: delay });
+    }
+  } catch (error) {
+    // The outcome could not be recorded: the lease runs out and the event is attempted again
+    // (at least once), so this is only reported.
+    logger.error('webhook attempt could not be recorded; it will be retried when its lease ends', {
+      ...meta,
+      error,
+    });
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * Sinch's status and reason of a verification (reference §5), in this service's words. The one
- * mapping, read by the report answer (sinch.client.ts) and the result callback (sinch-events.service.ts).
+ * mapping, read by the report answer (sinch.responses.ts) and the result callback (sinch-events.service.ts).
  */
 export type SinchVerdict =
   | { result: 'PENDING' }
