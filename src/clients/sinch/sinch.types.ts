@@ -2,7 +2,7 @@ import type { CodeType, Config, OtpMethod } from '../../config';
 import type { Logger } from '../../config/logger';
 import type { SinchVerdict } from './status';
 
-export type SinchOperation = 'start' | 'report' | 'status';
+export type SinchOperation = 'start' | 'report';
 
 /** How Sinch judged a reported code: a final verdict, or NOT_FOUND when Sinch no longer knows the verification. */
 export type ReportOutcome = Exclude<SinchVerdict, { result: 'PENDING' }> | { result: 'NOT_FOUND' };
