@@ -293,6 +293,24 @@ describe('verification tokens', () => {
     expect(await tokens.verify(token)).toEqual(payload);
   });
 
+  test('When the key is P-256, then the token is ES256 and any JOSE library verifies it against the JWKS', async () => {
+    const clock = new FakeClock(Date.UTC(2030, 0, 1));
+    const tokens = await tokensFrom({ VERIFICATION_TOKEN_PRIVATE_KEY: privatePem(p256()) }, clock);
+
+    const token = await tokens.issue(VERIFIED);
+
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(tokens.jwks()), {
+      issuer: 'otp-verification-service',
+      algorithms: ['ES256'],
+      currentDate: new Date(clock.now()),
+    });
+    expect(protectedHeader).toEqual({ alg: 'ES256', kid: tokens.jwks().keys[0]?.kid, typ: 'JWT' });
+    expect(payload).toMatchObject({ sub: '+46701234567', jti: VERIFIED.verificationId, purpose: 'signup' });
+    // JWS carries the P-256 signature as r || s: 64 bytes, not DER.
+    expect(Buffer.from(token.split('.')[2] ?? '', 'base64url')).toHaveLength(64);
+    expect(await tokens.verify(token)).toEqual(payload);
+  });
+
   test('When no audience is configured and the verification has no purpose, then the token has neither claim', async () => {
     const tokens = await tokensFrom({ VERIFICATION_TOKEN_PRIVATE_KEY: privatePem(current) });
 
