@@ -65,6 +65,16 @@ const acceptLanguageHeader = z
     examples: ['sv-SE,sv;q=0.9,en;q=0.8'],
   });
 
+/** What can go wrong once a code is being sent (request-otp and resend-otp alike). */
+const SEND_FAILURES = [
+  'INTERNAL_ERROR',
+  'SMS_PROVIDER_ERROR',
+  'SMS_PROVIDER_UNAVAILABLE',
+  'SEND_CAPACITY_EXCEEDED',
+  'SERVICE_UNAVAILABLE',
+  'REQUEST_TIMEOUT',
+] as const;
+
 const requestOtpOperation: Operation = {
   method: 'post',
   path: '/api/request-otp',
@@ -152,12 +162,7 @@ const requestOtpOperation: Operation = {
       code: 'RATE_LIMITED',
       when: 'Too many codes requested; wait `Retry-After` seconds (keep the resend button disabled until then). `details[0].limit` says which limit: `number_cooldown` (a code was just sent to this number), `number_hour` / `number_day` (sends per number), `ip-request-otp` (requests from this network); no `details` when the SMS provider itself refused for load.',
     },
-    'INTERNAL_ERROR',
-    'SMS_PROVIDER_ERROR',
-    'SMS_PROVIDER_UNAVAILABLE',
-    'SEND_CAPACITY_EXCEEDED',
-    'SERVICE_UNAVAILABLE',
-    'REQUEST_TIMEOUT',
+    ...SEND_FAILURES,
   ],
 };
 
@@ -244,12 +249,7 @@ const resendOtpOperation: Operation = {
       code: 'RATE_LIMITED',
       when: 'A new code is not allowed yet; wait `Retry-After` seconds. `details[0].limit`: `number_cooldown`, `number_hour`, `number_day` (the limits of request-otp, which resends count towards) or `ip-request-otp` (shared with request-otp).',
     },
-    'INTERNAL_ERROR',
-    'SMS_PROVIDER_ERROR',
-    'SMS_PROVIDER_UNAVAILABLE',
-    'SEND_CAPACITY_EXCEEDED',
-    'SERVICE_UNAVAILABLE',
-    'REQUEST_TIMEOUT',
+    ...SEND_FAILURES,
   ],
 };
 
