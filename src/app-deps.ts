@@ -2,7 +2,7 @@ import type { Sequelize } from 'sequelize';
 import type { Config } from './config';
 import type { Logger } from './config/logger';
 import type { SinchEmulator } from './emulator/sinch-emulator';
-import type { StoreFactory } from './middlewares/rate-limit';
+import type { StoreFactory } from './clients/redis/rate-limit-store';
 import type { HealthCheck } from './observability/health';
 import type { Metrics } from './observability/metrics';
 import type { SinchEventsService } from './services/sinch-events.service';

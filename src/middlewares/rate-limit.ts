@@ -3,8 +3,7 @@ import { rateLimit, type Store } from 'express-rate-limit';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import { AppError } from '../utils/app-error';
-
-export type StoreFactory = (prefix: string) => Store | undefined;
+import type { StoreFactory } from '../clients/redis/rate-limit-store';
 
 /** One fixed-window limit, refused with RATE_LIMITED naming the limit, its quota and when to retry. */
 function windowLimiter(

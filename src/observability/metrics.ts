@@ -1,9 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Sequelize } from 'sequelize';
 import type { SinchCallObserver } from '../clients/sinch/sinch.client';
-import type { OtpEventLabels, OtpEvents } from '../services/verification/verification.service';
+import type { OtpEventLabels, OtpEvents, WebhookDeliveryObserver } from './events';
 import type { OutboxStats } from '../db/queries/webhook-outbox';
-import type { WebhookDeliveryObserver } from '../services/webhook-delivery.service';
 
 export interface Metrics {
   registry: Registry;

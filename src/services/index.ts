@@ -8,7 +8,7 @@ import { createStatements } from '../db/statements';
 import { initModels, type Models } from '../models';
 import { systemClock, type Clock } from '../utils/clock';
 import { addSinchTime } from '../utils/request-context';
-import type { StoreFactory } from '../middlewares/rate-limit';
+import type { StoreFactory } from '../clients/redis/rate-limit-store';
 import { redisCheck, sinchCheck, type HealthCheck } from '../observability/health';
 import { createIdempotencyService } from './idempotency.service';
 import { FallbackStore } from '../clients/redis/rate-limit-store';

@@ -1,12 +1,8 @@
+import type { WebhookDeliveryObserver } from '../observability/events';
 import type { Config } from '../config';
 import type { Logger } from '../config/logger';
 import type { ClaimedEvent, WebhookOutbox } from '../db/queries/webhook-outbox';
 import type { WebhookClient } from '../clients/webhook/webhook.client';
-
-export type WebhookDeliveryOutcome = 'delivered' | 'retrying' | 'failed';
-
-/** Counts each attempt by event type and outcome (the metrics). */
-export type WebhookDeliveryObserver = (type: string, outcome: WebhookDeliveryOutcome) => void;
 
 export interface WebhookWorker {
   /** Starts polling the outbox; idempotent. */

@@ -3,6 +3,9 @@ import { RedisStore } from 'rate-limit-redis';
 import type { Logger } from '../../config/logger';
 import type { RedisConnection } from './redis.client';
 
+/** Builds the store of one limiter from its key prefix; undefined: express-rate-limit's in-memory store. */
+export type StoreFactory = (prefix: string) => Store | undefined;
+
 const RETRY_REDIS_AFTER_MS = 2000;
 
 /**
