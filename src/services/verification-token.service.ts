@@ -69,26 +69,29 @@ function refusal(error: unknown): AppError {
  * whose thread-pool job cost about four times node's synchronous sign: 0.2 ms of CPU on every
  * successful verify-otp (docs/performance.md).
  */
-function signCompact(header: object, claims: VerificationTokenClaims, keys: SigningKeys): string {
-  const input = Buffer.from(
-    `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`,
-  );
-  const { alg, privateKey } = keys.current;
+function signCompact(encodedHeader: string, claims: VerificationTokenClaims, key: SigningKeys['current']): string {
+  const input = `${encodedHeader}.${base64urlJson(claims)}`;
   // ES256 signatures are r || s (JWS), not the DER that node:crypto writes by default.
   const signature =
-    alg === 'EdDSA'
-      ? sign(null, input, privateKey)
-      : sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-  return `${input.toString()}.${signature.toString('base64url')}`;
+    key.alg === 'EdDSA'
+      ? sign(null, Buffer.from(input), key.privateKey)
+      : sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+function base64urlJson(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
 export function createVerificationTokenService(options: VerificationTokenOptions): VerificationTokenService {
   const { keys, issuer, audience, ttlSeconds, clock } = options;
   const set: JSONWebKeySet = { keys: [keys.current.jwk, ...keys.previous.map((k) => k.jwk)] };
   const localKeys = createLocalJWKSet(set);
+  // The same for every token this key signs.
+  const header = base64urlJson({ alg: keys.current.alg, kid: keys.current.kid, typ: 'JWT' });
 
   return {
-    async issue(verified) {
+    issue(verified) {
       const iat = Math.floor(clock.now() / 1000);
       const claims: VerificationTokenClaims = {
         phone_number: verified.phoneNumber,
@@ -102,7 +105,7 @@ export function createVerificationTokenService(options: VerificationTokenOptions
         exp: iat + ttlSeconds,
         jti: verified.verificationId,
       };
-      return Promise.resolve(signCompact({ alg: keys.current.alg, kid: keys.current.kid, typ: 'JWT' }, claims, keys));
+      return Promise.resolve(signCompact(header, claims, keys.current));
     },
 
     jwks: () => set,
