@@ -1,24 +1,8 @@
 import request from 'supertest';
 import { createMetrics } from '../../src/observability/metrics';
 import { uniquePhone } from '../factories/phone.factory';
+import { metricValue } from '../helpers/metrics';
 import { createTestApp, type TestApp } from '../helpers/test-app';
-
-/**
- * The sum of the series of one metric whose labels include the given ones, in Prometheus text:
- * `otp_refused_total{reason="number_cooldown"}` counts every test_number value; 0 when absent.
- */
-function sample(text: string, series: string): number {
-  const [, name, wanted] = /^([^{]+)(?:\{(.*)\})?$/.exec(series) ?? [];
-  const want = wanted ? wanted.split(',') : [];
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = (match[2] ?? '').split(',');
-    if (want.every((label) => have.includes(label))) total += Number(match[3]);
-  }
-  return total;
-}
 
 describe('GET /metrics', () => {
   let t: TestApp;
@@ -53,15 +37,15 @@ describe('GET /metrics', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = res.text;
     expect({
-      requested: sample(text, 'otp_requested_total{purpose="none"}'),
-      sent: sample(text, 'otp_sent_total{purpose="none"}'),
-      refusedCooldown: sample(text, 'otp_refused_total{reason="number_cooldown",purpose="none"}'),
-      refusedInvalid: sample(text, 'otp_refused_total{reason="invalid_number",purpose="none"}'),
-      refusedPolicy: sample(text, 'otp_refused_total{reason="number_policy",purpose="none"}'),
-      verified: sample(text, 'otp_verified_total{purpose="none"}'),
-      failedInvalidCode: sample(text, 'otp_verify_failed_total{reason="invalid_code",purpose="none"}'),
-      failedExpired: sample(text, 'otp_verify_failed_total{reason="expired",purpose="none"}'),
-      expired: sample(text, 'otp_expired_total'),
+      requested: metricValue(text, 'otp_requested_total{purpose="none"}'),
+      sent: metricValue(text, 'otp_sent_total{purpose="none"}'),
+      refusedCooldown: metricValue(text, 'otp_refused_total{reason="number_cooldown",purpose="none"}'),
+      refusedInvalid: metricValue(text, 'otp_refused_total{reason="invalid_number",purpose="none"}'),
+      refusedPolicy: metricValue(text, 'otp_refused_total{reason="number_policy",purpose="none"}'),
+      verified: metricValue(text, 'otp_verified_total{purpose="none"}'),
+      failedInvalidCode: metricValue(text, 'otp_verify_failed_total{reason="invalid_code",purpose="none"}'),
+      failedExpired: metricValue(text, 'otp_verify_failed_total{reason="expired",purpose="none"}'),
+      expired: metricValue(text, 'otp_expired_total'),
     }).toEqual({
       requested: 5,
       sent: 2,
@@ -83,14 +67,16 @@ describe('GET /metrics', () => {
     const text = (await request(t.app).get('/metrics')).text;
 
     expect(
-      sample(text, 'http_requests_total{method="POST",route="/api/request-otp",status="200"}'),
-    ).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'http_requests_total{method="GET",route="unmatched",status="404"}')).toBeGreaterThanOrEqual(1);
-    expect(
-      sample(text, 'http_request_duration_seconds_count{method="POST",route="/api/request-otp",status="200"}'),
+      metricValue(text, 'http_requests_total{method="POST",route="/api/request-otp",status="200"}'),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sample(text, 'sinch_request_duration_seconds_count{operation="start",outcome="200"}'),
+      metricValue(text, 'http_requests_total{method="GET",route="unmatched",status="404"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(text, 'http_request_duration_seconds_count{method="POST",route="/api/request-otp",status="200"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(text, 'sinch_request_duration_seconds_count{operation="start",outcome="200"}'),
     ).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^db_pool_connections\{state="used"\} \d+$/m);
     expect(text).toMatch(/^db_pool_connections\{state="total"\} [1-9]\d*$/m);

@@ -8,6 +8,7 @@ import { maskPhone } from '../../src/utils/mask';
 import { audit } from '../helpers/log-audit';
 import { rowsFor, verifyOtp } from '../helpers/otp-flow';
 import { createTestApp, type TestApp } from '../helpers/test-app';
+import { metricValue } from '../helpers/metrics';
 
 const COOLDOWN_SECONDS = 30;
 /** Fictional numbers (+1 555 01xx), each test its own, with their fixed codes. */
@@ -199,7 +200,7 @@ describe('Test numbers (OTP_TEST_NUMBERS)', () => {
     await verifyOtp(t, { verificationId: res.body.data.verificationId, code }).expect(200);
 
     const after = await metricsText(t);
-    const delta = (series: string) => valueOf(after, series) - valueOf(before, series);
+    const delta = (series: string) => metricValue(after, series) - metricValue(before, series);
     expect({
       requested: delta('otp_requested_total{test_number="true"}'),
       sent: delta('otp_sent_total{method="sms",test_number="true"}'),
@@ -212,18 +213,4 @@ describe('Test numbers (OTP_TEST_NUMBERS)', () => {
 
 async function metricsText(t: TestApp): Promise<string> {
   return (await request(t.app).get('/metrics').expect(200)).text;
-}
-
-/** The sum of the series of one metric whose labels include the given ones (Prometheus text); 0 when none. */
-function valueOf(text: string, series: string): number {
-  const [, name, wanted] = /^([^{]+)(?:\{(.*)\})?$/.exec(series) ?? [];
-  const want = wanted ? wanted.split(',') : [];
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = (match[2] ?? '').split(',');
-    if (want.every((label) => have.includes(label))) total += Number(match[3]);
-  }
-  return total;
 }

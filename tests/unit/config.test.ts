@@ -1,4 +1,5 @@
-import { ConfigError, effectiveConfig, loadConfig, secretValues, type RawEnv } from '../../src/config';
+import { effectiveConfig, loadConfig, secretValues, type RawEnv } from '../../src/config';
+import { problemsOf } from '../helpers/config';
 
 const SECRET = Buffer.from('a-real-looking-secret').toString('base64');
 const PRODUCTION: RawEnv = {
@@ -8,17 +9,6 @@ const PRODUCTION: RawEnv = {
   SINCH_APPLICATION_SECRET: SECRET,
   VERIFICATION_TOKEN_PRIVATE_KEY_FILE: '/run/secrets/verification-token-key.pem',
 };
-
-/** The problems a ConfigError lists, or a failure when the config loads. */
-function problemsOf(env: RawEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected the configuration to be refused');
-}
 
 describe('loadConfig', () => {
   test('When nothing is set, then development defaults apply (embedded database, Sinch emulator on loopback)', () => {

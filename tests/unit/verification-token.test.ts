@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, calculateJwkThumbprint, SignJWT } from 'jose';
-import { ConfigError, loadConfig, secretValues, type RawEnv } from '../../src/config';
+import { loadConfig, secretValues, type RawEnv } from '../../src/config';
+import { problemsOf } from '../helpers/config';
 import { createLogger } from '../../src/config/logger';
 import { loadSigningKeys, type SigningKeys } from '../../src/services/signing-keys';
 import {
@@ -27,16 +28,6 @@ const VERIFIED = {
   purpose: 'signup',
   method: 'sms' as const,
 };
-
-function problemsOf(env: RawEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected the configuration to be refused');
-}
 
 async function keysFrom(env: RawEnv, logs = new LogCapture()): Promise<SigningKeys> {
   const keys = await loadSigningKeys(

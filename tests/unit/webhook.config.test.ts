@@ -1,18 +1,9 @@
-import { ConfigError, loadConfig, secretValues, type RawEnv } from '../../src/config';
+import { loadConfig, secretValues } from '../../src/config';
+import { problemsOf } from '../helpers/config';
 
 /** The Standard Webhooks spec's example secret (24 bytes). */
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const URL = 'https://backend.example.com/hooks/otp';
-
-function problemsOf(env: RawEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected the configuration to be refused');
-}
 
 describe('loadConfig: webhooks', () => {
   test('When neither WEBHOOK_URL nor WEBHOOK_SECRET is set, then webhooks are off with the documented defaults', () => {
